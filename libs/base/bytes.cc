@@ -1,0 +1,157 @@
+#include "libs/base/bytes.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace kagi {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::string HexEncode(ByteSpan data) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.resize(data.size() * 2);
+  for (size_t i = 0; i < data.size(); ++i) {
+    out[2 * i] = kDigits[data[i] >> 4];
+    out[2 * i + 1] = kDigits[data[i] & 0x0f];
+  }
+  return out;
+}
+
+absl::StatusOr<Bytes> HexDecode(absl::string_view hex) {
+  if (hex.size() % 2 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("hex: odd length ", hex.size()));
+  }
+  Bytes out(hex.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int hi = HexValue(hex[2 * i]);
+    const int lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hex: invalid digit at position ", hi < 0 ? 2 * i : 2 * i + 1));
+    }
+    out[i] = static_cast<uint8_t>((hi << 4) | lo);
+  }
+  return out;
+}
+
+void StoreBigEndian32(uint32_t v, uint8_t out[4]) {
+  for (int i = 3; i >= 0; --i) {
+    out[i] = static_cast<uint8_t>(v);
+    v >>= 8;
+  }
+}
+
+void StoreBigEndian64(uint64_t v, uint8_t out[8]) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<uint8_t>(v);
+    v >>= 8;
+  }
+}
+
+uint32_t LoadBigEndian32(const uint8_t in[4]) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) {
+    v = (v << 8) | in[i];
+  }
+  return v;
+}
+
+uint64_t LoadBigEndian64(const uint8_t in[8]) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) {
+    v = (v << 8) | in[i];
+  }
+  return v;
+}
+
+void ByteWriter::PutU32(uint32_t v) {
+  uint8_t b[4];
+  StoreBigEndian32(v, b);
+  PutRaw(ByteSpan(b, 4));
+}
+
+void ByteWriter::PutU64(uint64_t v) {
+  uint8_t b[8];
+  StoreBigEndian64(v, b);
+  PutRaw(ByteSpan(b, 8));
+}
+
+void ByteWriter::PutLengthPrefixed(ByteSpan data) {
+  PutU32(static_cast<uint32_t>(data.size()));
+  PutRaw(data);
+}
+
+absl::StatusOr<ByteSpan> ByteReader::ReadSpan(size_t len,
+                                              absl::string_view field) {
+  if (remaining() < len) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "truncated ", field, ": need ", len, " bytes, have ", remaining()));
+  }
+  ByteSpan out = data_.subspan(pos_, len);
+  pos_ += len;
+  return out;
+}
+
+absl::StatusOr<uint8_t> ByteReader::ReadU8(absl::string_view field) {
+  absl::StatusOr<ByteSpan> s = ReadSpan(1, field);
+  if (!s.ok()) {
+    return s.status();
+  }
+  return (*s)[0];
+}
+
+absl::StatusOr<uint32_t> ByteReader::ReadU32(absl::string_view field) {
+  absl::StatusOr<ByteSpan> s = ReadSpan(4, field);
+  if (!s.ok()) {
+    return s.status();
+  }
+  return LoadBigEndian32(s->data());
+}
+
+absl::StatusOr<uint64_t> ByteReader::ReadU64(absl::string_view field) {
+  absl::StatusOr<ByteSpan> s = ReadSpan(8, field);
+  if (!s.ok()) {
+    return s.status();
+  }
+  return LoadBigEndian64(s->data());
+}
+
+absl::StatusOr<ByteSpan> ByteReader::ReadLengthPrefixed(
+    size_t max_len, absl::string_view field) {
+  absl::StatusOr<uint32_t> len = ReadU32(field);
+  if (!len.ok()) {
+    return len.status();
+  }
+  if (*len > max_len) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": length ", *len, " exceeds the limit of ", max_len));
+  }
+  return ReadSpan(*len, field);
+}
+
+absl::Status ByteReader::ExpectEnd(absl::string_view what) const {
+  if (remaining() != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", remaining(), " trailing bytes"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kagi
