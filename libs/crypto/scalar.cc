@@ -1,0 +1,299 @@
+// Constant-time arithmetic modulo the secp256k1 group order.
+//
+// Reduction of a 512-bit product uses 2^256 ≡ NC (mod n) with
+// NC = 2^256 - n (129 bits): fold the high half down three times, each time
+// with fixed-length loops, then subtract n at most once with a mask.
+#include "libs/crypto/scalar.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/base/secret.h"
+
+namespace kagi::crypto {
+namespace {
+
+using u128 = unsigned __int128;
+
+constexpr uint64_t kN[4] = {0xBFD25E8CD0364141ULL, 0xBAAEDCE6AF48A03BULL,
+                            0xFFFFFFFFFFFFFFFEULL, 0xFFFFFFFFFFFFFFFFULL};
+// NC = 2^256 - n.
+constexpr uint64_t kNC[3] = {0x402DA1732FC9BEBFULL, 0x4551231950B75FC4ULL,
+                             1ULL};
+// (n - 1) / 2, the largest low-S value.
+constexpr uint64_t kHalfN[4] = {0xDFE92F46681B20A0ULL, 0x5D576E7357A4501DULL,
+                                0xFFFFFFFFFFFFFFFFULL, 0x7FFFFFFFFFFFFFFFULL};
+
+inline uint64_t Lo(u128 v) { return static_cast<uint64_t>(v); }
+inline uint64_t Hi(u128 v) { return static_cast<uint64_t>(v >> 64); }
+
+// Fold: out = in[0..4) + in[4..in_len) * NC. `out` has out_len limbs and must
+// be large enough for the value (the callers size it with a margin). Running
+// time depends only on in_len and out_len.
+template <size_t kInLen, size_t kOutLen>
+void Fold(const uint64_t (&in)[kInLen], uint64_t (&out)[kOutLen]) {
+  static_assert(kInLen > 4 && kOutLen >= 5, "fold sizes");
+  for (size_t k = 0; k < kOutLen; ++k) {
+    out[k] = k < 4 ? in[k] : 0;
+  }
+  for (size_t i = 0; i + 4 < kInLen; ++i) {
+    uint64_t carry = 0;
+    for (size_t j = 0; j < 3; ++j) {
+      if (i + j >= kOutLen) {
+        break;  // public sizes only
+      }
+      const u128 t = static_cast<u128>(in[4 + i]) * kNC[j] + out[i + j] + carry;
+      out[i + j] = Lo(t);
+      carry = Hi(t);
+    }
+    for (size_t k = i + 3; k < kOutLen; ++k) {
+      const u128 t = static_cast<u128>(out[k]) + carry;
+      out[k] = Lo(t);
+      carry = Hi(t);
+    }
+  }
+}
+
+// FinalReduce: given value = c·2^256 + w < 2n, returns value mod n.
+void FinalReduce(const uint64_t w[4], uint64_t c, uint64_t out[4]) {
+  uint64_t t[4];
+  uint64_t carry = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    const u128 s = static_cast<u128>(w[i]) + (i < 3 ? kNC[i] : 0) + carry;
+    t[i] = Lo(s);
+    carry = Hi(s);
+  }
+  // value >= n  <=>  c == 1 or w + NC overflows.
+  const uint64_t mask = CtMaskFromBit((c | carry) & 1);
+  for (size_t i = 0; i < 4; ++i) {
+    out[i] = (t[i] & mask) | (w[i] & ~mask);
+  }
+}
+
+// Reduce512 reduces an 8-limb value modulo n.
+void Reduce512(const uint64_t (&p)[8], uint64_t out[4]) {
+  uint64_t a[8];
+  Fold(p, a);  // < 2^386
+  uint64_t b[6];
+  uint64_t a7[7];
+  for (size_t i = 0; i < 7; ++i) {
+    a7[i] = a[i];
+  }
+  Fold(a7, b);  // < 2^260
+  uint64_t c[6];
+  Fold(b, c);  // < 2^256 + 2^134: c[4] in {0,1}, c[5] == 0
+  FinalReduce(c, c[4], out);
+  WipeInline(a);
+  WipeInline(a7);
+  WipeInline(b);
+  WipeInline(c);
+}
+
+// LoadBigEndian256 reads 32 big-endian bytes into limbs.
+void Load256(const uint8_t* in, uint64_t out[4]) {
+  for (size_t i = 0; i < 4; ++i) {
+    out[3 - i] = LoadBigEndian64(in + 8 * i);
+  }
+}
+
+// GreaterOrEqualN: all-ones mask if limbs >= n.
+uint64_t GeqNMask(const uint64_t x[4]) {
+  uint64_t carry = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    const u128 s = static_cast<u128>(x[i]) + (i < 3 ? kNC[i] : 0) + carry;
+    carry = Hi(s);
+  }
+  return CtMaskFromBit(carry);
+}
+
+}  // namespace
+
+Scalar::~Scalar() { WipeInline(limbs_); }
+
+Scalar Scalar::FromUint64(uint64_t v) { return Scalar(Limbs{v, 0, 0, 0}); }
+
+absl::StatusOr<Scalar> Scalar::FromCanonicalBytes(ByteSpan bytes,
+                                                  absl::string_view field) {
+  if (bytes.size() != kBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": scalar must be 32 bytes, got ", bytes.size()));
+  }
+  Limbs l;
+  Load256(bytes.data(), l.data());
+  if (GeqNMask(l.data()) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": scalar is not canonical (>= group order)"));
+  }
+  return Scalar(l);
+}
+
+absl::StatusOr<Scalar> Scalar::FromCanonicalBytesNonZero(
+    ByteSpan bytes, absl::string_view field) {
+  absl::StatusOr<Scalar> s = FromCanonicalBytes(bytes, field);
+  if (s.ok() && s->IsZero()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": scalar is zero"));
+  }
+  return s;
+}
+
+Scalar Scalar::FromBytesModOrder(const std::array<uint8_t, 32>& bytes) {
+  uint64_t w[4];
+  Load256(bytes.data(), w);
+  Limbs out;
+  FinalReduce(w, 0, out.data());
+  WipeInline(w);
+  return Scalar(out);
+}
+
+Scalar Scalar::FromWideBytes(const std::array<uint8_t, 64>& bytes) {
+  uint64_t p[8];
+  for (size_t i = 0; i < 8; ++i) {
+    p[7 - i] = LoadBigEndian64(bytes.data() + 8 * i);
+  }
+  Limbs out;
+  Reduce512(p, out.data());
+  WipeInline(p);
+  return Scalar(out);
+}
+
+Scalar Scalar::Random(Rng& rng) {
+  std::array<uint8_t, 64> wide = rng.Bytes<64>();
+  Scalar s = FromWideBytes(wide);
+  SecureWipe(wide.data(), wide.size());
+  return s;
+}
+
+Scalar Scalar::RandomNonZero(Rng& rng) {
+  for (;;) {
+    Scalar s = Random(rng);
+    if (!s.IsZero()) {
+      return s;
+    }
+  }
+}
+
+std::array<uint8_t, 32> Scalar::ToBytes() const {
+  std::array<uint8_t, 32> out{};
+  for (size_t i = 0; i < 4; ++i) {
+    StoreBigEndian64(limbs_[3 - i], out.data() + 8 * i);
+  }
+  return out;
+}
+
+Scalar Scalar::Add(const Scalar& b) const {
+  uint64_t s[4];
+  uint64_t carry = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    const u128 t = static_cast<u128>(limbs_[i]) + b.limbs_[i] + carry;
+    s[i] = Lo(t);
+    carry = Hi(t);
+  }
+  Limbs out;
+  FinalReduce(s, carry, out.data());
+  WipeInline(s);
+  return Scalar(out);
+}
+
+Scalar Scalar::Sub(const Scalar& b) const {
+  uint64_t d[4];
+  uint64_t borrow = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    const u128 t = static_cast<u128>(limbs_[i]) - b.limbs_[i] - borrow;
+    d[i] = Lo(t);
+    borrow = Hi(t) & 1;  // 1 if the subtraction wrapped
+  }
+  // If it wrapped, add n back (mod 2^256).
+  const uint64_t mask = CtMaskFromBit(borrow);
+  Limbs out;
+  uint64_t carry = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    const u128 t = static_cast<u128>(d[i]) + (kN[i] & mask) + carry;
+    out[i] = Lo(t);
+    carry = Hi(t);
+  }
+  WipeInline(d);
+  return Scalar(out);
+}
+
+Scalar Scalar::Negate() const {
+  const uint64_t nonzero =
+      ~CtIsZeroMask(limbs_[0] | limbs_[1] | limbs_[2] | limbs_[3]);
+  Limbs out;
+  uint64_t borrow = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    const u128 t = static_cast<u128>(kN[i]) - limbs_[i] - borrow;
+    out[i] = Lo(t) & nonzero;
+    borrow = Hi(t) & 1;
+  }
+  return Scalar(out);
+}
+
+Scalar Scalar::Mul(const Scalar& b) const {
+  uint64_t p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (size_t i = 0; i < 4; ++i) {
+    uint64_t carry = 0;
+    for (size_t j = 0; j < 4; ++j) {
+      const u128 t =
+          static_cast<u128>(limbs_[i]) * b.limbs_[j] + p[i + j] + carry;
+      p[i + j] = Lo(t);
+      carry = Hi(t);
+    }
+    p[i + 4] = carry;
+  }
+  Limbs out;
+  Reduce512(p, out.data());
+  WipeInline(p);
+  return Scalar(out);
+}
+
+Scalar Scalar::Invert() const {
+  // Exponent n - 2, processed in 4-bit windows from the top. The exponent is
+  // public, so indexing the table by its digits leaks nothing about *this.
+  static constexpr uint64_t kExp[4] = {kN[0] - 2, kN[1], kN[2], kN[3]};
+  Scalar table[16];
+  table[0] = One();
+  for (size_t i = 1; i < 16; ++i) {
+    table[i] = table[i - 1].Mul(*this);
+  }
+  Scalar acc = One();
+  for (int limb = 3; limb >= 0; --limb) {
+    for (int nib = 15; nib >= 0; --nib) {
+      acc = acc.Square().Square().Square().Square();
+      const size_t digit = static_cast<size_t>((kExp[limb] >> (4 * nib)) & 0xf);
+      acc = acc.Mul(table[digit]);
+    }
+  }
+  return acc;
+}
+
+bool Scalar::IsZero() const {
+  return CtIsZeroMask(limbs_[0] | limbs_[1] | limbs_[2] | limbs_[3]) != 0;
+}
+
+bool Scalar::IsHigh() const {
+  // value > (n-1)/2  <=>  (n-1)/2 - value borrows.
+  uint64_t borrow = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    const u128 t = static_cast<u128>(kHalfN[i]) - limbs_[i] - borrow;
+    borrow = Hi(t) & 1;
+  }
+  return CtMaskFromBit(borrow) != 0;
+}
+
+Scalar Scalar::ConditionalSelect(uint64_t bit, const Scalar& if_one,
+                                 const Scalar& if_zero) {
+  const uint64_t mask = CtMaskFromBit(bit);
+  Limbs out;
+  for (size_t i = 0; i < 4; ++i) {
+    out[i] = (if_one.limbs_[i] & mask) | (if_zero.limbs_[i] & ~mask);
+  }
+  return Scalar(out);
+}
+
+bool operator==(const Scalar& a, const Scalar& b) {
+  uint64_t diff = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    diff |= a.limbs_[i] ^ b.limbs_[i];
+  }
+  return CtIsZeroMask(diff) != 0;
+}
+
+}  // namespace kagi::crypto
