@@ -189,6 +189,16 @@ absl::StatusOr<Point> Point::Sum(absl::Span<const Point> points) {
   return Point(out);
 }
 
+void Point::ConditionalSwap(uint64_t bit, Point& a, Point& b) {
+  const uint8_t mask = static_cast<uint8_t>(CtMaskFromBit(bit));
+  for (size_t i = 0; i < sizeof(a.pk_.data); ++i) {
+    const uint8_t t =
+        static_cast<uint8_t>((a.pk_.data[i] ^ b.pk_.data[i]) & mask);
+    a.pk_.data[i] = static_cast<uint8_t>(a.pk_.data[i] ^ t);
+    b.pk_.data[i] = static_cast<uint8_t>(b.pk_.data[i] ^ t);
+  }
+}
+
 std::array<uint8_t, Point::kCompressedBytes> Point::ToCompressed() const {
   std::array<uint8_t, kCompressedBytes> out{};
   size_t len = out.size();

@@ -81,6 +81,11 @@ class Point {
   // infinity.
   static absl::StatusOr<Point> Sum(absl::Span<const Point> points);
 
+  // ConditionalSwap swaps `a` and `b` when bit == 1 and leaves them when
+  // bit == 0, in constant time (a masked swap of the internal
+  // representation). `bit` must be 0 or 1; it may be secret.
+  static void ConditionalSwap(uint64_t bit, Point& a, Point& b);
+
   std::array<uint8_t, kCompressedBytes> ToCompressed() const;
   std::array<uint8_t, kUncompressedBytes> ToUncompressed() const;
   // XModOrder returns the x-coordinate reduced mod n (the ECDSA r).

@@ -96,6 +96,20 @@ TEST(PointTest, SumMatchesRepeatedAddition) {
   EXPECT_EQ(*Point::Sum(absl::MakeConstSpan(pts.data(), 1)), pts[0]);
 }
 
+TEST(PointTest, ConditionalSwapSwapsOnlyOnOne) {
+  Point a = Point::Generator();
+  Point b = *Point::MulGenerator(S(5));
+  const Point a0 = a, b0 = b;
+  Point::ConditionalSwap(0, a, b);
+  EXPECT_EQ(a, a0);
+  EXPECT_EQ(b, b0);
+  Point::ConditionalSwap(1, a, b);
+  EXPECT_EQ(a, b0);
+  EXPECT_EQ(b, a0);
+  // Still fully usable points after the swap.
+  EXPECT_EQ(*a.Add(b), *Point::MulGenerator(S(6)));
+}
+
 TEST(PointTest, CompressedRoundTripAndUncompressed) {
   InsecureDeterministicRng rng(13);
   for (int i = 0; i < 100; ++i) {

@@ -6,6 +6,7 @@
 #include "libs/crypto/scalar.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/base/check.h"
 #include "libs/base/secret.h"
 
 namespace kagi::crypto {
@@ -68,20 +69,36 @@ void FinalReduce(const uint64_t w[4], uint64_t c, uint64_t out[4]) {
   }
 }
 
+// ReduceFolded finishes a reduction from an 8-limb value below 2^402 (so
+// a[7] == 0): two more folds and a final conditional subtraction.
+void ReduceFolded(const uint64_t (&a)[8], uint64_t out[4]);
+
 // Reduce512 reduces an 8-limb value modulo n.
 void Reduce512(const uint64_t (&p)[8], uint64_t out[4]) {
   uint64_t a[8];
   Fold(p, a);  // < 2^386
+  ReduceFolded(a, out);
+  WipeInline(a);
+}
+
+// Reduce576 reduces a 9-limb value (a sum of up to 2^16 512-bit products).
+void Reduce576(const uint64_t (&p)[9], uint64_t out[4]) {
+  uint64_t a[8];
+  Fold(p, a);  // < 2^256 + 2^(272+129) for at most 2^16 terms
+  ReduceFolded(a, out);
+  WipeInline(a);
+}
+
+void ReduceFolded(const uint64_t (&a)[8], uint64_t out[4]) {
   uint64_t b[6];
   uint64_t a7[7];
   for (size_t i = 0; i < 7; ++i) {
     a7[i] = a[i];
   }
-  Fold(a7, b);  // < 2^260
+  Fold(a7, b);  // < 2^275
   uint64_t c[6];
   Fold(b, c);  // < 2^256 + 2^134: c[4] in {0,1}, c[5] == 0
   FinalReduce(c, c[4], out);
-  WipeInline(a);
   WipeInline(a7);
   WipeInline(b);
   WipeInline(c);
@@ -241,6 +258,39 @@ Scalar Scalar::Mul(const Scalar& b) const {
   Limbs out;
   Reduce512(p, out.data());
   WipeInline(p);
+  return Scalar(out);
+}
+
+Scalar Scalar::InnerProduct(absl::Span<const Scalar> a,
+                            absl::Span<const Scalar> b) {
+  KAGI_CHECK(a.size() == b.size());
+  KAGI_CHECK(a.size() <= (size_t{1} << 16));
+  uint64_t acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  for (size_t t = 0; t < a.size(); ++t) {
+    const Limbs& x = a[t].limbs_;
+    const Limbs& y = b[t].limbs_;
+    uint64_t p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < 4; ++i) {
+      uint64_t carry = 0;
+      for (size_t j = 0; j < 4; ++j) {
+        const u128 v = static_cast<u128>(x[i]) * y[j] + p[i + j] + carry;
+        p[i + j] = Lo(v);
+        carry = Hi(v);
+      }
+      p[i + 4] = carry;
+    }
+    uint64_t carry = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      const u128 v = static_cast<u128>(acc[i]) + p[i] + carry;
+      acc[i] = Lo(v);
+      carry = Hi(v);
+    }
+    acc[8] += carry;
+    WipeInline(p);
+  }
+  Limbs out;
+  Reduce576(acc, out.data());
+  WipeInline(acc);
   return Scalar(out);
 }
 

@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "libs/base/bytes.h"
 #include "libs/base/rng.h"
 
@@ -76,6 +77,14 @@ class Scalar {
   Scalar Square() const { return Mul(*this); }
   // Invert returns a^(n-2): the inverse for a != 0, and 0 for a == 0.
   Scalar Invert() const;
+
+  // InnerProduct returns Σ a[i]·b[i] mod n, accumulating the 512-bit
+  // products unreduced and reducing once (so a long sum costs about one
+  // schoolbook product per term). Constant time for the given length (the
+  // length is public). KAGI_CHECKs that the spans have equal length, at most
+  // 2^16 terms.
+  static Scalar InnerProduct(absl::Span<const Scalar> a,
+                             absl::Span<const Scalar> b);
 
   // IsZero and operator== run in constant time; their result is revealed.
   bool IsZero() const;

@@ -204,6 +204,30 @@ TEST_F(ScalarDifferentialTest, EdgeValuesAllPairs) {
   }
 }
 
+TEST_F(ScalarDifferentialTest, InnerProductMatchesNaiveSumAndBignum) {
+  InsecureDeterministicRng rng(seed_ + 3);
+  BnPtr want(BN_new());
+  BnPtr term(BN_new());
+  for (size_t len : {0u, 1u, 2u, 3u, 17u, 512u, 4096u}) {
+    std::vector<Scalar> a, b;
+    BN_zero(want.get());
+    for (size_t i = 0; i < len; ++i) {
+      auto [x, xbn] = Draw(rng);
+      auto [y, ybn] = Draw(rng);
+      a.push_back(x);
+      b.push_back(y);
+      BN_mod_mul(term.get(), xbn.get(), ybn.get(), oracle_.n(), oracle_.ctx());
+      BN_mod_add(want.get(), want.get(), term.get(), oracle_.n(),
+                 oracle_.ctx());
+    }
+    ExpectEq(Scalar::InnerProduct(a, b), want.get(), "inner product");
+  }
+  // The worst case for the lazy accumulator: every term (n-1)^2.
+  std::vector<Scalar> worst(1u << 16, -Scalar::One());
+  EXPECT_EQ(Scalar::InnerProduct(worst, worst),
+            Scalar::FromUint64(uint64_t{1} << 16));
+}
+
 TEST(ScalarTest, CanonicalDecodingRejectsOrderAndAbove) {
   const auto n = *HexDecodeFixed<32>(kOrderHex);
   auto n_plus_1 = n;

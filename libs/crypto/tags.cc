@@ -30,6 +30,7 @@ constexpr TagInfo kTagTable[kNumTags] = {
     {Tag::kGadget, "gadget", 1},
     {Tag::kTheta, "theta", 1},
     {Tag::kMu, "mu", 1},
+    {Tag::kRvoleATilde, "rvole-a", 1},
     {Tag::kChainCode, "cc", 1},
     {Tag::kDkgView, "dkg-view", 1},
     {Tag::kDkgAck, "dkg-ack", 1},

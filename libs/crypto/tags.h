@@ -50,6 +50,7 @@ enum class Tag : uint8_t {
   kGadget,
   kTheta,
   kMu,
+  kRvoleATilde,  // digest of ã that θ is derived from
   // §3.4 DKG
   kChainCode,
   kDkgView,
