@@ -33,7 +33,10 @@ function(kagi_cc_library)
     target_link_libraries(${target} PUBLIC ${K_DEPS})
     target_compile_options(${target} PRIVATE ${KAGI_COMMON_WARNINGS})
     if(K_STRICT)
-      target_compile_options(${target} PRIVATE ${KAGI_STRICT_WARNINGS})
+      # Crypto and MPC code: -O3 unrolls the fixed-length limb loops that
+      # constant-time arithmetic is written as (Debug builds keep -O0).
+      target_compile_options(${target} PRIVATE ${KAGI_STRICT_WARNINGS}
+                             $<$<NOT:$<CONFIG:Debug>>:-O3>)
     endif()
   else()
     add_library(${target} INTERFACE)

@@ -51,36 +51,6 @@ absl::StatusOr<Bytes> HexDecode(absl::string_view hex) {
   return out;
 }
 
-void StoreBigEndian32(uint32_t v, uint8_t out[4]) {
-  for (int i = 3; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
-
-void StoreBigEndian64(uint64_t v, uint8_t out[8]) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
-
-uint32_t LoadBigEndian32(const uint8_t in[4]) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) {
-    v = (v << 8) | in[i];
-  }
-  return v;
-}
-
-uint64_t LoadBigEndian64(const uint8_t in[8]) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) {
-    v = (v << 8) | in[i];
-  }
-  return v;
-}
-
 void ByteWriter::PutU32(uint32_t v) {
   uint8_t b[4];
   StoreBigEndian32(v, b);

@@ -16,6 +16,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -48,11 +49,28 @@ absl::StatusOr<Bytes> HexDecode(absl::string_view hex);
 template <size_t N>
 absl::StatusOr<std::array<uint8_t, N>> HexDecodeFixed(absl::string_view hex);
 
-// Big-endian fixed-width integer helpers.
-void StoreBigEndian32(uint32_t v, uint8_t out[4]);
-void StoreBigEndian64(uint64_t v, uint8_t out[8]);
-uint32_t LoadBigEndian32(const uint8_t in[4]);
-uint64_t LoadBigEndian64(const uint8_t in[8]);
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "the byte-order helpers assume a little-endian host");
+
+// Big-endian fixed-width integer helpers (inline: they sit in hot loops).
+inline void StoreBigEndian32(uint32_t v, uint8_t out[4]) {
+  v = __builtin_bswap32(v);
+  std::memcpy(out, &v, 4);
+}
+inline void StoreBigEndian64(uint64_t v, uint8_t out[8]) {
+  v = __builtin_bswap64(v);
+  std::memcpy(out, &v, 8);
+}
+inline uint32_t LoadBigEndian32(const uint8_t in[4]) {
+  uint32_t v;
+  std::memcpy(&v, in, 4);
+  return __builtin_bswap32(v);
+}
+inline uint64_t LoadBigEndian64(const uint8_t in[8]) {
+  uint64_t v;
+  std::memcpy(&v, in, 8);
+  return __builtin_bswap64(v);
+}
 
 // ByteWriter appends canonical encodings to a growing buffer.
 class ByteWriter {

@@ -36,12 +36,13 @@ namespace kagi {
 void SecureWipe(void* ptr, size_t len);
 
 // WipeInline zeroes a small object in place (stack temporaries in hot
-// arithmetic). The empty asm statement that "reads" the memory keeps the
-// stores from being removed as dead, without the cost of a function call.
+// arithmetic). The empty asm statement declares that it reads the object's
+// memory, so the zeroing stores cannot be removed as dead; unlike a "memory"
+// clobber it does not force every other live value out to memory.
 template <typename T>
 inline void WipeInline(T& obj) {
   std::memset(static_cast<void*>(&obj), 0, sizeof(obj));
-  __asm__ __volatile__("" : : "r"(&obj) : "memory");
+  __asm__ __volatile__("" : : "m"(obj));
 }
 
 // ConstantTimeEqual compares two spans. The running time depends only on the

@@ -34,6 +34,13 @@
 
 namespace kagi::crypto {
 
+// One input to PrefixHasher::HashBatch.
+struct PrefixHashInput {
+  uint32_t index = 0;
+  ByteSpan data;
+  uint8_t counter = 0;
+};
+
 class PrefixHasher {
  public:
   PrefixHasher(Tag tag, const std::array<uint8_t, 32>& key);
@@ -44,9 +51,27 @@ class PrefixHasher {
   // Hash returns H(tag, key, pad, u32 index, data, u8 counter).
   Digest32 Hash(uint32_t index, ByteSpan data, uint8_t counter) const;
 
+  // Hash3 sets out[c] = Hash(index, data, c) for c = 0, 1, 2 (computed
+  // together: three interleaved compressions with SHA-NI).
+  void Hash3(uint32_t index, ByteSpan data, std::array<Digest32, 3>& out) const;
+
+  // HashBatch sets out[i] = Hash(in[i].index, in[i].data, in[i].counter);
+  // with SHA-NI it compresses six blocks at a time, interleaved.
+  void HashBatch(absl::Span<const PrefixHashInput> in,
+                 absl::Span<Digest32> out) const;
+
   // Expand fills `out` with Hash(index, data, 0) ‖ Hash(index, data, 1) ‖ …
   // truncated to out.size() (at most 255 blocks of 32 bytes).
   void Expand(uint32_t index, ByteSpan data, absl::Span<uint8_t> out) const;
+
+  // ShaExtensionsInUse tells whether Hash uses the SHA-NI single-block path
+  // (CPUs with the SHA extensions, data up to 38 bytes); otherwise it goes
+  // through OpenSSL's SHA-256 on the same midstate. Both give the same bytes.
+  static bool ShaExtensionsInUse();
+  // SetShaExtensionsEnabledForTesting forces the OpenSSL path (false) or
+  // re-enables SHA-NI where the CPU has it (true). Returns the previous
+  // setting. Process-wide; for tests and benchmarks only.
+  static bool SetShaExtensionsEnabledForTesting(bool enabled);
 
   // PaddingLength returns the length of the `pad` field for `tag`.
   static size_t PaddingLength(Tag tag);

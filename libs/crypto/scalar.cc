@@ -5,6 +5,10 @@
 // with fixed-length loops, then subtract n at most once with a mask.
 #include "libs/crypto/scalar.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "absl/strings/str_cat.h"
 #include "libs/base/check.h"
 #include "libs/base/secret.h"
@@ -25,6 +29,33 @@ constexpr uint64_t kHalfN[4] = {0xDFE92F46681B20A0ULL, 0x5D576E7357A4501DULL,
 
 inline uint64_t Lo(u128 v) { return static_cast<uint64_t>(v); }
 inline uint64_t Hi(u128 v) { return static_cast<uint64_t>(v >> 64); }
+
+// AddCarry / SubBorrow: one limb of an add-with-carry / subtract-with-borrow
+// chain. On x86-64 they compile to adc / sbb; elsewhere to the u128 form.
+// Neither branches on its operands.
+inline uint64_t AddCarry(uint64_t a, uint64_t b, unsigned char& carry) {
+#if defined(__x86_64__)
+  unsigned long long out;  // NOLINT(runtime/int): the intrinsic's type
+  carry = _addcarry_u64(carry, a, b, &out);
+  return out;
+#else
+  const u128 v = static_cast<u128>(a) + b + carry;
+  carry = static_cast<unsigned char>(Hi(v));
+  return Lo(v);
+#endif
+}
+
+inline uint64_t SubBorrow(uint64_t a, uint64_t b, unsigned char& borrow) {
+#if defined(__x86_64__)
+  unsigned long long out;  // NOLINT(runtime/int)
+  borrow = _subborrow_u64(borrow, a, b, &out);
+  return out;
+#else
+  const u128 v = static_cast<u128>(a) - b - borrow;
+  borrow = static_cast<unsigned char>(Hi(v) & 1);
+  return Lo(v);
+#endif
+}
 
 // Fold: out = in[0..4) + in[4..in_len) * NC. `out` has out_len limbs and must
 // be large enough for the value (the callers size it with a margin). Running
@@ -54,14 +85,15 @@ void Fold(const uint64_t (&in)[kInLen], uint64_t (&out)[kOutLen]) {
 }
 
 // FinalReduce: given value = c·2^256 + w < 2n, returns value mod n.
-void FinalReduce(const uint64_t w[4], uint64_t c, uint64_t out[4]) {
+inline __attribute__((always_inline)) void FinalReduce(const uint64_t w[4],
+                                                       uint64_t c,
+                                                       uint64_t out[4]) {
   uint64_t t[4];
-  uint64_t carry = 0;
-  for (size_t i = 0; i < 4; ++i) {
-    const u128 s = static_cast<u128>(w[i]) + (i < 3 ? kNC[i] : 0) + carry;
-    t[i] = Lo(s);
-    carry = Hi(s);
-  }
+  unsigned char carry = 0;
+  t[0] = AddCarry(w[0], kNC[0], carry);
+  t[1] = AddCarry(w[1], kNC[1], carry);
+  t[2] = AddCarry(w[2], kNC[2], carry);
+  t[3] = AddCarry(w[3], 0, carry);
   // value >= n  <=>  c == 1 or w + NC overflows.
   const uint64_t mask = CtMaskFromBit((c | carry) & 1);
   for (size_t i = 0; i < 4; ++i) {
@@ -105,7 +137,7 @@ void ReduceFolded(const uint64_t (&a)[8], uint64_t out[4]) {
 }
 
 // LoadBigEndian256 reads 32 big-endian bytes into limbs.
-void Load256(const uint8_t* in, uint64_t out[4]) {
+inline void Load256(const uint8_t* in, uint64_t out[4]) {
   for (size_t i = 0; i < 4; ++i) {
     out[3 - i] = LoadBigEndian64(in + 8 * i);
   }
@@ -197,11 +229,9 @@ std::array<uint8_t, 32> Scalar::ToBytes() const {
 
 Scalar Scalar::Add(const Scalar& b) const {
   uint64_t s[4];
-  uint64_t carry = 0;
+  unsigned char carry = 0;
   for (size_t i = 0; i < 4; ++i) {
-    const u128 t = static_cast<u128>(limbs_[i]) + b.limbs_[i] + carry;
-    s[i] = Lo(t);
-    carry = Hi(t);
+    s[i] = AddCarry(limbs_[i], b.limbs_[i], carry);
   }
   Limbs out;
   FinalReduce(s, carry, out.data());
@@ -211,20 +241,16 @@ Scalar Scalar::Add(const Scalar& b) const {
 
 Scalar Scalar::Sub(const Scalar& b) const {
   uint64_t d[4];
-  uint64_t borrow = 0;
+  unsigned char borrow = 0;
   for (size_t i = 0; i < 4; ++i) {
-    const u128 t = static_cast<u128>(limbs_[i]) - b.limbs_[i] - borrow;
-    d[i] = Lo(t);
-    borrow = Hi(t) & 1;  // 1 if the subtraction wrapped
+    d[i] = SubBorrow(limbs_[i], b.limbs_[i], borrow);  // wraps if a < b
   }
   // If it wrapped, add n back (mod 2^256).
   const uint64_t mask = CtMaskFromBit(borrow);
   Limbs out;
-  uint64_t carry = 0;
+  unsigned char carry = 0;
   for (size_t i = 0; i < 4; ++i) {
-    const u128 t = static_cast<u128>(d[i]) + (kN[i] & mask) + carry;
-    out[i] = Lo(t);
-    carry = Hi(t);
+    out[i] = AddCarry(d[i], kN[i] & mask, carry);
   }
   WipeInline(d);
   return Scalar(out);
@@ -265,32 +291,39 @@ Scalar Scalar::InnerProduct(absl::Span<const Scalar> a,
                             absl::Span<const Scalar> b) {
   KAGI_CHECK(a.size() == b.size());
   KAGI_CHECK(a.size() <= (size_t{1} << 16));
-  uint64_t acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  // Column sums without carry propagation: column c collects every
+  // x_i·y_j with i + j = c as a 128-bit sum plus a 64-bit overflow count.
+  u128 col_lo[7] = {0, 0, 0, 0, 0, 0, 0};
+  uint64_t col_hi[7] = {0, 0, 0, 0, 0, 0, 0};
   for (size_t t = 0; t < a.size(); ++t) {
     const Limbs& x = a[t].limbs_;
     const Limbs& y = b[t].limbs_;
-    uint64_t p[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (size_t i = 0; i < 4; ++i) {
-      uint64_t carry = 0;
       for (size_t j = 0; j < 4; ++j) {
-        const u128 v = static_cast<u128>(x[i]) * y[j] + p[i + j] + carry;
-        p[i + j] = Lo(v);
-        carry = Hi(v);
+        const u128 m = static_cast<u128>(x[i]) * y[j];
+        const u128 sum = col_lo[i + j] + m;
+        col_hi[i + j] += static_cast<uint64_t>(sum < m);
+        col_lo[i + j] = sum;
       }
-      p[i + 4] = carry;
     }
+  }
+  // value = Σ_c (col_hi[c]·2^128 + col_lo[c])·2^(64c), below 2^528.
+  uint64_t acc[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
+  for (size_t c = 0; c < 7; ++c) {
+    const uint64_t parts[3] = {Lo(col_lo[c]), Hi(col_lo[c]), col_hi[c]};
     uint64_t carry = 0;
-    for (size_t i = 0; i < 8; ++i) {
-      const u128 v = static_cast<u128>(acc[i]) + p[i] + carry;
-      acc[i] = Lo(v);
+    for (size_t k = c; k < 9; ++k) {
+      const u128 v =
+          static_cast<u128>(acc[k]) + (k - c < 3 ? parts[k - c] : 0) + carry;
+      acc[k] = Lo(v);
       carry = Hi(v);
     }
-    acc[8] += carry;
-    WipeInline(p);
   }
   Limbs out;
   Reduce576(acc, out.data());
   WipeInline(acc);
+  WipeInline(col_lo);
+  WipeInline(col_hi);
   return Scalar(out);
 }
 

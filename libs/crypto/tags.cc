@@ -31,6 +31,7 @@ constexpr TagInfo kTagTable[kNumTags] = {
     {Tag::kTheta, "theta", 1},
     {Tag::kMu, "mu", 1},
     {Tag::kRvoleATilde, "rvole-a", 1},
+    {Tag::kMuRows, "mu-rows", 1},
     {Tag::kChainCode, "cc", 1},
     {Tag::kDkgView, "dkg-view", 1},
     {Tag::kDkgAck, "dkg-ack", 1},

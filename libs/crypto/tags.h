@@ -51,6 +51,7 @@ enum class Tag : uint8_t {
   kTheta,
   kMu,
   kRvoleATilde,  // digest of ã that θ is derived from
+  kMuRows,       // digest of the μ check rows
   // §3.4 DKG
   kChainCode,
   kDkgView,
