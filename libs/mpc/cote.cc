@@ -18,6 +18,22 @@ constexpr size_t kUBytes = kBaseOts * kXiPrimeBytes;
 constexpr size_t kXTildeOffset = kSessionBytes + kUBytes;
 constexpr size_t kTTildeOffset = kXTildeOffset + 16;
 
+// ExpandTwo writes PRG(seed0) for instance l0 and PRG(seed1) for l1 (80 bytes
+// each), hashing the six blocks together.
+void ExpandTwo(const crypto::PrefixHasher& prg, uint32_t l0, ByteSpan seed0,
+               uint8_t* out0, uint32_t l1, ByteSpan seed1, uint8_t* out1) {
+  const crypto::PrefixHashInput in[6] = {{l0, seed0, 0}, {l0, seed0, 1},
+                                         {l0, seed0, 2}, {l1, seed1, 0},
+                                         {l1, seed1, 1}, {l1, seed1, 2}};
+  std::array<crypto::Digest32, 6> d;
+  prg.HashBatch(in, absl::MakeSpan(d));
+  for (size_t i = 0; i < kXiPrimeBytes; ++i) {
+    out0[i] = d[i / 32][i % 32];
+    out1[i] = d[3 + i / 32][i % 32];
+  }
+  WipeInline(d);
+}
+
 }  // namespace
 
 namespace cote_internal {
@@ -70,9 +86,8 @@ CoteReceiverOutput CoteReceiverExtend(const CoteReceiverSeeds& seeds,
   std::array<uint8_t, kXiPrimeBytes> t1{};
   for (uint32_t l = 0; l < kBaseOts; ++l) {
     uint8_t* tl = t.mutable_data() + l * kXiPrimeBytes;
-    prg.Expand(l, seeds.keys0.secret().subspan(32 * l, 32),
-               absl::MakeSpan(tl, kXiPrimeBytes));
-    prg.Expand(l, seeds.keys1.secret().subspan(32 * l, 32), absl::MakeSpan(t1));
+    ExpandTwo(prg, l, seeds.keys0.secret().subspan(32 * l, 32), tl, l,
+              seeds.keys1.secret().subspan(32 * l, 32), t1.data());
     for (size_t i = 0; i < kXiPrimeBytes; ++i) {
       u[l * kXiPrimeBytes + i] = static_cast<uint8_t>(tl[i] ^ t1[i] ^ xs[i]);
     }
@@ -112,10 +127,14 @@ absl::StatusOr<SecretBytes> CoteSenderExtend(const CoteSenderSeeds& seeds,
   SecretBytes q(kUBytes);
   Gf128 diff;
   const ByteSpan delta = seeds.delta.secret();
+  for (uint32_t l = 0; l < kBaseOts; l += 2) {
+    ExpandTwo(prg, l, seeds.keys.secret().subspan(32 * l, 32),
+              q.mutable_data() + l * kXiPrimeBytes, l + 1,
+              seeds.keys.secret().subspan(32 * (l + 1), 32),
+              q.mutable_data() + (l + 1) * kXiPrimeBytes);
+  }
   for (uint32_t l = 0; l < kBaseOts; ++l) {
     uint8_t* ql = q.mutable_data() + l * kXiPrimeBytes;
-    prg.Expand(l, seeds.keys.secret().subspan(32 * l, 32),
-               absl::MakeSpan(ql, kXiPrimeBytes));
     const uint64_t mask = CtMaskFromBit(GetBit(delta, l));
     const uint8_t m8 = static_cast<uint8_t>(mask);
     for (size_t i = 0; i < kXiPrimeBytes; ++i) {

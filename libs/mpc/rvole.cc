@@ -23,14 +23,26 @@ constexpr size_t kMuOffset = kEtaOffset + kScalarBytes;
 using Row = std::array<Scalar, kOtWidth>;
 
 // rowhash(k, r): three scalars from H("cote", sid_p, pad, k, r, ctr).
-Row RowHash(const crypto::PrefixHasher& h, uint32_t k, ByteSpan r) {
-  Row out;
-  for (uint8_t c = 0; c < kOtWidth; ++c) {
-    crypto::Digest32 d = h.Hash(k, r, c);
-    out[c] = Scalar::FromBytesModOrder(d);
-    WipeInline(d);
+// RowHash2 hashes two rows at once (six interleaved SHA-256 blocks).
+void RowHash2(const crypto::PrefixHasher& h, uint32_t k0, ByteSpan r0,
+              uint32_t k1, ByteSpan r1, Row& out0, Row& out1) {
+  static_assert(kOtWidth == 3, "a row is three hashes");
+  const crypto::PrefixHashInput in[6] = {{k0, r0, 0}, {k0, r0, 1}, {k0, r0, 2},
+                                         {k1, r1, 0}, {k1, r1, 1}, {k1, r1, 2}};
+  std::array<crypto::Digest32, 6> d;
+  h.HashBatch(in, absl::MakeSpan(d));
+  for (size_t c = 0; c < kOtWidth; ++c) {
+    out0[c] = Scalar::FromBytesModOrder(d[c]);
+    out1[c] = Scalar::FromBytesModOrder(d[3 + c]);
   }
-  return out;
+  WipeInline(d);
+}
+
+// CheckValue returns row[2] + θ_0·row[0] + θ_1·row[1].
+Scalar CheckValue(const std::array<Scalar, kRvoleInputs>& theta,
+                  const Scalar& r0, const Scalar& r1, const Scalar& r2) {
+  const Scalar row[kRvoleInputs] = {r0, r1};
+  return Scalar::InnerProduct(theta, row) + r2;
 }
 
 std::array<Scalar, kRvoleInputs> Theta(const std::array<uint8_t, 32>& sid_p,
@@ -44,7 +56,9 @@ std::array<Scalar, kRvoleInputs> Theta(const std::array<uint8_t, 32>& sid_p,
   return theta;
 }
 
-// μ = XOF("mu", sid_p, [m_k]_k; 64) over the 512 per-row check values.
+// μ = XOF("mu", sid_p, H("mu-rows", sid_p, [m_k]_k); 64) over the 512
+// per-row check values: SHA-256 over the 16 KB of rows, then 64 bytes of
+// SHAKE256 of the digest (SHAKE256 over the rows themselves cost 4x more).
 std::array<uint8_t, 64> Mu(const std::array<uint8_t, 32>& sid_p,
                            const std::vector<Scalar>& rows) {
   SecretBytes enc(rows.size() * kScalarBytes);
@@ -52,8 +66,11 @@ std::array<uint8_t, 64> Mu(const std::array<uint8_t, 32>& sid_p,
     const auto b = rows[k].ToBytes();
     std::copy(b.begin(), b.end(), enc.mutable_data() + k * kScalarBytes);
   }
+  crypto::Digest32 rows_digest =
+      Transcript(Tag::kMuRows).Add(sid_p).Add(enc.secret()).H();
   std::array<uint8_t, 64> mu{};
-  Transcript(Tag::kMu).Add(sid_p).Add(enc.secret()).Xof(absl::MakeSpan(mu));
+  Transcript(Tag::kMu).Add(sid_p).Add(rows_digest).Xof(absl::MakeSpan(mu));
+  WipeInline(rows_digest);
   return mu;
 }
 
@@ -68,11 +85,19 @@ std::array<uint8_t, 32> RvoleSessionId(const RvoleSession& session) {
 }
 
 std::vector<Scalar> Gadget(const std::array<uint8_t, 32>& sid_p) {
+  // g_{3m+c} = H("gadget", sid_p, pad, m, "", c) mod n: three per index.
   const crypto::PrefixHasher h(Tag::kGadget, sid_p);
+  std::vector<crypto::PrefixHashInput> in(kXi);
+  for (size_t k = 0; k < kXi; ++k) {
+    in[k] = {static_cast<uint32_t>(k / 3), ByteSpan(),
+             static_cast<uint8_t>(k % 3)};
+  }
+  std::vector<crypto::Digest32> d(kXi);
+  h.HashBatch(in, absl::MakeSpan(d));
   std::vector<Scalar> g;
   g.reserve(kXi);
-  for (uint32_t k = 0; k < kXi; ++k) {
-    g.push_back(Scalar::FromBytesModOrder(h.Hash(k, ByteSpan(), 0)));
+  for (const crypto::Digest32& x : d) {
+    g.push_back(Scalar::FromBytesModOrder(x));
   }
   return g;
 }
@@ -87,7 +112,8 @@ RvoleReceiver RvoleReceiver::Start(const CoteReceiverSeeds& seeds,
   SecretBytes x(kXiPrimeBytes);
   rng.Fill(x.mutable_span());
   st.beta_ = SecretBytes(x.secret().subspan(0, kXi / 8));
-  const std::vector<Scalar> g = Gadget(st.sid_p_);
+  st.gadget_ = Gadget(st.sid_p_);
+  const std::vector<Scalar>& g = st.gadget_;
   Scalar chi;
   for (size_t k = 0; k < kXi; ++k) {
     chi = Scalar::ConditionalSelect(GetBit(st.beta_.secret(), k), chi + g[k],
@@ -127,6 +153,12 @@ absl::StatusOr<std::array<Scalar, kRvoleInputs>> RvoleReceiver::Finish(
   }
   std::vector<Scalar> check;
   check.reserve(kXi);
+  std::vector<Row> v_rows(kXi);
+  for (uint32_t k = 0; k < kXi; k += 2) {
+    RowHash2(rh, k, t_rows_.secret().subspan(32 * k, 32), k + 1,
+             t_rows_.secret().subspan(32 * (k + 1), 32), v_rows[k],
+             v_rows[k + 1]);
+  }
   for (uint32_t k = 0; k < kXi; ++k) {
     Row a_tilde;
     for (size_t i = 0; i < kOtWidth; ++i) {
@@ -141,13 +173,12 @@ absl::StatusOr<std::array<Scalar, kRvoleInputs>> RvoleReceiver::Finish(
       a_tilde[i] = *v;
     }
     const uint64_t bit = GetBit(beta_.secret(), k);
-    const Row v = RowHash(rh, k, t_rows_.secret().subspan(32 * k, 32));
+    const Row& v = v_rows[k];
     Row dbar;
     for (size_t i = 0; i < kOtWidth; ++i) {
       dbar[i] = Scalar::ConditionalSelect(bit, v[i] + a_tilde[i], v[i]);
     }
-    const Scalar weights[kOtWidth] = {theta[0], theta[1], Scalar::One()};
-    check.push_back(Scalar::InnerProduct(weights, dbar) -
+    check.push_back(CheckValue(theta, dbar[0], dbar[1], dbar[2]) -
                     Scalar::ConditionalSelect(bit, *eta_prime, Scalar()));
     dbar_cols[0].push_back(dbar[0]);
     dbar_cols[1].push_back(dbar[1]);
@@ -158,10 +189,9 @@ absl::StatusOr<std::array<Scalar, kRvoleInputs>> RvoleReceiver::Finish(
   if (!mu_ok) {
     return BanError(a_id, "rvole: mu consistency check failed");
   }
-  const std::vector<Scalar> g = Gadget(sid_p_);
   std::array<Scalar, kRvoleInputs> d;
   for (size_t i = 0; i < kRvoleInputs; ++i) {
-    d[i] = Scalar::InnerProduct(g, dbar_cols[i]);
+    d[i] = Scalar::InnerProduct(gadget_, dbar_cols[i]);
   }
   return d;
 }
@@ -191,8 +221,8 @@ absl::StatusOr<RvoleSenderOutput> RvoleSenderRespond(
     for (size_t b = 0; b < 32; ++b) {
       q_xor_delta[b] = static_cast<uint8_t>(qk[b] ^ delta[b]);
     }
-    const Row alpha0 = RowHash(rh, k, qk);
-    const Row alpha1 = RowHash(rh, k, q_xor_delta);
+    Row alpha0, alpha1;
+    RowHash2(rh, k, qk, k, q_xor_delta, alpha0, alpha1);
     for (size_t i = 0; i < kOtWidth; ++i) {
       const Scalar input = i < kRvoleInputs ? a[i] : eta;
       const auto enc = (alpha0[i] - alpha1[i] + input).ToBytes();
@@ -210,10 +240,8 @@ absl::StatusOr<RvoleSenderOutput> RvoleSenderRespond(
   std::vector<Scalar> check;
   check.reserve(kXi);
   for (size_t k = 0; k < kXi; ++k) {
-    const Scalar weights[kOtWidth] = {theta[0], theta[1], Scalar::One()};
-    const Scalar row[kOtWidth] = {alpha0_cols[0][k], alpha0_cols[1][k],
-                                  alpha0_cols[2][k]};
-    check.push_back(Scalar::InnerProduct(weights, row));
+    check.push_back(CheckValue(theta, alpha0_cols[0][k], alpha0_cols[1][k],
+                               alpha0_cols[2][k]));
   }
   const std::array<uint8_t, 64> mu = Mu(sid_p, check);
   std::copy(mu.begin(), mu.end(), out.msg2.begin() + kMuOffset);

@@ -18,15 +18,18 @@
 //      c_i = −Σ_k g_k·α0_k[i];  ã_k[i] = α0_k[i] − α1_k[i] + a_i (i < 2),
 //      ã_k[2] = α0_k[2] − α1_k[2] + η;  θ_i = Hn("theta", sid_p, h_ã, i)
 //      with h_ã = H("rvole-a", sid_p, ã);  η' = η + Σ_i θ_i·a_i;
-//      μ = XOF("mu", sid_p, [α0_k[2] + Σ_i θ_i·α0_k[i]]_k; 64).
+//      μ = XOF("mu", sid_p, H("mu-rows", sid_p, [α0_k[2] + Σ_i θ_i·α0_k[i]]_k);
+//      64).
 //   B: v_k = rowhash(k, t_k); d̄_k[i] = v_k[i] + β_k·ã_k[i];
-//      requires μ = XOF("mu", sid_p, [d̄_k[2] + Σ_i θ_i·d̄_k[i] − β_k·η']_k)
+//      requires μ = XOF("mu", sid_p, H("mu-rows", sid_p,
+//      [d̄_k[2] + Σ_i θ_i·d̄_k[i] − β_k·η']_k))
 //      (class-C abort: BAN A); d_i = Σ_k g_k·d̄_k[i].
 //
 // rowhash(k, r) = three 32-byte SHA-256 outputs H("cote", sid_p, pad, k, r,
 // ctr) for ctr = 0, 1, 2, each reduced mod n (statistical distance below
 // 2^-127 per scalar, as in the reference implementation); the row index k is
-// always hashed. gadget(sid_p, k) = H("gadget", sid_p, pad, k, "", 0) mod n.
+// always hashed. The gadget is g_{3m+c} = H("gadget", sid_p, pad, m, "", c)
+// mod n.
 // See docs/protocol-notes.md for why these differ from the literal Hn/XOF of
 // PROTOCOL.md and why that keeps the same domain separation.
 //
@@ -92,6 +95,7 @@ class RvoleReceiver {
   SecretBytes beta_;    // 64 bytes
   SecretBytes t_rows_;  // 512 × 32 bytes
   crypto::Scalar chi_;
+  std::vector<crypto::Scalar> gadget_;  // g_k, public
 };
 
 struct RvoleSenderOutput {
