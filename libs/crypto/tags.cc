@@ -40,6 +40,8 @@ constexpr TagInfo kTagTable[kNumTags] = {
     {Tag::kRerandomize, "rerand", 1},
     {Tag::kReshareView, "rs-view", 1},
     {Tag::kReshareAck, "rs-ack", 1},
+    {Tag::kSignItem, "sign-item", 1},
+    {Tag::kEnvelopePayload, "env-payload", 1},
     {Tag::kRequest, "request", 1},
 };
 

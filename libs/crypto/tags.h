@@ -63,6 +63,8 @@ enum class Tag : uint8_t {
   // §3.7 reshare
   kReshareView,
   kReshareAck,
+  kSignItem,         // one SIGN item (digest, path) of the setup
+  kEnvelopePayload,  // H("env-payload", payload) inside the envelope digest
   // API: request_digest = H("request", canonical request fields)
   kRequest,
   kCount,  // sentinel, keep last
