@@ -1,0 +1,81 @@
+// File: libs/protocol/keyshare.h
+//
+// `KeyShare`: everything one party keeps for one wallet key after DKG or a
+// reshare (PROTOCOL.md §3.4): key id, the DKG's session id, epoch, the party
+// list with identity keys, t, this party's id and Shamir share x_i, the group
+// key X, every public share X_m, the root chain code, and per peer j the
+// pairwise OT material: the COTe-sender seeds of instance (A = self, B = j),
+// the COTe-receiver seeds of instance (A = j, B = self) and the zero-share
+// seed κ shared with j. Every OT seed is as secret as x_i.
+//
+// Serialization (`Serialize` / `Deserialize`) is versioned and
+// self-describing: magic "KAGI-KS", a format version, then tagged,
+// length-prefixed fields in a fixed order, then a SHA-256 checksum of all
+// preceding bytes. Deserialize rejects any truncation, trailing bytes,
+// unknown version, out-of-order or unknown field, wrong length, invalid
+// point, non-canonical scalar, inconsistent content (x_i·G ≠ X_self, X ≠
+// Lagrange-combination of the public shares) and checksum mismatch, with a
+// reason. Serialized bytes contain the secret share: seal them (storage
+// layer) and wipe them.
+#ifndef KAGI_LIBS_PROTOCOL_KEYSHARE_H_
+#define KAGI_LIBS_PROTOCOL_KEYSHARE_H_
+
+#include <array>
+#include <cstdint>
+#include <ostream>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/base/bytes.h"
+#include "libs/base/secret.h"
+#include "libs/crypto/point.h"
+#include "libs/crypto/scalar.h"
+#include "libs/mpc/base_ot.h"
+#include "libs/protocol/common/setup.h"
+
+namespace kagi::protocol {
+
+// The OT material one party holds for one peer.
+struct PairwiseMaterial {
+  uint32_t peer = 0;
+  mpc::CoteSenderSeeds as_sender;      // instance (A = self, B = peer)
+  mpc::CoteReceiverSeeds as_receiver;  // instance (A = peer, B = self)
+  SecretBytes zero_seed;               // κ between self and peer, 32 bytes
+};
+
+struct KeyShare {
+  std::array<uint8_t, 32> key_id{};
+  std::array<uint8_t, 32> sid_key{};  // the DKG (or reshare) session id
+  uint64_t epoch = 0;
+  uint32_t self = 0;
+  uint32_t threshold = 0;
+  std::vector<PartyInfo> parties;                         // ids 1..n
+  crypto::Scalar secret_share;                            // x_i
+  crypto::Point public_key = crypto::Point::Generator();  // X
+  std::vector<crypto::Point> public_shares;  // X_1..X_n (index m-1)
+  std::array<uint8_t, 32> chain_code{};      // root chain code cc
+  std::vector<PairwiseMaterial> pairwise;    // one per peer, by peer id
+
+  uint32_t n() const { return static_cast<uint32_t>(parties.size()); }
+  const PairwiseMaterial* Pairwise(uint32_t peer) const;
+
+  // Serialize returns the self-describing encoding (contains secrets).
+  SecretBytes Serialize() const;
+  static absl::StatusOr<KeyShare> Deserialize(ByteSpan bytes);
+
+  friend std::ostream& operator<<(std::ostream& os, const KeyShare& s) {
+    return os << "KeyShare(party " << s.self << " of " << s.n()
+              << ", t=" << s.threshold << ", epoch " << s.epoch
+              << ", <secrets redacted>)";
+  }
+};
+
+// ComputeKeyId returns H("keyid", X, cc, party list, t).
+std::array<uint8_t, 32> ComputeKeyId(const crypto::Point& public_key,
+                                     const std::array<uint8_t, 32>& chain_code,
+                                     const std::vector<PartyInfo>& parties,
+                                     uint32_t threshold);
+
+}  // namespace kagi::protocol
+
+#endif  // KAGI_LIBS_PROTOCOL_KEYSHARE_H_

@@ -1,0 +1,77 @@
+#include "libs/protocol/round.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/base/abort.h"
+#include "libs/base/status_macros.h"
+
+namespace kagi::protocol {
+namespace {
+
+constexpr size_t kMaxEnvelopeInEcho = 4096;
+constexpr size_t kMaxEchoBytes = kMaxParties * (4 + kMaxEnvelopeInEcho) + 4;
+
+}  // namespace
+
+Bytes EncodeEcho(const std::map<uint32_t, Envelope>& round1) {
+  ByteWriter w;
+  w.PutU32(static_cast<uint32_t>(round1.size()));
+  for (const auto& [id, env] : round1) {
+    w.PutLengthPrefixed(EncodeEnvelope(env));
+  }
+  return std::move(w).Take();
+}
+
+absl::StatusOr<ByteSpan> ReadEcho(ByteReader& r) {
+  return r.ReadLengthPrefixed(kMaxEchoBytes, "echo");
+}
+
+absl::Status CheckEcho(ByteSpan echo, uint32_t reporter,
+                       const std::map<uint32_t, Envelope>& mine,
+                       const IdentityVerifier& verifier) {
+  ByteReader r(echo);
+  absl::StatusOr<uint32_t> count = r.ReadU32("echo.count");
+  if (!count.ok()) {
+    return BlameWith(reporter, count.status());
+  }
+  if (*count != mine.size()) {
+    return BlameError(
+        reporter, absl::StrCat("echo lists ", *count,
+                               " round-1 envelopes, expected ", mine.size()));
+  }
+  for (const auto& [id, own_copy] : mine) {
+    absl::StatusOr<ByteSpan> raw =
+        r.ReadLengthPrefixed(kMaxEnvelopeInEcho, "echo.envelope");
+    if (!raw.ok()) {
+      return BlameWith(reporter, raw.status());
+    }
+    absl::StatusOr<Envelope> theirs = DecodeEnvelope(*raw, kMaxEnvelopeInEcho);
+    if (!theirs.ok()) {
+      return BlameWith(reporter, theirs.status());
+    }
+    if (SameEnvelope(*theirs, own_copy)) {
+      continue;
+    }
+    const EnvelopeHeader& h = theirs->header;
+    const bool same_slot = h.from == id && h.op == own_copy.header.op &&
+                           h.round == own_copy.header.round &&
+                           h.to == own_copy.header.to &&
+                           h.session == own_copy.header.session;
+    if (same_slot && verifier.Verify(*theirs).ok()) {
+      return BlameError(id,
+                        absl::StrCat("equivocation: party ", id,
+                                     " signed two different round-1 broadcasts "
+                                     "(one reported in the echo of party ",
+                                     reporter, ")"));
+    }
+    return BlameError(reporter,
+                      absl::StrCat("echo misreports party ", id,
+                                   "'s round-1 broadcast (not validly signed "
+                                   "for that slot)"));
+  }
+  if (absl::Status end = r.ExpectEnd("echo"); !end.ok()) {
+    return BlameWith(reporter, end);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kagi::protocol
