@@ -296,21 +296,32 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
     return absl::InvalidArgumentError(
         "keyshare: secret share does not match its public share");
   }
+  // Every public share must lie on the same polynomial of degree t − 1:
+  // X_m = Σ_{i ≤ t} λ_i(m)·X_i for all m (and X = the value at 0).
   std::vector<uint32_t> first_t;
   for (uint32_t i = 1; i <= s.threshold; ++i) {
     first_t.push_back(i);
   }
-  std::vector<Point> terms;
-  for (uint32_t i : first_t) {
-    KAGI_ASSIGN_OR_RETURN(Point term,
-                          s.public_shares[i - 1].MulPublicScalarVartime(
-                              LagrangeAtZero(i, first_t)));
-    terms.push_back(term);
-  }
-  KAGI_ASSIGN_OR_RETURN(const Point x, Point::Sum(terms));
-  if (x != s.public_key) {
-    return absl::InvalidArgumentError(
-        "keyshare: public shares do not interpolate to the public key");
+  for (uint32_t m = 0; m <= n; ++m) {
+    if (m >= 1 && m <= s.threshold) {
+      continue;  // the basis itself
+    }
+    std::vector<Point> terms;
+    for (uint32_t i : first_t) {
+      KAGI_ASSIGN_OR_RETURN(Point term,
+                            s.public_shares[i - 1].MulPublicScalarVartime(
+                                LagrangeAt(m, i, first_t)));
+      terms.push_back(term);
+    }
+    absl::StatusOr<Point> at_m = Point::Sum(terms);
+    const Point& want = m == 0 ? s.public_key : s.public_shares[m - 1];
+    if (!at_m.ok() || *at_m != want) {
+      return absl::InvalidArgumentError(
+          m == 0
+              ? "keyshare: public shares do not interpolate to the public key"
+              : absl::StrCat("keyshare: public share ", m,
+                             " is not on the sharing polynomial"));
+    }
   }
   if (ComputeKeyId(s.public_key, s.chain_code, s.parties, s.threshold) !=
       s.key_id) {

@@ -7,23 +7,33 @@ namespace kagi::protocol {
 using crypto::Point;
 using crypto::Scalar;
 
-Scalar LagrangeAtZero(uint32_t i, absl::Span<const uint32_t> set) {
+Scalar LagrangeAt(uint32_t x, uint32_t i, absl::Span<const uint32_t> set) {
+  // Distinct, nonzero ids (a duplicate would make a denominator zero or,
+  // for duplicates of another id, silently give a wrong coefficient).
+  for (size_t a = 0; a < set.size(); ++a) {
+    KAGI_CHECK(set[a] != 0);
+    for (size_t b = a + 1; b < set.size(); ++b) {
+      KAGI_CHECK(set[a] != set[b]);
+    }
+  }
   Scalar num = Scalar::One();
   Scalar den = Scalar::One();
   bool found = false;
+  const Scalar xs = Scalar::FromUint64(x);
   for (uint32_t j : set) {
-    KAGI_CHECK(j != 0);
     if (j == i) {
-      KAGI_CHECK(!found);
       found = true;
       continue;
     }
-    num *= Scalar::FromUint64(j);
-    den *= Scalar::FromUint64(j) - Scalar::FromUint64(i);
+    num *= xs - Scalar::FromUint64(j);
+    den *= Scalar::FromUint64(i) - Scalar::FromUint64(j);
   }
   KAGI_CHECK(found);
-  KAGI_CHECK(!den.IsZero());
   return num * den.Invert();
+}
+
+Scalar LagrangeAtZero(uint32_t i, absl::Span<const uint32_t> set) {
+  return LagrangeAt(0, i, set);
 }
 
 Scalar EvaluatePolynomial(absl::Span<const Scalar> coeffs, uint32_t x) {

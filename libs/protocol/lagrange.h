@@ -19,6 +19,12 @@ namespace kagi::protocol {
 // KAGI_CHECKs that i is in `set`, ids are nonzero and distinct.
 crypto::Scalar LagrangeAtZero(uint32_t i, absl::Span<const uint32_t> set);
 
+// LagrangeAt returns λ_i(x) = Π_{j ∈ set, j ≠ i} (x − j) / (i − j) mod n,
+// the coefficient of f(i) in f(x) for a polynomial of degree < |set|.
+// Same preconditions as LagrangeAtZero (which is LagrangeAt(0, ...)).
+crypto::Scalar LagrangeAt(uint32_t x, uint32_t i,
+                          absl::Span<const uint32_t> set);
+
 // EvaluatePolynomial returns Σ_k coeffs[k]·x^k (Horner; constant time in
 // the coefficients).
 crypto::Scalar EvaluatePolynomial(absl::Span<const crypto::Scalar> coeffs,

@@ -123,6 +123,7 @@ struct SignParty::State {
   absl::Status Fail(absl::Status st) {
     phase = Phase::kFailed;
     failure = st;
+    signatures.clear();  // an aborted batch outputs no signature at all
     for (Item& it : items) {
       it.receivers.clear();
     }
