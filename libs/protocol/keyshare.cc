@@ -323,8 +323,10 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
                              " is not on the sharing polynomial"));
     }
   }
-  if (ComputeKeyId(s.public_key, s.chain_code, s.parties, s.threshold) !=
-      s.key_id) {
+  // The key id is computed at DKG (epoch 0) and inherited by every later
+  // epoch, whose committee and threshold may differ.
+  if (s.epoch == 0 && ComputeKeyId(s.public_key, s.chain_code, s.parties,
+                                   s.threshold) != s.key_id) {
     return absl::InvalidArgumentError("keyshare: key id does not match");
   }
   return s;

@@ -84,5 +84,59 @@ void BM_Sign(benchmark::State& state) {
 }
 BENCHMARK(BM_Sign)->Args({2, 3})->Args({3, 5})->Unit(benchmark::kMillisecond);
 
+// Identity seeds of the benchmark's nodes (node k keeps its key).
+Bytes NodeSeed(uint32_t k) {
+  const crypto::Digest32 d =
+      crypto::Sha256(AsBytes("bench node " + std::to_string(k)));
+  return Bytes(d.begin(), d.end());
+}
+
+// Refresh 2-of-3 (dealers 1, 2; the same three parties; t = 2) and reshare
+// 2-of-3 -> 3-of-5 (two new parties join), all parties in one process.
+void BM_Reshare(benchmark::State& state) {
+  const auto t_new = static_cast<uint32_t>(state.range(0));
+  const auto n_new = static_cast<uint32_t>(state.range(1));
+  static const testing::DkgRun* key = [] {
+    return new testing::DkgRun(testing::RunDkgWith(
+        testing::IdentitiesFromSeeds({NodeSeed(0), NodeSeed(1), NodeSeed(2)}),
+        2, 17));
+  }();
+  std::vector<Bytes> seeds;
+  for (uint32_t k = 0; k < n_new; ++k) {
+    seeds.push_back(NodeSeed(k));
+  }
+  const testing::Identities ids = testing::IdentitiesFromSeeds(seeds);
+  SessionSetup setup;
+  setup.op = Op::kReshare;
+  setup.key_id = key->shares[0].key_id;
+  setup.parties = ids.parties;
+  setup.threshold = t_new;
+  setup.old_threshold = 2;
+  for (uint32_t p = 1; p <= n_new; ++p) {
+    setup.reshare_roles.push_back({p <= 2 ? p : 0u, p});
+  }
+  const std::map<uint32_t, const KeyShare*> olds = {{1, &key->shares[0]},
+                                                    {2, &key->shares[1]}};
+  double bytes = 0;
+  uint64_t seed = 1;
+  for (auto _ : state) {
+    testing::ReshareRun run = testing::RunReshare(ids, setup, olds, seed++);
+    if (!run.ok()) {
+      state.SkipWithError("reshare failed");
+      break;
+    }
+    size_t total = 0;
+    for (const auto& [id, b] : run.result.bytes_sent) {
+      total += b;
+    }
+    bytes = static_cast<double>(total) / n_new;
+  }
+  state.counters["bytes_per_party"] = bytes;
+}
+BENCHMARK(BM_Reshare)
+    ->Args({2, 3})
+    ->Args({3, 5})
+    ->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace kagi::protocol

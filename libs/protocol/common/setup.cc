@@ -124,6 +124,61 @@ absl::Status ValidateSetup(const SessionSetup& s) {
     return SetupError("items",
                       absl::StrCat("must be empty for ", OpName(s.op)));
   }
+  if (s.op != Op::kReshare) {
+    if (!s.reshare_roles.empty() || s.old_threshold != 0) {
+      return SetupError("reshare_roles",
+                        absl::StrCat("must be empty for ", OpName(s.op)));
+    }
+    return absl::OkStatus();
+  }
+  if (s.reshare_roles.size() != s.parties.size()) {
+    return SetupError("reshare_roles", "one role per participant expected");
+  }
+  std::vector<bool> old_seen(kMaxParties + 1, false);
+  std::vector<bool> new_seen(kMaxParties + 1, false);
+  uint32_t dealers = 0;
+  uint32_t members = 0;
+  for (size_t i = 0; i < s.reshare_roles.size(); ++i) {
+    const ReshareRole& r = s.reshare_roles[i];
+    if (r.old_id == 0 && r.new_id == 0) {
+      return SetupError("reshare_roles",
+                        absl::StrCat("participant ", i + 1, " has no role"));
+    }
+    if (r.old_id != 0) {
+      if (r.old_id > kMaxParties || old_seen[r.old_id]) {
+        return SetupError(
+            "reshare_roles",
+            absl::StrCat("old id ", r.old_id, " out of range or repeated"));
+      }
+      old_seen[r.old_id] = true;
+      ++dealers;
+    }
+    if (r.new_id != 0) {
+      if (r.new_id > kMaxParties || new_seen[r.new_id]) {
+        return SetupError(
+            "reshare_roles",
+            absl::StrCat("new id ", r.new_id, " out of range or repeated"));
+      }
+      new_seen[r.new_id] = true;
+      ++members;
+    }
+  }
+  for (uint32_t id = 1; id <= members; ++id) {
+    if (!new_seen[id]) {
+      return SetupError("reshare_roles", "new ids must be exactly 1..n'");
+    }
+  }
+  if (s.old_threshold < 2 || dealers != s.old_threshold) {
+    return SetupError(
+        "old_threshold",
+        absl::StrCat("exactly t_old dealers are required (t_old=",
+                     s.old_threshold, ", dealers=", dealers, ")"));
+  }
+  if (members < 2 || s.threshold > members) {
+    return SetupError(
+        "threshold",
+        absl::StrCat("t'=", s.threshold, " with n'=", members, " new members"));
+  }
   return absl::OkStatus();
 }
 
@@ -154,6 +209,12 @@ Bytes EncodeSetup(const SessionSetup& s) {
   w.PutRaw(s.request_digest);
   w.PutRaw(s.initiator_nonce);
   w.PutU64(s.expiry_unix_seconds);
+  w.PutU32(s.old_threshold);
+  w.PutU32(CountU32(s.reshare_roles.size()));
+  for (const ReshareRole& r : s.reshare_roles) {
+    w.PutU32(r.old_id);
+    w.PutU32(r.new_id);
+  }
   return std::move(w).Take();
 }
 
@@ -235,6 +296,19 @@ absl::StatusOr<SessionSetup> DecodeSetup(ByteSpan bytes) {
                         r.ReadFixed<32>("setup.initiator_nonce"));
   KAGI_ASSIGN_OR_RETURN(s.expiry_unix_seconds,
                         r.ReadU64("setup.expiry_unix_seconds"));
+  KAGI_ASSIGN_OR_RETURN(s.old_threshold, r.ReadU32("setup.old_threshold"));
+  KAGI_ASSIGN_OR_RETURN(const uint32_t num_roles,
+                        r.ReadU32("setup.reshare_roles.count"));
+  if (num_roles > kMaxParties) {
+    return SetupError("reshare_roles", absl::StrCat("count ", num_roles,
+                                                    " exceeds ", kMaxParties));
+  }
+  for (uint32_t i = 0; i < num_roles; ++i) {
+    ReshareRole role;
+    KAGI_ASSIGN_OR_RETURN(role.old_id, r.ReadU32("setup.reshare_roles.old"));
+    KAGI_ASSIGN_OR_RETURN(role.new_id, r.ReadU32("setup.reshare_roles.new"));
+    s.reshare_roles.push_back(role);
+  }
   KAGI_RETURN_IF_ERROR(r.ExpectEnd("setup"));
   KAGI_RETURN_IF_ERROR(ValidateSetup(s));
   return s;

@@ -50,6 +50,13 @@ struct SignItem {
 };
 
 // SessionSetup is the setup record S. See ValidateSetup for the rules.
+// RESHARE: a participant's roles. A dealer has its old (epoch e) id; a
+// member of the new committee has its new id; a node can be both.
+struct ReshareRole {
+  uint32_t old_id = 0;  // 0: not a dealer
+  uint32_t new_id = 0;  // 0: not in the new committee
+};
+
 struct SessionSetup {
   uint8_t version = kSetupVersion;
   Op op = Op::kDkg;
@@ -63,6 +70,10 @@ struct SessionSetup {
   std::array<uint8_t, 32> request_digest{};   // SIGN only: binds the request
   std::array<uint8_t, 32> initiator_nonce{};  // fresh per session
   uint64_t expiry_unix_seconds = 0;
+  // RESHARE only. `parties` are the session's participants (dealers and new
+  // members, ids 1..m); `threshold` is the NEW threshold t'.
+  std::vector<ReshareRole> reshare_roles;  // one per party, in order
+  uint32_t old_threshold = 0;              // t of epoch `epoch` = #dealers
 
   // n returns the number of parties.
   uint32_t n() const { return static_cast<uint32_t>(parties.size()); }
@@ -81,7 +92,12 @@ struct SessionSetup {
 //   * SIGN: signers strictly increasing, each a party, exactly t of them
 //     [ToB-SL #15]; 1 ≤ |items| ≤ kMaxSignItems; every path at most
 //     kMaxPathDepth deep with every index < 2^31 (hardened is an error);
-//   * DKG / RESHARE: signers and items empty.
+//   * DKG / RESHARE: signers and items empty;
+//   * RESHARE: one role per participant, each with at least one role;
+//     exactly old_threshold (>= 2) dealers with distinct old ids in
+//     1..kMaxParties; new ids exactly 1..n' (n' >= 2), each once; 2 <= t' <=
+//     n';
+//   * other ops: no roles and old_threshold 0.
 // Returns InvalidArgument naming the field ("setup.signers: ...").
 absl::Status ValidateSetup(const SessionSetup& setup);
 

@@ -99,20 +99,61 @@ TEST(SetupTest, SignRoundTrips) {
   EXPECT_EQ(EncodeSetup(*back), enc);
 }
 
-TEST(SetupTest, ReshareRoundTrips) {
+// A reshare 2-of-3 -> 2-of-3 where old party 3 is replaced: participants
+// 1, 2 (dealers and members), 3 (new member only).
+SessionSetup MakeReshareSetup() {
   SessionSetup s = MakeDkgSetup(3, 2);
   s.op = Op::kReshare;
   s.key_id[0] = 9;
+  s.old_threshold = 2;
+  s.reshare_roles = {{1, 1}, {2, 2}, {0, 3}};
+  return s;
+}
+
+TEST(SetupTest, ReshareRoundTrips) {
+  const SessionSetup s = MakeReshareSetup();
   absl::StatusOr<SessionSetup> back = DecodeSetup(EncodeSetup(s));
   ASSERT_TRUE(back.ok()) << back.status();
   ExpectSameSetup(s, *back);
+  ASSERT_EQ(back->reshare_roles.size(), 3u);
+  EXPECT_EQ(back->reshare_roles[2].old_id, 0u);
+  EXPECT_EQ(back->reshare_roles[2].new_id, 3u);
+  EXPECT_EQ(back->old_threshold, 2u);
+  EXPECT_NE(Sid0(*back), Sid0(MakeDkgSetup(3, 2)));
+}
+
+TEST(SetupTest, ReshareRolesAreValidated) {
+  SessionSetup none = MakeReshareSetup();
+  none.reshare_roles[2] = {0, 0};
+  ExpectRejected(none, "no role");
+  SessionSetup dealers = MakeReshareSetup();
+  dealers.old_threshold = 3;  // only two dealers
+  ExpectRejected(dealers, "setup.old_threshold");
+  SessionSetup repeated = MakeReshareSetup();
+  repeated.reshare_roles[1].old_id = 1;
+  ExpectRejected(repeated, "repeated");
+  SessionSetup gap = MakeReshareSetup();
+  gap.reshare_roles[2].new_id = 4;  // new ids 1, 2, 4
+  ExpectRejected(gap, "1..n'");
+  SessionSetup count = MakeReshareSetup();
+  count.reshare_roles.pop_back();
+  ExpectRejected(count, "one role per participant");
+  SessionSetup dkg = MakeDkgSetup(3, 2);
+  dkg.reshare_roles = {{1, 1}, {2, 2}, {3, 3}};
+  ExpectRejected(dkg, "reshare_roles");
+  // Changing a role changes sid0.
+  SessionSetup other = MakeReshareSetup();
+  other.reshare_roles[0] = {1, 2};
+  other.reshare_roles[1] = {2, 1};
+  EXPECT_NE(Sid0(other), Sid0(MakeReshareSetup()));
 }
 
 TEST(SetupTest, EncodingIsFixedWidthBigEndianWithCounts) {
   const SessionSetup s = MakeSignSetup();
   const Bytes enc = EncodeSetup(s);
   size_t expected = 1 + 1 + 32 + 8 + 4 + 5 * (4 + 32) + 4 + 4 + 3 * 4 + 4 +
-                    (32 + 4 + 3 * 4) + (32 + 4) + (32 + 4 + 4) + 32 + 32 + 8;
+                    (32 + 4 + 3 * 4) + (32 + 4) + (32 + 4 + 4) + 32 + 32 + 8 +
+                    4 + 4;  // old_threshold, no reshare roles
   ASSERT_EQ(enc.size(), expected);
   EXPECT_EQ(enc[0], 1);  // version
   EXPECT_EQ(enc[1], 2);  // op = SIGN
@@ -123,7 +164,7 @@ TEST(SetupTest, EncodingIsFixedWidthBigEndianWithCounts) {
   EXPECT_EQ(n, (Bytes{0, 0, 0, 5}));
   const Bytes first_id(enc.begin() + 46, enc.begin() + 50);
   EXPECT_EQ(first_id, (Bytes{0, 0, 0, 1}));
-  const Bytes expiry(enc.end() - 8, enc.end());
+  const Bytes expiry(enc.end() - 16, enc.end() - 8);
   EXPECT_EQ(expiry, (Bytes{0, 0, 0, 0, 0x65, 0x53, 0xf1, 0x00}));
 }
 

@@ -222,8 +222,14 @@ bool DkgRun::ok() const {
 
 DkgRun RunDkg(uint32_t t, uint32_t n, uint64_t seed,
               const AdversaryHook& hook) {
+  return RunDkgWith(MakeIdentities(n, seed), t, seed, hook);
+}
+
+DkgRun RunDkgWith(Identities ids, uint32_t t, uint64_t seed,
+                  const AdversaryHook& hook) {
   DkgRun run;
-  run.ids = MakeIdentities(n, seed);
+  const uint32_t n = static_cast<uint32_t>(ids.parties.size());
+  run.ids = std::move(ids);
   run.setup.op = Op::kDkg;
   run.setup.parties = run.ids.parties;
   run.setup.threshold = t;
@@ -308,6 +314,72 @@ SignRun RunSign(const Identities& ids, const std::vector<KeyShare>& shares,
   for (const auto& p : parties) {
     if (run.result.status[p->self()].ok()) {
       run.signatures[p->self()] = p->signatures();
+    }
+  }
+  return run;
+}
+
+Identities IdentitiesFromSeeds(const std::vector<Bytes>& seeds) {
+  Identities ids;
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    const uint32_t id = static_cast<uint32_t>(i + 1);
+    absl::StatusOr<crypto::Ed25519PrivateKey> key =
+        crypto::Ed25519PrivateKey::FromSeed(SecretBytes(seeds[i]));
+    KAGI_CHECK(key.ok());
+    PartyInfo p;
+    p.id = id;
+    p.identity_key = key->PublicKey();
+    ids.parties.push_back(p);
+    ids.signers.push_back(
+        std::make_unique<Ed25519EnvelopeSigner>(id, std::move(*key)));
+  }
+  return ids;
+}
+
+bool ReshareRun::ok() const {
+  for (const auto& [id, st] : result.status) {
+    if (!st.ok()) {
+      return false;
+    }
+  }
+  return !result.status.empty();
+}
+
+ReshareRun RunReshare(const Identities& participants, const SessionSetup& setup,
+                      const std::map<uint32_t, const KeyShare*>& old_shares,
+                      uint64_t seed, const AdversaryHook& hook) {
+  ReshareRun run;
+  std::vector<std::unique_ptr<InsecureDeterministicRng>> rngs;
+  std::vector<std::unique_ptr<ReshareParty>> parties;
+  std::vector<RoundProtocol*> ptrs;
+  uint32_t new_n = 0;
+  for (const ReshareRole& r : setup.reshare_roles) {
+    new_n += r.new_id != 0 ? 1 : 0;
+  }
+  for (const PartyInfo& p : setup.parties) {
+    rngs.push_back(
+        std::make_unique<InsecureDeterministicRng>(seed * 1000 + p.id));
+    auto it = old_shares.find(p.id);
+    absl::StatusOr<std::unique_ptr<ReshareParty>> party = ReshareParty::Create(
+        setup, it == old_shares.end() ? nullptr : it->second,
+        participants.signer(p.id), *rngs.back());
+    if (!party.ok()) {
+      run.result.status[p.id] = party.status();
+      continue;
+    }
+    ptrs.push_back(party->get());
+    parties.push_back(std::move(*party));
+  }
+  run.new_shares.resize(new_n);
+  if (!run.result.status.empty()) {
+    return run;
+  }
+  run.result = RunSession(ptrs, setup, seed, hook);
+  for (const auto& p : parties) {
+    if (run.result.status[p->self()].ok() && p->is_member()) {
+      absl::StatusOr<KeyShare> share = p->TakeShare();
+      KAGI_CHECK(share.ok());
+      run.new_shares[share->self - 1] = std::move(*share);
     }
   }
   return run;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -22,6 +23,7 @@
 #include "libs/protocol/common/setup.h"
 #include "libs/protocol/dkg.h"
 #include "libs/protocol/keyshare.h"
+#include "libs/protocol/reshare.h"
 #include "libs/protocol/round.h"
 #include "libs/protocol/sign.h"
 
@@ -78,10 +80,28 @@ struct DkgRun {
 };
 DkgRun RunDkg(uint32_t t, uint32_t n, uint64_t seed,
               const AdversaryHook& hook = nullptr);
+// The same with the given identities (parties 1..n).
+DkgRun RunDkgWith(Identities ids, uint32_t t, uint64_t seed,
+                  const AdversaryHook& hook = nullptr);
 
 // The setup of a signing session for `signers` over `items`.
 SessionSetup MakeSignSetup(const KeyShare& share, std::vector<uint32_t> signers,
                            std::vector<SignItem> items, uint64_t seed);
+
+// Identities for the given 32-byte Ed25519 seeds, as parties 1..k in order
+// (a physical node keeps its key across committees; its id changes).
+Identities IdentitiesFromSeeds(const std::vector<Bytes>& seeds);
+
+// A whole refresh/reshare session. `old_shares[p]` is participant p's
+// epoch-e share or null. New shares come back indexed by new id - 1.
+struct ReshareRun {
+  SimulationResult result;
+  std::vector<std::optional<KeyShare>> new_shares;
+  bool ok() const;
+};
+ReshareRun RunReshare(const Identities& participants, const SessionSetup& setup,
+                      const std::map<uint32_t, const KeyShare*>& old_shares,
+                      uint64_t seed, const AdversaryHook& hook = nullptr);
 
 // A whole signing session among setup.signers.
 struct SignRun {

@@ -1,0 +1,84 @@
+// File: libs/protocol/reshare.h
+//
+// Refresh and reshare, one protocol (PROTOCOL.md §3.7), as a sans-I/O state
+// machine (round.h). Exactly t_old dealers of epoch e re-share x to a new
+// committee of n' members with a new threshold t' >= 2; the public key X,
+// the chain code and the key id stay the same, the epoch becomes e + 1, and
+// every share and all pairwise OT material (fresh base OTs, fresh zero-share
+// seeds) are new. Refresh is the case "same parties, same t".
+//
+// Participants (SessionSetup::parties, ids 1..m) carry roles
+// (SessionSetup::reshare_roles): a dealer has its old id, a member its new
+// id, a node may be both. A member that lost its share joins as a non-dealer
+// member and gets a fresh one.
+//
+//   R1 bcast  nonce_p ‖ (dealers) C_p = Com("rs-c", sid0, p, (A'_p, pub); ρ_p)
+//             with pub = (X, X_1..X_n, cc, key_id) of epoch e
+//   R2 bcast  echo ‖ (dealers) A'_p (t' × 33) ‖ pub ‖ ρ_p ‖ t' PoKs ("rs-coef")
+//      p2p    (dealer → member) g_p(j) ‖ (member → member) base-OT msg1
+//   R3 bcast  (members) PoK of x'_j ("rs-share") ‖ v = H("rs-view", sid, X,
+//             cc, X'_1..X'_n')
+//      p2p    (member → member) base-OT msg2 ‖ κ if new id lower
+//   R4 bcast  ack = H("rs-ack", sid, v)
+//
+// Checks by every participant: the openings, every coefficient PoK, that all
+// dealers present the same (X, X_m, cc, key_id) and that it is the setup's
+// key (and, for a participant holding an old share, its own view), each
+// dealer's constant term A'_{p,0} = λ_p^D·X_p (attributable), Σ A'_{p,0} = X,
+// Feldman for every received g_p(j), the share PoKs, the view hash and the
+// acks. Two-phase activation: the new share is PENDING after R3
+// (`pending_share`) and final after every ack (`TakeShare`); only then may the
+// old share, its presignatures and OT material be deleted. Without all acks
+// the caller keeps epoch e and discards the new material.
+#ifndef KAGI_LIBS_PROTOCOL_RESHARE_H_
+#define KAGI_LIBS_PROTOCOL_RESHARE_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/base/rng.h"
+#include "libs/protocol/common/envelope.h"
+#include "libs/protocol/common/setup.h"
+#include "libs/protocol/keyshare.h"
+#include "libs/protocol/round.h"
+
+namespace kagi::protocol {
+
+class ReshareParty final : public RoundProtocol {
+ public:
+  // Create checks the setup (op RESHARE) and this participant's role.
+  // `old_share` is required for a dealer (its epoch-`setup.epoch` share of
+  // `setup.key_id`, whose own id is the dealer's old id) and optional for a
+  // member (then checked against the dealers' view). `signer`, `rng` and
+  // `old_share` must outlive the party.
+  static absl::StatusOr<std::unique_ptr<ReshareParty>> Create(
+      const SessionSetup& setup, const KeyShare* old_share,
+      const EnvelopeSigner& signer, Rng& rng);
+  ~ReshareParty() override;
+
+  Op op() const override { return Op::kReshare; }
+  uint32_t self() const override;
+  const std::vector<uint32_t>& peers() const override;
+  RoundSpec expecting() const override;
+  absl::StatusOr<std::vector<Envelope>> Start() override;
+  absl::StatusOr<std::vector<Envelope>> Advance(
+      const RoundInput& input) override;
+  bool finished() const override;
+
+  // True for a participant with a new id.
+  bool is_member() const;
+  // The new share after R3 (members; null before or for pure dealers).
+  const KeyShare* pending_share() const;
+  // The new share once every participant acknowledged the same view.
+  absl::StatusOr<KeyShare> TakeShare();
+
+ private:
+  struct State;
+  explicit ReshareParty(std::unique_ptr<State> state);
+  std::unique_ptr<State> s_;
+};
+
+}  // namespace kagi::protocol
+
+#endif  // KAGI_LIBS_PROTOCOL_RESHARE_H_
