@@ -58,6 +58,21 @@ std::array<uint8_t, 64> Signature::Compact() const {
   return out;
 }
 
+Presignature Presignature::CreateForTesting(const PresignatureId& id,
+                                            const Hash32& digest,
+                                            const Point& r_point,
+                                            const Scalar& phi, const Scalar& u,
+                                            const Scalar& w) {
+  Presignature p;
+  p.id_ = id;
+  p.digest_ = digest;
+  p.r_point_ = r_point;
+  p.phi_ = phi;
+  p.u_ = u;
+  p.w_ = w;
+  return p;
+}
+
 absl::StatusOr<std::array<uint8_t, 64>> Presignature::Release(
     const Hash32& digest,
     const std::function<absl::Status(const PresignatureId&)>& mark_consumed) {

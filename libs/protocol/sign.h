@@ -53,6 +53,15 @@ class Presignature {
   Presignature(const Presignature&) = delete;
   Presignature& operator=(const Presignature&) = delete;
 
+  // CreateForTesting builds a presignature from raw values (tests only; a
+  // real one comes out of SignParty's presigning).
+  static Presignature CreateForTesting(const PresignatureId& id,
+                                       const std::array<uint8_t, 32>& digest,
+                                       const crypto::Point& r_point,
+                                       const crypto::Scalar& phi,
+                                       const crypto::Scalar& u,
+                                       const crypto::Scalar& w);
+
   const PresignatureId& id() const { return id_; }
   const crypto::Point& nonce_point() const { return r_point_; }
   const std::array<uint8_t, 32>& digest() const { return digest_; }

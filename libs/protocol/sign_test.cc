@@ -167,6 +167,79 @@ TEST(SignTest, RecoveryIdRecoversTheKey) {
   }
 }
 
+class PresignatureTest : public ::testing::Test {
+ protected:
+  Presignature Make() {
+    InsecureDeterministicRng rng(4);
+    return Presignature::CreateForTesting(
+        PresignatureId{rng.Bytes<32>(), 0}, digest_,
+        *crypto::Point::MulGenerator(crypto::Scalar::RandomNonZero(rng)),
+        crypto::Scalar::RandomNonZero(rng), crypto::Scalar::RandomNonZero(rng),
+        crypto::Scalar::RandomNonZero(rng));
+  }
+  std::array<uint8_t, 32> digest_ = crypto::Sha256(AsBytes("tx"));
+  int marks_ = 0;
+  ConsumeHook ok_ = [this](const PresignatureId&) {
+    ++marks_;
+    return absl::OkStatus();
+  };
+};
+
+TEST_F(PresignatureTest, ReleasesOnceAfterTheHookAndNeverAgain) {
+  Presignature p = Make();
+  absl::StatusOr<std::array<uint8_t, 64>> first = p.Release(digest_, ok_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(marks_, 1);
+  EXPECT_TRUE(p.used());
+  absl::StatusOr<std::array<uint8_t, 64>> second = p.Release(digest_, ok_);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(marks_, 1);  // the hook is not asked again
+  // A moved presignature keeps its used state.
+  Presignature moved = std::move(p);
+  EXPECT_FALSE(moved.Release(digest_, ok_).ok());
+}
+
+TEST_F(PresignatureTest, FailingHookReleasesNothingAndBurns) {
+  Presignature p = Make();
+  const ConsumeHook fail = [](const PresignatureId&) {
+    return absl::UnavailableError("disk full");
+  };
+  absl::StatusOr<std::array<uint8_t, 64>> r = p.Release(digest_, fail);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  // Burned: even with a working hook it never releases.
+  EXPECT_FALSE(p.Release(digest_, ok_).ok());
+  EXPECT_EQ(marks_, 0);
+}
+
+TEST_F(PresignatureTest, OtherDigestIsRefusedAndBurns) {
+  Presignature p = Make();
+  std::array<uint8_t, 32> other = digest_;
+  other[0] ^= 1;
+  EXPECT_EQ(p.Release(other, ok_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(marks_, 0);
+  EXPECT_FALSE(p.Release(digest_, ok_).ok());
+}
+
+TEST(SignTest, FinishedPartyRefusesAnotherRound) {
+  const DkgRun& dkg = CachedDkg(2, 3);
+  std::vector<SignItem> items(1);
+  const SessionSetup setup =
+      testing::MakeSignSetup(dkg.shares[0], {1, 2}, items, 9);
+  InsecureDeterministicRng rng(9);
+  const ConsumeHook hook = [](const PresignatureId&) {
+    return absl::OkStatus();
+  };
+  std::unique_ptr<SignParty> p =
+      *SignParty::Create(setup, dkg.shares[0], dkg.ids.signer(1), rng, hook);
+  ASSERT_TRUE(p->Start().ok());
+  EXPECT_FALSE(p->Start().ok());                // a second start
+  EXPECT_FALSE(p->Advance(RoundInput{}).ok());  // incomplete round: aborts
+  EXPECT_FALSE(p->Advance(RoundInput{}).ok());  // and stays aborted
+}
+
 TEST(SignTest, SetupMismatchesAreRefused) {
   const DkgRun& dkg = CachedDkg(2, 3);
   std::vector<SignItem> items(1);
