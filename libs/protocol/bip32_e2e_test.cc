@@ -51,7 +51,8 @@ struct Chain {
   std::string xprv;
 };
 
-// Vector number → chain name → keys, from tests/vectors/bip32_test_vectors.json.
+// Vector number → chain name → keys, from
+// tests/vectors/bip32_test_vectors.json.
 const std::map<int, std::map<std::string, Chain>>& Vectors() {
   static const auto* vectors = [] {
     auto* out = new std::map<int, std::map<std::string, Chain>>();
@@ -63,7 +64,8 @@ const std::map<int, std::map<std::string, Chain>>& Vectors() {
     }
     for (const auto& v :
          kagi::testing::GetField(*json, "vectors").list_value().values()) {
-      const int number = static_cast<int>(kagi::testing::GetNumber(v, "vector"));
+      const int number =
+          static_cast<int>(kagi::testing::GetNumber(v, "vector"));
       for (const auto& c :
            kagi::testing::GetField(v, "chains").list_value().values()) {
         (*out)[number][kagi::testing::GetString(c, "chain")] =
@@ -129,9 +131,8 @@ TEST(Bip32EndToEndTest, FixtureAVector1ChildKeyMatches) {
   const ExtendedKey root = DecodeOrDie(V(1, kV1Root).xprv);
   ASSERT_TRUE(root.is_private());
   const Identities ids = MakeIdentities(3, 101);
-  const std::vector<KeyShare> shares =
-      DealShares(*root.PrivateKeyForTestFixtures(), root.chain_code(), 2, ids,
-                 101);
+  const std::vector<KeyShare> shares = DealShares(
+      *root.PrivateKeyForTestFixtures(), root.chain_code(), 2, ids, 101);
   ASSERT_EQ(shares.size(), 3u);
 
   // The dealt root equals the vector's m/0H/1/2H xpub in key and chain code;
@@ -147,11 +148,10 @@ TEST(Bip32EndToEndTest, FixtureAVector1ChildKeyMatches) {
   EXPECT_EQ(reparsed->chain_code(), want_root.chain_code());
   EXPECT_EQ(reparsed->depth(), 0);
   EXPECT_NE(kagi_root.Encode(), V(1, kV1Root).xpub);  // depth 0 vs 3
-  const absl::StatusOr<ExtendedPublicKey> restored =
-      ExtendedPublicKey::Create(crypto::kBip32VersionXpub, want_root.depth(),
-                                want_root.parent_fingerprint(),
-                                want_root.child_number(), shares[0].chain_code,
-                                shares[0].public_key);
+  const absl::StatusOr<ExtendedPublicKey> restored = ExtendedPublicKey::Create(
+      crypto::kBip32VersionXpub, want_root.depth(),
+      want_root.parent_fingerprint(), want_root.child_number(),
+      shares[0].chain_code, shares[0].public_key);
   ASSERT_TRUE(restored.ok()) << restored.status();
   EXPECT_EQ(restored->Encode(), V(1, kV1Root).xpub);
 
@@ -206,10 +206,9 @@ TEST(Bip32EndToEndTest, FixtureBVector2MasterPathZero) {
       *master.PrivateKeyForTestFixtures(), master.chain_code(), 3, ids, 201);
   // A master key is depth 0, so here the Kagi root encodes exactly as the
   // vector's master xpub.
-  EXPECT_EQ(
-      ExtendedPublicKey::Root(shares[0].public_key, shares[0].chain_code)
-          .Encode(),
-      V(2, "m").xpub);
+  EXPECT_EQ(ExtendedPublicKey::Root(shares[0].public_key, shares[0].chain_code)
+                .Encode(),
+            V(2, "m").xpub);
   const ExtendedKey want = DecodeOrDie(V(2, "m/0").xpub);
   const Signature sig =
       SignOne(ids, shares, {1, 2, 4}, {0}, "fixture B: v2 m/0", 21);
@@ -313,11 +312,11 @@ TEST(DealerTest, SharesAreConsistentAndCarryRealOtMaterial) {
         ones += bit;
         const ByteSpan want = (bit ? k1 : k0).subspan(l * kKey, kKey);
         const ByteSpan other = (bit ? k0 : k1).subspan(l * kKey, kKey);
-        ASSERT_TRUE(std::equal(want.begin(), want.end(),
-                               got.begin() + l * kKey))
+        ASSERT_TRUE(
+            std::equal(want.begin(), want.end(), got.begin() + l * kKey))
             << "pair (" << si.self << "," << m.peer << ") ot " << l;
-        ASSERT_FALSE(std::equal(other.begin(), other.end(),
-                                got.begin() + l * kKey));
+        ASSERT_FALSE(
+            std::equal(other.begin(), other.end(), got.begin() + l * kKey));
       }
       EXPECT_GT(ones, 64u);  // Δ is random, not a constant
       EXPECT_LT(ones, 192u);

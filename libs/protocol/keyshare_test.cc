@@ -76,8 +76,8 @@ struct Record {
     while (p < end) {
       const uint8_t tag = b[p];
       const uint32_t len = LoadBigEndian32(b.data() + p + 1);
-      r.fields.emplace_back(
-          tag, Bytes(b.begin() + p + 5, b.begin() + p + 5 + len));
+      r.fields.emplace_back(tag,
+                            Bytes(b.begin() + p + 5, b.begin() + p + 5 + len));
       p += 5 + len;
     }
     EXPECT_EQ(p, end);
@@ -145,7 +145,8 @@ void ExpectEqualShares(const KeyShare& a, const KeyShare& b) {
              std::equal(p.secret().begin(), p.secret().end(),
                         q.secret().begin());
     };
-    EXPECT_TRUE(same(x.as_sender.delta, y.as_sender.delta)) << "peer " << x.peer;
+    EXPECT_TRUE(same(x.as_sender.delta, y.as_sender.delta))
+        << "peer " << x.peer;
     EXPECT_TRUE(same(x.as_sender.keys, y.as_sender.keys)) << "peer " << x.peer;
     EXPECT_TRUE(same(x.as_receiver.keys0, y.as_receiver.keys0));
     EXPECT_TRUE(same(x.as_receiver.keys1, y.as_receiver.keys1));
@@ -181,9 +182,9 @@ TEST(KeyShareTest, SerializeIsDeterministic) {
   // Expected size: header, 11 fields, checksum.
   const size_t n = 3;
   const size_t pair = 4 + 32 + 3 * mpc::kBaseOts * 32 + 32;
-  const size_t want = kHeader + 11 * 5 + 32 + 32 + 8 + 4 + 4 +
-                      (4 + n * 36) + 32 + 33 + (4 + n * 33) + 32 +
-                      (4 + (n - 1) * pair) + kChecksum;
+  const size_t want = kHeader + 11 * 5 + 32 + 32 + 8 + 4 + 4 + (4 + n * 36) +
+                      32 + 33 + (4 + n * 33) + 32 + (4 + (n - 1) * pair) +
+                      kChecksum;
   EXPECT_EQ(a.size(), want);
   // The layout is what the header documents.
   EXPECT_EQ(std::string(a.begin(), a.begin() + 7), "KAGI-KS");
@@ -345,7 +346,8 @@ TEST(KeyShareTest, TamperedBodyWithValidChecksumIsRejected) {
       "secret_share", "secret share >= n");
   // Another (valid) group key.
   ExpectRejected(with([&](Record& r) {
-                   const Point other = *share.public_key.Add(Point::Generator());
+                   const Point other =
+                       *share.public_key.Add(Point::Generator());
                    r.Field(kPublicKey) = ToBytesArr(other.ToCompressed());
                  }),
                  "do not interpolate", "public key + G");
@@ -392,10 +394,10 @@ TEST(KeyShareTest, TamperedBodyWithValidChecksumIsRejected) {
                  "out of range", "t = 1");
   ExpectRejected(with([](Record& r) { r.Field(kThreshold)[3] = 4; }),
                  "out of range", "t = 4 > n");
-  ExpectRejected(with([](Record& r) { r.Field(kSelf)[3] = 0; }),
-                 "out of range", "self = 0");
-  ExpectRejected(with([](Record& r) { r.Field(kSelf)[3] = 4; }),
-                 "out of range", "self = 4");
+  ExpectRejected(with([](Record& r) { r.Field(kSelf)[3] = 0; }), "out of range",
+                 "self = 0");
+  ExpectRejected(with([](Record& r) { r.Field(kSelf)[3] = 4; }), "out of range",
+                 "self = 4");
   // Claiming to be party 2 with party 1's material.
   ExpectRejected(with([](Record& r) { r.Field(kSelf)[3] = 2; }),
                  "pairwise material out of order", "self = 2");
@@ -419,14 +421,14 @@ TEST(KeyShareTest, TamperedBodyWithValidChecksumIsRejected) {
   ExpectRejected(with([](Record& r) { r.fields[2].first = 99; }),
                  "expected field epoch", "unknown tag");
   // Party count.
-  ExpectRejected(with([](Record& r) { r.Field(kParties)[3] = 4; }),
-                 "parties", "party count 4 with 3 entries");
+  ExpectRejected(with([](Record& r) { r.Field(kParties)[3] = 4; }), "parties",
+                 "party count 4 with 3 entries");
   ExpectRejected(with([](Record& r) {
                    Bytes& f = r.Field(kParties);
                    f[3] = 4;
                    const Bytes last(f.end() - 36, f.end());
                    f.insert(f.end(), last.begin(), last.end());
-                   f[4 + 3 * 36 + 3] = 4;  // id 4
+                   f[4 + 3 * 36 + 3] = 4;   // id 4
                    f[4 + 3 * 36 + 4] ^= 1;  // a distinct identity key
                  }),
                  "one public share per party", "a 4th party");
@@ -446,8 +448,8 @@ TEST(KeyShareTest, TamperedBodyWithValidChecksumIsRejected) {
   // Wrong field lengths.
   ExpectRejected(with([](Record& r) { r.Field(kKeyId).pop_back(); }),
                  "key_id must be 32 bytes", "31-byte key id");
-  ExpectRejected(with([](Record& r) { r.Field(kEpoch).push_back(0); }),
-                 "epoch", "9-byte epoch");
+  ExpectRejected(with([](Record& r) { r.Field(kEpoch).push_back(0); }), "epoch",
+                 "9-byte epoch");
   ExpectRejected(with([](Record& r) { r.Field(kSecretShare).push_back(0); }),
                  "secret_share", "33-byte secret share");
   ExpectRejected(with([](Record& r) { r.Field(kChainCode).pop_back(); }),
@@ -473,7 +475,8 @@ TEST(KeyShareTest, PublicShareOutsideFirstTIsChecked) {
   const KeyShare& share = Dkg().shares[0];
   Record r = Record::Parse(Serialized(share));
   Bytes& f = r.Field(kPublicShares);
-  const auto enc = share.public_shares[2].Add(Point::Generator())->ToCompressed();
+  const auto enc =
+      share.public_shares[2].Add(Point::Generator())->ToCompressed();
   std::copy(enc.begin(), enc.end(), f.begin() + 4 + 2 * 33);
   ExpectRejected(r.Encode(), "not on the sharing polynomial", "X_3 + G");
 }

@@ -152,8 +152,8 @@ TEST(LagrangeTest, EvaluatePolynomialMatchesNaive) {
   }
   EXPECT_TRUE(EvaluatePolynomial({}, 5).IsZero());
   // 1 + 2x + 3x^2 at x = 10 is 321.
-  const std::vector<Scalar> small = {Scalar::FromUint64(1), Scalar::FromUint64(2),
-                                     Scalar::FromUint64(3)};
+  const std::vector<Scalar> small = {
+      Scalar::FromUint64(1), Scalar::FromUint64(2), Scalar::FromUint64(3)};
   EXPECT_EQ(EvaluatePolynomial(small, 10), Scalar::FromUint64(321));
 }
 

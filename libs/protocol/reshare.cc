@@ -157,7 +157,7 @@ struct ReshareParty::State {
     for (uint32_t j : peers) {
       if ((bcast && in.broadcasts.count(j) == 0) ||
           (direct && in.directs.count(j) == 0)) {
-        return AbortError(AbortClass::kTimeout, {j},
+        return AbortError(AbortClass::kTimeout, {},
                           absl::StrCat("no message from party ", j));
       }
     }

@@ -160,7 +160,7 @@ struct SignParty::State {
   absl::Status CheckSenders(const std::map<uint32_t, Envelope>& got) const {
     for (uint32_t j : peers) {
       if (got.count(j) == 0) {
-        return AbortError(AbortClass::kTimeout, {j},
+        return AbortError(AbortClass::kTimeout, {},
                           absl::StrCat("no message from party ", j));
       }
     }
@@ -228,6 +228,14 @@ absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
   }
   if (!hook) {
     return absl::InvalidArgumentError("sign: a consume hook is required");
+  }
+  // A share that does not match its own public share would make the
+  // session fail the unattributable Σ pk_j = X' check; refuse it up front.
+  absl::StatusOr<crypto::Point> own = Point::MulGenerator(share.secret_share);
+  if (share.public_shares.size() != share.parties.size() || !own.ok() ||
+      *own != share.public_shares[share.self - 1]) {
+    return absl::InvalidArgumentError(
+        "sign: the key share does not match its public share");
   }
   auto s = std::make_unique<State>();
   s->setup = setup;

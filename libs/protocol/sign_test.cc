@@ -281,6 +281,15 @@ TEST(SignTest, SetupMismatchesAreRefused) {
   EXPECT_FALSE(
       SignParty::Create(other_key, dkg.shares[0], dkg.ids.signer(1), rng, hook)
           .ok());
+  // A share whose secret does not match its own public share.
+  KeyShare broken =
+      KeyShare::Deserialize(dkg.shares[0].Serialize().secret()).value();
+  broken.secret_share += crypto::Scalar::One();
+  absl::StatusOr<std::unique_ptr<SignParty>> b =
+      SignParty::Create(good, broken, dkg.ids.signer(1), rng, hook);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("does not match its public share"),
+            absl::string_view::npos);
   // A hardened path.
   SessionSetup hardened = good;
   hardened.items[0].path = {0x80000000u};

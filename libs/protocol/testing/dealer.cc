@@ -80,8 +80,7 @@ std::vector<KeyShare> DealShares(const Scalar& secret,
           std::move(receiver).Finish(sender->msg2);
       KAGI_CHECK(seeds.ok());
       sender_seeds.emplace(std::make_pair(a, b), std::move(*seeds));
-      receiver_seeds.emplace(std::make_pair(a, b),
-                             std::move(sender->seeds));
+      receiver_seeds.emplace(std::make_pair(a, b), std::move(sender->seeds));
     }
   }
   // κ per unordered pair {i < j}.

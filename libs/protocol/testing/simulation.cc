@@ -40,6 +40,11 @@ struct InFlight {
 struct Node {
   RoundProtocol* protocol = nullptr;
   std::unique_ptr<RoundCollector> collector;
+  uint32_t collector_round = 0;
+  // Collectors of finished rounds: a late duplicate is recognised as such,
+  // a different late envelope as equivocation (RoundCollector's contract:
+  // the driver routes envelopes by round).
+  std::map<uint32_t, std::unique_ptr<RoundCollector>> past;
   std::map<uint32_t, std::vector<std::pair<uint32_t, Envelope>>> early;
   absl::Status status;
   bool done = false;
@@ -112,6 +117,9 @@ SimulationResult RunSession(std::vector<RoundProtocol*> parties,
 
   auto open_round = [&](uint32_t id) {
     Node& node = nodes[id];
+    if (node.collector != nullptr) {
+      node.past[node.collector_round] = std::move(node.collector);
+    }
     const RoundSpec spec = node.protocol->expecting();
     if (spec.round == 0) {
       node.collector.reset();
@@ -120,6 +128,7 @@ SimulationResult RunSession(std::vector<RoundProtocol*> parties,
     node.collector = std::make_unique<RoundCollector>(
         node.protocol->op(), spec.round, id, node.protocol->peers(),
         spec.broadcast, spec.direct, &verifier);
+    node.collector_round = spec.round;
   };
 
   // Deliver one envelope; advance the recipient when its round completes.
@@ -132,6 +141,15 @@ SimulationResult RunSession(std::vector<RoundProtocol*> parties,
         const uint32_t round = node.protocol->expecting().round;
         if (e.header.round > round) {
           node.early[e.header.round].push_back({transport_sender, e});
+          return;
+        }
+        auto past = node.past.find(e.header.round);
+        if (e.header.round < round && past != node.past.end()) {
+          absl::StatusOr<OfferResult> late =
+              past->second->Offer(transport_sender, e);
+          if (!late.ok()) {
+            node.status = late.status();
+          }
           return;
         }
         absl::StatusOr<OfferResult> r =
