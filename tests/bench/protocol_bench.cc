@@ -45,7 +45,8 @@ Stats RunDkgs(uint32_t t, uint32_t n, int iterations) {
   Stats s;
   for (int i = 0; i < iterations; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    testing::DkgRun run = testing::RunDkg(t, n, 1000 + static_cast<uint64_t>(i));
+    testing::DkgRun run =
+        testing::RunDkg(t, n, 1000 + static_cast<uint64_t>(i));
     const double ms = std::chrono::duration<double, std::milli>(
                           std::chrono::steady_clock::now() - t0)
                           .count();
@@ -79,8 +80,8 @@ Stats RunSigns(const testing::DkgRun& key, uint32_t t, int iterations) {
     const SessionSetup setup = testing::MakeSignSetup(
         key.shares[0], signers, items, static_cast<uint64_t>(i));
     const auto t0 = std::chrono::steady_clock::now();
-    testing::SignRun run = testing::RunSign(key.ids, key.shares, setup,
-                                            static_cast<uint64_t>(i));
+    testing::SignRun run =
+        testing::RunSign(key.ids, key.shares, setup, static_cast<uint64_t>(i));
     const double ms = std::chrono::duration<double, std::milli>(
                           std::chrono::steady_clock::now() - t0)
                           .count();
@@ -108,12 +109,12 @@ int main(int argc, char** argv) {
   using kagi::protocol::Print;
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 20;
   const int dkg_iterations = std::max(1, iterations / 5);
-  std::printf("kagi-protocol-bench: all parties in one process, one thread; "
-              "%d signing / %d DKG iterations\n\n",
-              iterations, dkg_iterations);
+  std::printf(
+      "kagi-protocol-bench: all parties in one process, one thread; "
+      "%d signing / %d DKG iterations\n\n",
+      iterations, dkg_iterations);
   const char* dkg_rounds[] = {"start", "R1", "R2", "R3", "R4"};
-  const char* sign_rounds[] = {"P1-start", "P1", "P2", "P3+release",
-                               "combine"};
+  const char* sign_rounds[] = {"P1-start", "P1", "P2", "P3+release", "combine"};
   for (auto [t, n] : {std::pair<uint32_t, uint32_t>{2, 3}, {3, 5}}) {
     char name[32];
     std::snprintf(name, sizeof(name), "DKG %u-of-%u", t, n);
