@@ -277,7 +277,7 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round1(
   KAGI_RETURN_IF_ERROR(CheckSenders(in, true, false));
   for (uint32_t j : peers) {
     const Envelope& e = in.broadcasts.at(j);
-    KAGI_RETURN_IF_ERROR(CheckSession(e, sid0, "round-1 broadcast"));
+    KAGI_RETURN_IF_ERROR(CheckRound1Session(e, sid0));
     if (e.payload.size() != 64) {
       return BlameError(j, absl::StrCat("dkg round 1: payload must be 64 "
                                         "bytes, got ",

@@ -357,7 +357,7 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round1(
   KAGI_RETURN_IF_ERROR(CheckSenders(in, true, false));
   for (uint32_t p : peers) {
     const Envelope& e = in.broadcasts.at(p);
-    KAGI_RETURN_IF_ERROR(CheckSession(e, sid0));
+    KAGI_RETURN_IF_ERROR(CheckRound1Session(e, sid0));
     const size_t want = IsDealer(p) ? 64 : 32;
     if (e.payload.size() != want) {
       return BlameError(p,

@@ -21,6 +21,19 @@ Bytes EncodeEcho(const std::map<uint32_t, Envelope>& round1) {
   return std::move(w).Take();
 }
 
+absl::Status CheckRound1Session(const Envelope& e,
+                                const std::array<uint8_t, 32>& sid0) {
+  if (e.header.session != sid0) {
+    return AbortError(
+        AbortClass::kBlame, {},
+        absl::StrCat("round-1 message from party ", e.header.from,
+                     " was made for another setup (sid0 mismatch): a replay "
+                     "or a coordinator handing out different setups; not "
+                     "attributable"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ByteSpan> ReadEcho(ByteReader& r) {
   return r.ReadLengthPrefixed(kMaxEchoBytes, "echo");
 }
@@ -48,7 +61,7 @@ absl::Status CheckEcho(ByteSpan echo, uint32_t reporter,
     if (!theirs.ok()) {
       return BlameWith(reporter, theirs.status());
     }
-    if (SameEnvelope(*theirs, own_copy)) {
+    if (SameSignedContent(*theirs, own_copy)) {
       continue;
     }
     const EnvelopeHeader& h = theirs->header;

@@ -77,6 +77,15 @@ absl::Status CheckEcho(ByteSpan echo, uint32_t reporter,
                        const std::map<uint32_t, Envelope>& mine,
                        const IdentityVerifier& verifier);
 
+// CheckRound1Session checks a round-1 envelope's session field against our
+// sid0. A mismatch aborts WITHOUT a culprit (class B, no blame): a replayed
+// old round 1 and a coordinator that handed the sender a different setup look
+// exactly alike, and blaming would let a malicious coordinator make honest
+// nodes blame each other (ToB #8). From round 2 on, after the echo, a wrong
+// sid is the sender's own fault and is blamed.
+absl::Status CheckRound1Session(const Envelope& e,
+                                const std::array<uint8_t, 32>& sid0);
+
 // ReadEcho splits a payload into the echo and the rest.
 absl::StatusOr<ByteSpan> ReadEcho(ByteReader& r);
 

@@ -380,7 +380,7 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
   KAGI_RETURN_IF_ERROR(CheckSenders(in.broadcasts));
   for (uint32_t j : peers) {
     const Envelope& e = in.broadcasts.at(j);
-    KAGI_RETURN_IF_ERROR(CheckSession(e, sid0));
+    KAGI_RETURN_IF_ERROR(CheckRound1Session(e, sid0));
     if (e.payload.size() != 64) {
       return BlameError(j, absl::StrCat("sign P1: payload must be 64 bytes, "
                                         "got ",

@@ -83,6 +83,12 @@ absl::StatusOr<OfferResult> RoundCollector::Offer(uint32_t transport_sender,
   if (SameSignedContent(it->second, envelope)) {
     return OfferResult::kDuplicate;
   }
+  if (it->second.header.session != h.session) {
+    // Not this session's message: a slot is keyed by (session, round, from),
+    // so this is no equivocation. The protocol's session check decides about
+    // the envelope already in the slot.
+    return OfferResult::kDropped;
+  }
   if (!equivocation_.has_value()) {
     equivocation_ = Equivocation{from, it->second, envelope};
   }

@@ -204,16 +204,24 @@ TEST_F(RoundCollectorTest, DirectEquivocationIsBlamedWithEvidence) {
   EXPECT_TRUE(SameEnvelope(c.equivocation()->second, second));
 }
 
-TEST_F(RoundCollectorTest, DifferentSessionFieldIsEquivocationNotChecked) {
-  // The collector does not check the session field; two signed envelopes
-  // for one slot differing only there are still two different messages.
+TEST_F(RoundCollectorTest,
+       AnotherSessionInAFilledSlotIsDroppedNotEquivocation) {
+  // A slot is keyed by (session, round, from): a validly signed envelope of
+  // another session is not a second message for this slot. Calling it
+  // equivocation would let a driver that mixes sessions frame the sender.
   RoundCollector c = Collector(true, false);
   Envelope a = Make(2, kBroadcast, {1});
   EXPECT_EQ(*c.Offer(2, a), OfferResult::kAccepted);
   EnvelopeHeader h = a.header;
   h.session[0] ^= 1;
-  ExpectBlame(c.Offer(2, SignEnvelope(*signers_[1], h, {1})), 2,
-              "equivocation");
+  absl::StatusOr<OfferResult> r =
+      c.Offer(2, SignEnvelope(*signers_[1], h, {1}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(*r, OfferResult::kDropped);
+  EXPECT_FALSE(c.equivocation().has_value());
+  EXPECT_TRUE(SameEnvelope(c.broadcasts().at(2), a));
+  // The same session with other content is still equivocation.
+  ExpectBlame(c.Offer(2, Make(2, kBroadcast, {9})), 2, "equivocation");
 }
 
 TEST_F(RoundCollectorTest, WrongRoundIsBlamed) {
