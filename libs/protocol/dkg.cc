@@ -96,6 +96,12 @@ struct DkgParty::State {
   absl::Status Fail(absl::Status st) {
     phase = Phase::kFailed;
     failure = st;
+    coeffs.clear();
+    share = Scalar();
+    ot_receivers.clear();
+    ot_senders.clear();
+    zero_seeds.clear();
+    pending.reset();
     return st;
   }
 
@@ -574,6 +580,7 @@ absl::StatusOr<KeyShare> DkgParty::TakeShare() {
   }
   KeyShare out = std::move(*s_->pending);
   s_->pending.reset();
+  s_->share = Scalar();
   return out;
 }
 

@@ -141,6 +141,12 @@ struct ReshareParty::State {
   absl::Status Fail(absl::Status st) {
     phase = Phase::kFailed;
     failure = st;
+    coeffs.clear();
+    new_share = Scalar();
+    ot_receivers.clear();
+    ot_senders.clear();
+    zero_seeds.clear();
+    pending.reset();
     return st;
   }
   absl::Status CheckSession(const Envelope& e, const Hash32& want) const {
@@ -229,6 +235,21 @@ absl::StatusOr<std::unique_ptr<ReshareParty>> ReshareParty::Create(
     if (s->role.old_id != 0 && old_share->threshold != setup.old_threshold) {
       return absl::InvalidArgumentError(
           "reshare: setup's old threshold differs from the share's");
+    }
+    // Every dealer must be the old committee's holder of that old id: its
+    // identity key in the setup must be the one the old share lists.
+    for (const PartyInfo& p : setup.parties) {
+      const uint32_t old_id = setup.reshare_roles[p.id - 1].old_id;
+      if (old_id == 0) {
+        continue;
+      }
+      if (old_id > old_share->parties.size() ||
+          old_share->parties[old_id - 1].identity_key != p.identity_key) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "reshare: participant ", p.id, " claims old id ", old_id,
+            " but its identity key is not that party's in epoch ",
+            old_share->epoch));
+      }
     }
     PublicView v;
     v.x = old_share->public_key;
@@ -764,6 +785,7 @@ absl::StatusOr<KeyShare> ReshareParty::TakeShare() {
   }
   KeyShare out = std::move(*s_->pending);
   s_->pending.reset();
+  s_->new_share = Scalar();
   return out;
 }
 

@@ -361,6 +361,14 @@ TEST(ReshareTest, CreateRefusesWrongRolesAndShares) {
       KeyShare::Deserialize(dkg.shares[0].Serialize().secret()).value();
   later.epoch = 1;
   EXPECT_FALSE(ReshareParty::Create(setup, &later, ids.signer(1), rng).ok());
+  // A dealer whose identity key is not the old committee's for that old id.
+  const Identities impostor = NodesIdentities({9, 1, 2});
+  const SessionSetup forged = MakeReshareSetup(
+      dkg.shares[0], impostor, {{9, 1, 1}, {1, 2, 2}, {2, 0, 3}}, 2);
+  absl::StatusOr<std::unique_ptr<ReshareParty>> f =
+      ReshareParty::Create(forged, &dkg.shares[1], impostor.signer(2), rng);
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(std::string(f.status().message()), HasSubstr("identity key"));
   // The member-only participant needs no share.
   EXPECT_TRUE(ReshareParty::Create(setup, nullptr, ids.signer(3), rng).ok());
 }

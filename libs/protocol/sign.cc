@@ -81,6 +81,15 @@ absl::StatusOr<std::array<uint8_t, 64>> Presignature::Release(
         "presignature already used: a second release would reveal the key");
   }
   used_ = true;  // burned from here on, whatever happens next
+  // On every exit below the secret values are dropped.
+  struct Wipe {
+    Presignature* p;
+    ~Wipe() {
+      p->phi_ = Scalar();
+      p->u_ = Scalar();
+      p->w_ = Scalar();
+    }
+  } wipe{this};
   if (digest != digest_) {
     return absl::InvalidArgumentError(
         "presignature is bound to another message digest");
@@ -95,9 +104,6 @@ absl::StatusOr<std::array<uint8_t, 64>> Presignature::Release(
   const auto b = u_.ToBytes();
   std::copy(a.begin(), a.end(), out.begin());
   std::copy(b.begin(), b.end(), out.begin() + 32);
-  phi_ = Scalar();
-  u_ = Scalar();
-  w_ = Scalar();
   return out;
 }
 
@@ -139,9 +145,20 @@ struct SignParty::State {
     phase = Phase::kFailed;
     failure = st;
     signatures.clear();  // an aborted batch outputs no signature at all
+    // Drop every secret now rather than at destruction.
     for (Item& it : items) {
       it.receivers.clear();
+      it.r = Scalar();
+      it.phi = Scalar();
+      it.sk = Scalar();
+      it.c_out.clear();
+      it.d_out.clear();
+      it.psi_in.clear();
     }
+    presigs.clear();
+    own_shares.clear();
+    share.secret_share = Scalar();
+    share.pairwise.clear();
     return st;
   }
 
@@ -632,9 +649,11 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
     presigs.push_back(std::move(p));
     // Zeroise what the presignature no longer needs.
     it.r = Scalar();
+    it.phi = Scalar();
     it.sk = Scalar();
     it.c_out.clear();
     it.d_out.clear();
+    it.psi_in.clear();
   }
   // Online: release each share only after the caller has durably marked the
   // presignature consumed.

@@ -113,6 +113,21 @@ absl::Status ValidateSetup(const SessionSetup& s) {
     return SetupError("threshold",
                       absl::StrCat("t=", s.threshold, " exceeds n=", s.n()));
   }
+  // Fields that do not apply to the op must be empty, so one operation has
+  // exactly one encoding (and one sid0).
+  if (s.op != Op::kReshare &&
+      (!s.reshare_roles.empty() || s.old_threshold != 0)) {
+    return SetupError("reshare_roles",
+                      absl::StrCat("must be empty for ", OpName(s.op)));
+  }
+  if (s.op == Op::kDkg &&
+      (s.key_id != std::array<uint8_t, 32>{} || s.epoch != 0)) {
+    return SetupError("key_id", "a DKG has no key id or epoch yet");
+  }
+  if (s.op != Op::kSign && s.request_digest != std::array<uint8_t, 32>{}) {
+    return SetupError("request_digest",
+                      absl::StrCat("must be zero for ", OpName(s.op)));
+  }
   if (s.op == Op::kSign) {
     return ValidateSignFields(s);
   }

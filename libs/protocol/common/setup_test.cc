@@ -21,7 +21,7 @@ SessionSetup MakeDkgSetup(uint32_t n, uint32_t t, uint64_t seed = 1) {
   InsecureDeterministicRng rng(seed);
   SessionSetup s;
   s.op = Op::kDkg;
-  s.epoch = 7;
+  s.epoch = 0;  // a DKG has no epoch yet
   for (uint32_t id = 1; id <= n; ++id) {
     s.parties.push_back(PartyInfo{id, rng.Bytes<32>()});
   }
@@ -120,6 +120,28 @@ TEST(SetupTest, ReshareRoundTrips) {
   EXPECT_EQ(back->reshare_roles[2].new_id, 3u);
   EXPECT_EQ(back->old_threshold, 2u);
   EXPECT_NE(Sid0(*back), Sid0(MakeDkgSetup(3, 2)));
+}
+
+TEST(SetupTest, FieldsThatDoNotApplyMustBeEmpty) {
+  // One operation, one encoding: a field another op uses must be empty.
+  SessionSetup dkg_key = MakeDkgSetup(3, 2);
+  dkg_key.key_id[0] = 1;
+  ExpectRejected(dkg_key, "setup.key_id");
+  SessionSetup dkg_epoch = MakeDkgSetup(3, 2);
+  dkg_epoch.epoch = 1;
+  ExpectRejected(dkg_epoch, "setup.key_id");
+  SessionSetup dkg_digest = MakeDkgSetup(3, 2);
+  dkg_digest.request_digest[0] = 1;
+  ExpectRejected(dkg_digest, "setup.request_digest");
+  SessionSetup sign_roles = MakeSignSetup();
+  sign_roles.reshare_roles = {{1, 1}, {2, 2}, {3, 3}, {4, 4}, {5, 5}};
+  ExpectRejected(sign_roles, "setup.reshare_roles");
+  SessionSetup sign_old_t = MakeSignSetup();
+  sign_old_t.old_threshold = 2;
+  ExpectRejected(sign_old_t, "setup.reshare_roles");
+  SessionSetup reshare_digest = MakeReshareSetup();
+  reshare_digest.request_digest[0] = 1;
+  ExpectRejected(reshare_digest, "setup.request_digest");
 }
 
 TEST(SetupTest, ReshareRolesAreValidated) {
