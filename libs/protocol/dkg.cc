@@ -5,6 +5,7 @@
 #include "libs/base/check.h"
 #include "libs/base/status_macros.h"
 #include "libs/crypto/commitment.h"
+#include "libs/crypto/hedged_rng.h"
 #include "libs/crypto/schnorr.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/base_ot.h"
@@ -48,7 +49,8 @@ Bytes CommitData(const std::vector<Point>& a, const Hash32& cc) {
 struct DkgParty::State {
   SessionSetup setup;
   const EnvelopeSigner* signer = nullptr;
-  Rng* rng = nullptr;
+  Rng* rng = nullptr;  // the hedged source below
+  std::unique_ptr<crypto::HedgedRng> hedged;
   std::unique_ptr<IdentityVerifier> verifier;
   uint32_t self = 0;
   uint32_t t = 0;
@@ -173,7 +175,6 @@ absl::StatusOr<std::unique_ptr<DkgParty>> DkgParty::Create(
   auto s = std::make_unique<State>();
   s->setup = setup;
   s->signer = &signer;
-  s->rng = &rng;
   s->verifier = std::make_unique<IdentityVerifier>(setup);
   s->self = self;
   s->t = setup.threshold;
@@ -185,6 +186,9 @@ absl::StatusOr<std::unique_ptr<DkgParty>> DkgParty::Create(
     }
   }
   s->sid0 = Sid0(setup);
+  // Hedge every draw with the session (no secret exists before a DKG).
+  s->hedged = std::make_unique<crypto::HedgedRng>(rng, ByteSpan(), s->sid0);
+  s->rng = s->hedged.get();
   return std::unique_ptr<DkgParty>(new DkgParty(std::move(s)));
 }
 

@@ -8,6 +8,7 @@
 #include "libs/base/check.h"
 #include "libs/base/status_macros.h"
 #include "libs/crypto/commitment.h"
+#include "libs/crypto/hedged_rng.h"
 #include "libs/crypto/schnorr.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/base_ot.h"
@@ -86,7 +87,8 @@ struct ReshareParty::State {
   SessionSetup setup;
   const KeyShare* old_share = nullptr;
   const EnvelopeSigner* signer = nullptr;
-  Rng* rng = nullptr;
+  Rng* rng = nullptr;  // the hedged source below
+  std::unique_ptr<crypto::HedgedRng> hedged;
   std::unique_ptr<IdentityVerifier> verifier;
   uint32_t self = 0;  // participant id
   ReshareRole role;
@@ -260,7 +262,6 @@ absl::StatusOr<std::unique_ptr<ReshareParty>> ReshareParty::Create(
   }
   s->old_share = old_share;
   s->signer = &signer;
-  s->rng = &rng;
   s->verifier = std::make_unique<IdentityVerifier>(setup);
   s->self = self;
   s->t_new = setup.threshold;
@@ -279,6 +280,17 @@ absl::StatusOr<std::unique_ptr<ReshareParty>> ReshareParty::Create(
     }
   }
   s->sid0 = Sid0(setup);
+  // Hedge every draw with the session and, for a holder, a digest of its
+  // share.
+  crypto::Digest32 secret_digest{};
+  if (old_share != nullptr) {
+    secret_digest = crypto::Transcript(Tag::kNonce)
+                        .AddScalar(old_share->secret_share)
+                        .Add(old_share->sid_key)
+                        .H();
+  }
+  s->hedged = std::make_unique<crypto::HedgedRng>(rng, secret_digest, s->sid0);
+  s->rng = s->hedged.get();
   return std::unique_ptr<ReshareParty>(new ReshareParty(std::move(s)));
 }
 

@@ -7,6 +7,7 @@
 #include "libs/crypto/bip32.h"
 #include "libs/crypto/commitment.h"
 #include "libs/crypto/ecdsa.h"
+#include "libs/crypto/hedged_rng.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/rvole.h"
 #include "libs/protocol/lagrange.h"
@@ -111,7 +112,8 @@ struct SignParty::State {
   SessionSetup setup;
   KeyShare share;
   const EnvelopeSigner* signer = nullptr;
-  Rng* rng = nullptr;
+  Rng* rng = nullptr;  // the hedged source below
+  std::unique_ptr<crypto::HedgedRng> hedged;
   ConsumeHook hook;
   std::unique_ptr<IdentityVerifier> verifier;
   uint32_t self = 0;
@@ -284,7 +286,6 @@ absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
     s->share.pairwise.push_back(std::move(copy));
   }
   s->signer = &signer;
-  s->rng = &rng;
   s->hook = std::move(hook);
   s->verifier = std::make_unique<IdentityVerifier>(setup);
   s->self = self;
@@ -295,6 +296,13 @@ absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
     }
   }
   s->sid0 = Sid0(setup);
+  // Hedge every draw with the session and a digest of the share.
+  const crypto::Digest32 secret_digest = crypto::Transcript(Tag::kNonce)
+                                             .AddScalar(share.secret_share)
+                                             .Add(share.sid_key)
+                                             .H();
+  s->hedged = std::make_unique<crypto::HedgedRng>(rng, secret_digest, s->sid0);
+  s->rng = s->hedged.get();
   const crypto::ExtendedPublicKey root =
       crypto::ExtendedPublicKey::Root(share.public_key, share.chain_code);
   for (const SignItem& si : setup.items) {
