@@ -42,6 +42,8 @@ constexpr TagInfo kTagTable[kNumTags] = {
     {Tag::kReshareAck, "rs-ack", 1},
     {Tag::kSignItem, "sign-item", 1},
     {Tag::kEnvelopePayload, "env-payload", 1},
+    {Tag::kSealAad, "seal-aad", 1},
+    {Tag::kAudit, "audit", 1},
     {Tag::kRequest, "request", 1},
 };
 

@@ -65,6 +65,9 @@ enum class Tag : uint8_t {
   kReshareAck,
   kSignItem,         // one SIGN item (digest, path) of the setup
   kEnvelopePayload,  // H("env-payload", payload) inside the envelope digest
+  // Storage: AAD of sealed records, hash chain of the audit log
+  kSealAad,
+  kAudit,
   // API: request_digest = H("request", canonical request fields)
   kRequest,
   kCount,  // sentinel, keep last

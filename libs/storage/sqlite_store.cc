@@ -1,0 +1,583 @@
+#include "libs/storage/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "libs/base/status_macros.h"
+
+namespace kagi::storage {
+
+absl::string_view ShareStateName(ShareState state) {
+  switch (state) {
+    case ShareState::kPending:
+      return "PENDING";
+    case ShareState::kActive:
+      return "ACTIVE";
+    case ShareState::kRetired:
+      return "RETIRED";
+  }
+  return "UNKNOWN";
+}
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS shares (
+  key_id BLOB NOT NULL,
+  epoch INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('PENDING', 'ACTIVE', 'RETIRED')),
+  sealed BLOB NOT NULL,
+  PRIMARY KEY (key_id, epoch)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS shares_one_active
+  ON shares (key_id) WHERE state = 'ACTIVE';
+CREATE TABLE IF NOT EXISTS sid0s (
+  sid0 BLOB PRIMARY KEY,
+  started_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS request_ids (
+  request_id TEXT PRIMARY KEY,
+  reserved_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS presignatures (
+  id BLOB PRIMARY KEY,
+  key_id BLOB NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('UNUSED', 'CONSUMED')),
+  sealed BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS bans (
+  party_key BLOB PRIMARY KEY,
+  reason TEXT NOT NULL,
+  banned_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY,
+  unix_time INTEGER NOT NULL,
+  operation TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  parties TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  signature BLOB NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+  BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+PRAGMA user_version = 1;
+)sql";
+
+// Statements (cached by pointer, so each must be a single named constant).
+constexpr const char* kInsertShare =
+    "INSERT INTO shares (key_id, epoch, state, sealed) VALUES (?, ?, ?, ?)";
+constexpr const char* kShareState =
+    "SELECT state FROM shares WHERE key_id = ? AND epoch = ?";
+constexpr const char* kRetireActive =
+    "UPDATE shares SET state = 'RETIRED' WHERE key_id = ? AND state = 'ACTIVE'";
+constexpr const char* kActivate =
+    "UPDATE shares SET state = 'ACTIVE' WHERE key_id = ? AND epoch = ? AND "
+    "state = 'PENDING'";
+constexpr const char* kGetActive =
+    "SELECT epoch, sealed FROM shares WHERE key_id = ? AND state = 'ACTIVE'";
+constexpr const char* kInsertSid0 =
+    "INSERT INTO sid0s (sid0, started_at) VALUES (?, "
+    "CAST(strftime('%s', 'now') AS INTEGER))";
+constexpr const char* kInsertRequestId =
+    "INSERT INTO request_ids (request_id, reserved_at) VALUES (?, "
+    "CAST(strftime('%s', 'now') AS INTEGER))";
+constexpr const char* kInsertPresig =
+    "INSERT INTO presignatures (id, key_id, state, sealed) VALUES (?, ?, "
+    "'UNUSED', ?)";
+constexpr const char* kPresigState =
+    "SELECT state, sealed FROM presignatures WHERE id = ?";
+constexpr const char* kConsumePresig =
+    "UPDATE presignatures SET state = 'CONSUMED', sealed = x'' WHERE id = ? "
+    "AND state = 'UNUSED'";
+constexpr const char* kInsertBan =
+    "INSERT OR IGNORE INTO bans (party_key, reason, banned_at) VALUES (?, ?, "
+    "CAST(strftime('%s', 'now') AS INTEGER))";
+constexpr const char* kIsBanned = "SELECT 1 FROM bans WHERE party_key = ?";
+constexpr const char* kLastAudit =
+    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+constexpr const char* kInsertAudit =
+    "INSERT INTO audit (seq, unix_time, operation, request_id, parties, "
+    "outcome, signature, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kReadAudit =
+    "SELECT seq, unix_time, operation, request_id, parties, outcome, "
+    "signature, prev_hash, hash FROM audit ORDER BY seq";
+
+absl::Status MapError(sqlite3* db, int rc, absl::string_view op) {
+  const std::string msg =
+      absl::StrCat("sqlite: ", op, ": ",
+                   db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(msg);
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(msg);
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_READONLY:
+      return absl::PermissionDeniedError(msg);
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+      return absl::ResourceExhaustedError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+// A zero-length blob must be bound with a non-null pointer, or SQLite stores
+// NULL (which the NOT NULL columns refuse).
+const void* BlobPtr(ByteSpan b) {
+  static const uint8_t kEmpty = 0;
+  return b.empty() ? static_cast<const void*>(&kEmpty)
+                   : static_cast<const void*>(b.data());
+}
+
+Bytes ColumnBytes(sqlite3_stmt* s, int col) {
+  const void* p = sqlite3_column_blob(s, col);
+  const int n = sqlite3_column_bytes(s, col);
+  if (p == nullptr || n <= 0) return Bytes();
+  const auto* u = static_cast<const uint8_t*>(p);
+  return Bytes(u, u + n);
+}
+
+std::string ColumnText(sqlite3_stmt* s, int col) {
+  const unsigned char* p = sqlite3_column_text(s, col);
+  const int n = sqlite3_column_bytes(s, col);
+  if (p == nullptr || n <= 0) return std::string();
+  return std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+}
+
+// Copies a 32-byte column; a wrong length (tampered DB) yields DataLoss.
+absl::StatusOr<std::array<uint8_t, 32>> ColumnDigest(sqlite3_stmt* s, int col,
+                                                     absl::string_view what) {
+  const Bytes b = ColumnBytes(s, col);
+  std::array<uint8_t, 32> out{};
+  if (b.size() != out.size()) {
+    return absl::DataLossError(
+        absl::StrCat(what, " is ", b.size(), " bytes, expected 32"));
+  }
+  std::memcpy(out.data(), b.data(), out.size());
+  return out;
+}
+
+}  // namespace
+
+// Stmt binds and steps one cached prepared statement, and resets it (and
+// clears its bindings) when it goes out of scope.
+class SqliteStore::Stmt {
+ public:
+  Stmt(SqliteStore* store, sqlite3_stmt* stmt, absl::string_view op)
+      : store_(store), stmt_(stmt), op_(op) {}
+  ~Stmt() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Blob(ByteSpan b) {
+    Check(sqlite3_bind_blob(stmt_, ++idx_, BlobPtr(b),
+                            static_cast<int>(b.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& Text(absl::string_view t) {
+    Check(sqlite3_bind_text(stmt_, ++idx_, t.empty() ? "" : t.data(),
+                            static_cast<int>(t.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& Int(int64_t v) {
+    Check(sqlite3_bind_int64(stmt_, ++idx_, v));
+    return *this;
+  }
+
+  // Step returns true for a row, false when done.
+  absl::StatusOr<bool> Step() {
+    if (rc_ != SQLITE_OK) return store_->Error(rc_, op_);
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return store_->Error(rc, op_);
+  }
+  // Run steps a statement that returns no rows.
+  absl::Status Run() { return Step().status(); }
+
+  int Changes() const { return sqlite3_changes(store_->db_); }
+  sqlite3_stmt* get() const { return stmt_; }
+
+ private:
+  void Check(int rc) {
+    if (rc != SQLITE_OK && rc_ == SQLITE_OK) rc_ = rc;
+  }
+  SqliteStore* store_;
+  sqlite3_stmt* stmt_;
+  absl::string_view op_;
+  int idx_ = 0;
+  int rc_ = SQLITE_OK;
+};
+
+namespace {
+
+// Txn runs BEGIN IMMEDIATE and rolls back on destruction unless committed.
+class Txn {
+ public:
+  explicit Txn(sqlite3* db) : db_(db) {}
+  ~Txn() {
+    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  absl::Status Begin(absl::string_view op) {
+    const int rc =
+        sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return MapError(db_, rc, absl::StrCat(op, ": begin"));
+    open_ = true;
+    return absl::OkStatus();
+  }
+  absl::Status Commit(absl::string_view op) {
+    const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return MapError(db_, rc, absl::StrCat(op, ": commit"));
+    open_ = false;
+    return absl::OkStatus();
+  }
+
+ private:
+  sqlite3* db_;
+  bool open_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    absl::string_view path) {
+  sqlite3* db = nullptr;
+  const std::string p(path);
+  const int rc = sqlite3_open_v2(
+      p.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status s = MapError(db, rc, absl::StrCat("open ", p));
+    sqlite3_close(db);
+    return s;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  absl::MutexLock lock(&store->mu_);
+  KAGI_RETURN_IF_ERROR(
+      store->Exec("PRAGMA journal_mode = WAL", "open: journal_mode"));
+  KAGI_RETURN_IF_ERROR(
+      store->Exec("PRAGMA synchronous = FULL", "open: synchronous"));
+  {
+    Txn txn(db);
+    KAGI_RETURN_IF_ERROR(txn.Begin("open: schema"));
+    KAGI_RETURN_IF_ERROR(store->Exec(kSchema, "open: schema"));
+    KAGI_RETURN_IF_ERROR(txn.Commit("open: schema"));
+  }
+  // journal_mode=WAL silently stays "memory"/"delete" where WAL is not
+  // possible; refuse to run without it.
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          store->Prepare("PRAGMA journal_mode", "open"));
+    Stmt s(store.get(), raw, "open: journal_mode");
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    const std::string mode = row ? ColumnText(raw, 0) : "";
+    if (absl::AsciiStrToLower(mode) != "wal") {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "sqlite: open ", p, ": journal_mode is '", mode, "', need WAL"));
+    }
+  }
+  return store;
+}
+
+SqliteStore::~SqliteStore() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+  stmts_.clear();
+  sqlite3_close(db_);
+}
+
+absl::Status SqliteStore::Error(int rc, absl::string_view op) const {
+  return MapError(db_, rc, op);
+}
+
+absl::Status SqliteStore::Exec(const char* sql, absl::string_view op) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    absl::Status s = MapError(db_, rc, op);
+    sqlite3_free(err);
+    return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<sqlite3_stmt*> SqliteStore::Prepare(const char* sql,
+                                                   absl::string_view op) {
+  auto it = stmts_.find(sql);
+  if (it != stmts_.end()) return it->second;
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    return MapError(db_, rc, absl::StrCat(op, ": prepare"));
+  }
+  stmts_.emplace(sql, stmt);
+  return stmt;
+}
+
+absl::StatusOr<std::string> SqliteStore::PragmaValue(absl::string_view name) {
+  absl::MutexLock lock(&mu_);
+  const std::string sql = absl::StrCat("PRAGMA ", name);
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    return MapError(db_, rc, sql);
+  }
+  std::string out;
+  rc = sqlite3_step(raw);
+  if (rc == SQLITE_ROW) out = ColumnText(raw, 0);
+  sqlite3_finalize(raw);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return MapError(db_, rc, sql);
+  return out;
+}
+
+absl::Status SqliteStore::PutShare(const KeyId& key_id, uint64_t epoch,
+                                   ShareState state, ByteSpan sealed) {
+  constexpr absl::string_view kOp = "PutShare";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertShare, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(key_id)
+      .Int(static_cast<int64_t>(epoch))
+      .Text(ShareStateName(state))
+      .Blob(sealed);
+  return s.Run();
+}
+
+absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch) {
+  constexpr absl::string_view kOp = "ActivateShare";
+  absl::MutexLock lock(&mu_);
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kShareState, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(key_id).Int(static_cast<int64_t>(epoch));
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) {
+      return absl::NotFoundError(
+          absl::StrCat("ActivateShare: no share for epoch ", epoch));
+    }
+    const std::string state = ColumnText(raw, 0);
+    if (state != "PENDING") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("ActivateShare: share of epoch ", epoch, " is ", state,
+                       ", not PENDING"));
+    }
+  }
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kRetireActive, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(key_id);
+    KAGI_RETURN_IF_ERROR(s.Run());
+  }
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kActivate, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(key_id).Int(static_cast<int64_t>(epoch));
+    KAGI_RETURN_IF_ERROR(s.Run());
+    if (s.Changes() != 1) {
+      return absl::InternalError("ActivateShare: activation changed no row");
+    }
+  }
+  return txn.Commit(kOp);
+}
+
+absl::StatusOr<StoredShare> SqliteStore::GetActiveShare(const KeyId& key_id) {
+  constexpr absl::string_view kOp = "GetActiveShare";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetActive, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(key_id);
+  KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::NotFoundError("GetActiveShare: no ACTIVE share");
+  StoredShare out;
+  out.epoch = static_cast<uint64_t>(sqlite3_column_int64(raw, 0));
+  out.sealed = ColumnBytes(raw, 1);
+  return out;
+}
+
+absl::Status SqliteStore::RecordSid0(ByteSpan sid0) {
+  constexpr absl::string_view kOp = "RecordSid0";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertSid0, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(sid0);
+  absl::Status st = s.Run();
+  if (absl::IsAlreadyExists(st)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "RecordSid0: session ", HexEncode(sid0), " was already started"));
+  }
+  return st;
+}
+
+absl::Status SqliteStore::ReserveRequestId(absl::string_view request_id) {
+  constexpr absl::string_view kOp = "ReserveRequestId";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertRequestId, kOp));
+  Stmt s(this, raw, kOp);
+  s.Text(request_id);
+  absl::Status st = s.Run();
+  if (absl::IsAlreadyExists(st)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "ReserveRequestId: request id '", request_id, "' was already used"));
+  }
+  return st;
+}
+
+absl::Status SqliteStore::PutPresignature(ByteSpan id, const KeyId& key_id,
+                                          ByteSpan sealed) {
+  constexpr absl::string_view kOp = "PutPresignature";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertPresig, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(id).Blob(key_id).Blob(sealed);
+  return s.Run();
+}
+
+absl::StatusOr<Bytes> SqliteStore::ConsumePresignature(ByteSpan id) {
+  constexpr absl::string_view kOp = "ConsumePresignature";
+  absl::MutexLock lock(&mu_);
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  Bytes sealed;
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kPresigState, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(id);
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row)
+      return absl::NotFoundError("ConsumePresignature: unknown presignature");
+    if (ColumnText(raw, 0) != "UNUSED") {
+      return absl::FailedPreconditionError("presignature already consumed");
+    }
+    sealed = ColumnBytes(raw, 1);
+  }
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kConsumePresig, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(id);
+    KAGI_RETURN_IF_ERROR(s.Run());
+    if (s.Changes() != 1) {
+      return absl::FailedPreconditionError("presignature already consumed");
+    }
+  }
+  KAGI_RETURN_IF_ERROR(txn.Commit(kOp));
+  return sealed;
+}
+
+absl::Status SqliteStore::AddBan(ByteSpan party_key, absl::string_view reason) {
+  constexpr absl::string_view kOp = "AddBan";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertBan, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(party_key).Text(reason);
+  return s.Run();
+}
+
+absl::StatusOr<bool> SqliteStore::IsBanned(ByteSpan party_key) {
+  constexpr absl::string_view kOp = "IsBanned";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kIsBanned, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(party_key);
+  return s.Step();
+}
+
+absl::StatusOr<AuditEntry> SqliteStore::AppendAudit(AuditEntry entry) {
+  constexpr absl::string_view kOp = "AppendAudit";
+  absl::MutexLock lock(&mu_);
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  entry.seq = 1;
+  entry.prev_hash = {};
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kLastAudit, kOp));
+    Stmt s(this, raw, kOp);
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) {
+      entry.seq = static_cast<uint64_t>(sqlite3_column_int64(raw, 0)) + 1;
+      KAGI_ASSIGN_OR_RETURN(
+          entry.prev_hash,
+          ColumnDigest(raw, 1, "sqlite: AppendAudit: last hash"));
+    }
+  }
+  entry.hash = AuditEntryHash(entry);
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertAudit, kOp));
+    Stmt s(this, raw, kOp);
+    s.Int(static_cast<int64_t>(entry.seq))
+        .Int(entry.unix_time)
+        .Text(entry.operation)
+        .Text(entry.request_id)
+        .Text(entry.parties)
+        .Text(entry.outcome)
+        .Blob(entry.signature)
+        .Blob(entry.prev_hash)
+        .Blob(entry.hash);
+    KAGI_RETURN_IF_ERROR(s.Run());
+  }
+  KAGI_RETURN_IF_ERROR(txn.Commit(kOp));
+  return entry;
+}
+
+absl::StatusOr<std::vector<AuditEntry>> SqliteStore::ReadAudit() {
+  constexpr absl::string_view kOp = "ReadAudit";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kReadAudit, kOp));
+  Stmt s(this, raw, kOp);
+  std::vector<AuditEntry> out;
+  while (true) {
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    AuditEntry e;
+    e.seq = static_cast<uint64_t>(sqlite3_column_int64(raw, 0));
+    e.unix_time = sqlite3_column_int64(raw, 1);
+    e.operation = ColumnText(raw, 2);
+    e.request_id = ColumnText(raw, 3);
+    e.parties = ColumnText(raw, 4);
+    e.outcome = ColumnText(raw, 5);
+    e.signature = ColumnBytes(raw, 6);
+    // A field of the wrong length is a broken chain at this seq.
+    KAGI_ASSIGN_OR_RETURN(
+        e.prev_hash, ColumnDigest(raw, 7,
+                                  absl::StrCat("audit chain broken at seq ",
+                                               e.seq, ": prev_hash")));
+    KAGI_ASSIGN_OR_RETURN(
+        e.hash, ColumnDigest(raw, 8,
+                             absl::StrCat("audit chain broken at seq ", e.seq,
+                                          ": hash")));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace kagi::storage

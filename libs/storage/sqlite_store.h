@@ -1,0 +1,76 @@
+// File: libs/storage/sqlite_store.h
+//
+// SqliteStore: the embedded Store backend. One connection per object, guarded
+// by a mutex; several SqliteStore objects (or processes) may open the same
+// file, and BEGIN IMMEDIATE plus a busy timeout serialise their writes.
+//
+// The database runs with journal_mode=WAL and synchronous=FULL, so a
+// committed transaction survives power loss. Every multi-step change runs in
+// BEGIN IMMEDIATE ... COMMIT (rolled back on any error). SQLite errors are
+// mapped to absl statuses whose message names the operation
+// ("sqlite: ConsumePresignature: database is locked").
+#ifndef KAGI_LIBS_STORAGE_SQLITE_STORE_H_
+#define KAGI_LIBS_STORAGE_SQLITE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/storage/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace kagi::storage {
+
+class SqliteStore final : public Store {
+ public:
+  // Open opens (creating if absent) the database at `path` and its schema.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
+      absl::string_view path);
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  absl::Status PutShare(const KeyId& key_id, uint64_t epoch, ShareState state,
+                        ByteSpan sealed) override;
+  absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch) override;
+  absl::StatusOr<StoredShare> GetActiveShare(const KeyId& key_id) override;
+  absl::Status RecordSid0(ByteSpan sid0) override;
+  absl::Status ReserveRequestId(absl::string_view request_id) override;
+  absl::Status PutPresignature(ByteSpan id, const KeyId& key_id,
+                               ByteSpan sealed) override;
+  absl::StatusOr<Bytes> ConsumePresignature(ByteSpan id) override;
+  absl::Status AddBan(ByteSpan party_key, absl::string_view reason) override;
+  absl::StatusOr<bool> IsBanned(ByteSpan party_key) override;
+  absl::StatusOr<AuditEntry> AppendAudit(AuditEntry entry) override;
+  absl::StatusOr<std::vector<AuditEntry>> ReadAudit() override;
+
+  // PragmaValue runs "PRAGMA <name>" and returns the first column as text
+  // (for checks such as journal_mode / synchronous).
+  absl::StatusOr<std::string> PragmaValue(absl::string_view name);
+
+ private:
+  class Stmt;
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+
+  absl::Status Exec(const char* sql, absl::string_view op)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<sqlite3_stmt*> Prepare(const char* sql, absl::string_view op)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Error(int rc, absl::string_view op) const;
+
+  absl::Mutex mu_;
+  sqlite3* db_;  // Owned.
+  std::unordered_map<const char*, sqlite3_stmt*> stmts_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kagi::storage
+
+#endif  // KAGI_LIBS_STORAGE_SQLITE_STORE_H_

@@ -1,0 +1,598 @@
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "libs/base/bytes.h"
+#include "libs/base/rng.h"
+#include "libs/base/secret.h"
+#include "libs/storage/audit.h"
+#include "libs/storage/kek.h"
+#include "libs/storage/sealed.h"
+#include "libs/storage/sqlite_store.h"
+#include "libs/storage/store.h"
+
+namespace kagi::storage {
+namespace {
+
+using ::testing::HasSubstr;
+
+// TempDir makes a unique directory under $TEST_TMPDIR (or /tmp) and removes it
+// when destroyed.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = std::getenv("TEST_TMPDIR");
+    std::string tmpl = absl::StrCat(base != nullptr ? base : "/tmp",
+                                    "/kagi_storage_test.XXXXXX");
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    const char* made = ::mkdtemp(buf.data());
+    EXPECT_NE(made, nullptr);
+    path_ = made != nullptr ? made : "/tmp";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string File(absl::string_view name) const {
+    return absl::StrCat(path_, "/", name);
+  }
+
+ private:
+  std::string path_;
+};
+
+void WriteFile(const std::string& path, ByteSpan data, mode_t mode) {
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f.write(reinterpret_cast<const char*>(data.data()),
+            static_cast<std::streamsize>(data.size()));
+  }
+  ASSERT_EQ(::chmod(path.c_str(), mode), 0);
+}
+
+// RawExec runs SQL on its own connection, bypassing SqliteStore (to play the
+// attacker who edits the database file).
+void RawExec(const std::string& db_path, const std::string& sql,
+             ByteSpan blob = {}, bool bind_blob = false) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  if (bind_blob) {
+    static const uint8_t kEmpty = 0;
+    ASSERT_EQ(
+        sqlite3_bind_blob(stmt, 1, blob.empty() ? &kEmpty : blob.data(),
+                          static_cast<int>(blob.size()), SQLITE_TRANSIENT),
+        SQLITE_OK);
+  }
+  const int rc = sqlite3_step(stmt);
+  EXPECT_EQ(rc, SQLITE_DONE) << sql << ": " << sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
+int RawExecRc(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_open(db_path.c_str(), &db);
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  return rc;
+}
+
+SecretBytes TestKek(uint64_t seed) {
+  InsecureDeterministicRng rng(seed);
+  SecretBytes k(32);
+  rng.Fill(k.mutable_span());
+  return k;
+}
+
+KeyId TestKeyId(uint8_t b) {
+  KeyId id{};
+  id.fill(b);
+  return id;
+}
+
+// --- KEK --------------------------------------------------------------------
+
+TEST(KekTest, LoadsRawFile) {
+  TempDir dir;
+  SecretBytes want = TestKek(1);
+  const std::string path = dir.File("kek.bin");
+  WriteFile(path, want.secret(), 0600);
+  absl::StatusOr<SecretBytes> got = LoadKek(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == want);
+}
+
+TEST(KekTest, LoadsHexFileWithNewline) {
+  TempDir dir;
+  SecretBytes want = TestKek(2);
+  const std::string path = dir.File("kek.hex");
+  const std::string hex = HexEncode(want.secret()) + "\n";
+  WriteFile(path, AsBytes(hex), 0400);
+  absl::StatusOr<SecretBytes> got = LoadKek(path);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == want);
+}
+
+TEST(KekTest, RejectsWrongLength) {
+  TempDir dir;
+  const std::string path = dir.File("short");
+  const Bytes sixteen(16, 7);
+  WriteFile(path, sixteen, 0600);
+  EXPECT_EQ(LoadKek(path).status().code(), absl::StatusCode::kInvalidArgument);
+  const std::string bad_hex = std::string(64, 'z');
+  WriteFile(path, AsBytes(bad_hex), 0600);
+  EXPECT_EQ(LoadKek(path).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(KekTest, RejectsGroupOrOtherPermissions) {
+  TempDir dir;
+  const std::string path = dir.File("kek.bin");
+  SecretBytes k = TestKek(3);
+  WriteFile(path, k.secret(), 0644);
+  absl::Status s = LoadKek(path).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(s.message()), HasSubstr(path));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("0644"));
+  ASSERT_EQ(::chmod(path.c_str(), 0640), 0);
+  EXPECT_EQ(LoadKek(path).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST(KekTest, MissingFile) {
+  TempDir dir;
+  absl::Status s = LoadKek(dir.File("nope")).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("nope"));
+}
+
+TEST(KekTest, FromEnv) {
+  SecretBytes want = TestKek(4);
+  const std::string hex = HexEncode(want.secret());
+  ASSERT_EQ(::setenv("KAGI_STORAGE_TEST_KEK", hex.c_str(), 1), 0);
+  absl::StatusOr<SecretBytes> got = LoadKekFromEnv("KAGI_STORAGE_TEST_KEK");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_TRUE(*got == want);
+  ASSERT_EQ(::setenv("KAGI_STORAGE_TEST_KEK", "abcd", 1), 0);
+  EXPECT_EQ(LoadKekFromEnv("KAGI_STORAGE_TEST_KEK").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_EQ(::unsetenv("KAGI_STORAGE_TEST_KEK"), 0);
+  EXPECT_EQ(LoadKekFromEnv("KAGI_STORAGE_TEST_KEK").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// --- Sealing ----------------------------------------------------------------
+
+class SealTest : public ::testing::Test {
+ protected:
+  SecretBytes kek_ = TestKek(10);
+  RecordContext ctx_{kRecordShare, TestKeyId(0xab), 3, 1};
+  Bytes plaintext_ = Bytes(40, 0x5a);
+  InsecureDeterministicRng rng_{99};
+
+  void ExpectDataLoss(const absl::StatusOr<SecretBytes>& r) {
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(std::string(r.status().message()),
+                HasSubstr("sealed record failed authentication"));
+  }
+};
+
+TEST_F(SealTest, RoundTrip) {
+  absl::StatusOr<Bytes> sealed = Seal(kek_, ctx_, plaintext_, rng_);
+  ASSERT_TRUE(sealed.ok()) << sealed.status();
+  EXPECT_EQ(sealed->size(), 12 + plaintext_.size() + 16);
+  absl::StatusOr<SecretBytes> opened = Open(kek_, ctx_, *sealed);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(ToBytes(opened->secret()), plaintext_);
+  // Fresh nonce each time.
+  absl::StatusOr<Bytes> again = Seal(kek_, ctx_, plaintext_, rng_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(*again, *sealed);
+  // Empty plaintext works too.
+  absl::StatusOr<Bytes> empty = Seal(kek_, ctx_, {}, rng_);
+  ASSERT_TRUE(empty.ok());
+  absl::StatusOr<SecretBytes> empty_opened = Open(kek_, ctx_, *empty);
+  ASSERT_TRUE(empty_opened.ok());
+  EXPECT_TRUE(empty_opened->empty());
+}
+
+TEST_F(SealTest, EveryBitFlipIsDataLoss) {
+  absl::StatusOr<Bytes> sealed = Seal(kek_, ctx_, plaintext_, rng_);
+  ASSERT_TRUE(sealed.ok());
+  for (size_t bit = 0; bit < sealed->size() * 8; ++bit) {
+    Bytes t = *sealed;
+    t[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+    ExpectDataLoss(Open(kek_, ctx_, t));
+  }
+}
+
+TEST_F(SealTest, WrongKeyOrContextIsDataLoss) {
+  absl::StatusOr<Bytes> sealed = Seal(kek_, ctx_, plaintext_, rng_);
+  ASSERT_TRUE(sealed.ok());
+  ExpectDataLoss(Open(TestKek(11), ctx_, *sealed));
+  ExpectDataLoss(Open(SecretBytes(16), ctx_, *sealed));
+
+  RecordContext c = ctx_;
+  c.record_type = kRecordPresignature;
+  ExpectDataLoss(Open(kek_, c, *sealed));
+  c = ctx_;
+  c.key_id[31] ^= 1;
+  ExpectDataLoss(Open(kek_, c, *sealed));
+  c = ctx_;
+  c.epoch = 4;
+  ExpectDataLoss(Open(kek_, c, *sealed));
+  c = ctx_;
+  c.version = 2;
+  ExpectDataLoss(Open(kek_, c, *sealed));
+}
+
+TEST_F(SealTest, TruncationAndExtensionAreDataLoss) {
+  absl::StatusOr<Bytes> sealed = Seal(kek_, ctx_, plaintext_, rng_);
+  ASSERT_TRUE(sealed.ok());
+  for (size_t len = 0; len < sealed->size(); ++len) {
+    ExpectDataLoss(Open(kek_, ctx_, ByteSpan(sealed->data(), len)));
+  }
+  Bytes longer = *sealed;
+  longer.push_back(0);
+  ExpectDataLoss(Open(kek_, ctx_, longer));
+}
+
+TEST_F(SealTest, BadKekLengthOnSeal) {
+  EXPECT_EQ(Seal(SecretBytes(31), ctx_, plaintext_, rng_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// --- SqliteStore ------------------------------------------------------------
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<SqliteStore> OpenStore() {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> s = SqliteStore::Open(db_);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *std::move(s) : nullptr;
+  }
+
+  TempDir dir_;
+  std::string db_ = dir_.File("kagi.db");
+};
+
+TEST_F(StoreTest, WalAndSynchronousFull) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::string> mode = store->PragmaValue("journal_mode");
+  ASSERT_TRUE(mode.ok()) << mode.status();
+  EXPECT_EQ(*mode, "wal");
+  absl::StatusOr<std::string> sync = store->PragmaValue("synchronous");
+  ASSERT_TRUE(sync.ok()) << sync.status();
+  EXPECT_EQ(*sync, "2");  // FULL
+}
+
+TEST_F(StoreTest, OpenFailsWithNamedError) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> s =
+      SqliteStore::Open(dir_.File("no/such/dir/db"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("open"));
+}
+
+TEST_F(StoreTest, ShareLifecycle) {
+  const KeyId key = TestKeyId(1);
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->GetActiveShare(key).status().code(),
+              absl::StatusCode::kNotFound);
+    ASSERT_TRUE(store->PutShare(key, 1, ShareState::kPending, Bytes{1}).ok());
+    EXPECT_EQ(store->PutShare(key, 1, ShareState::kPending, Bytes{9}).code(),
+              absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ(store->ActivateShare(key, 7).code(), absl::StatusCode::kNotFound);
+    ASSERT_TRUE(store->ActivateShare(key, 1).ok());
+    EXPECT_EQ(store->ActivateShare(key, 1).code(),
+              absl::StatusCode::kFailedPrecondition);
+    absl::StatusOr<StoredShare> a = store->GetActiveShare(key);
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->epoch, 1u);
+    EXPECT_EQ(a->sealed, Bytes{1});
+
+    // Epoch 2 pending: epoch 1 stays active until activation.
+    ASSERT_TRUE(store->PutShare(key, 2, ShareState::kPending, Bytes{2}).ok());
+    a = store->GetActiveShare(key);
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->epoch, 1u);
+    ASSERT_TRUE(store->ActivateShare(key, 2).ok());
+    a = store->GetActiveShare(key);
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(a->epoch, 2u);
+    EXPECT_EQ(a->sealed, Bytes{2});
+    // The old epoch is RETIRED and cannot be re-activated.
+    EXPECT_EQ(store->ActivateShare(key, 1).code(),
+              absl::StatusCode::kFailedPrecondition);
+    // Other keys are independent.
+    EXPECT_EQ(store->GetActiveShare(TestKeyId(2)).status().code(),
+              absl::StatusCode::kNotFound);
+  }
+  // Survives close and reopen.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<StoredShare> a = store->GetActiveShare(key);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->epoch, 2u);
+  EXPECT_EQ(a->sealed, Bytes{2});
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT state FROM shares WHERE epoch = 1",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+               "RETIRED");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, TamperedSealedShareIsDataLoss) {
+  const SecretBytes kek = TestKek(20);
+  const KeyId key = TestKeyId(3);
+  const RecordContext ctx{kRecordShare, key, 5, 1};
+  InsecureDeterministicRng rng(5);
+  const Bytes share(32, 0x11);
+  absl::StatusOr<Bytes> sealed = Seal(kek, ctx, share, rng);
+  ASSERT_TRUE(sealed.ok());
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->PutShare(key, 5, ShareState::kPending, *sealed).ok());
+    ASSERT_TRUE(store->ActivateShare(key, 5).ok());
+    absl::StatusOr<StoredShare> a = store->GetActiveShare(key);
+    ASSERT_TRUE(a.ok());
+    absl::StatusOr<SecretBytes> opened = Open(kek, ctx, a->sealed);
+    ASSERT_TRUE(opened.ok());
+    EXPECT_EQ(ToBytes(opened->secret()), share);
+  }
+  Bytes tampered = *sealed;
+  tampered[20] ^= 0x40;
+  RawExec(db_, "UPDATE shares SET sealed = ? WHERE epoch = 5", tampered, true);
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<StoredShare> a = store->GetActiveShare(key);
+  ASSERT_TRUE(a.ok());
+  absl::StatusOr<SecretBytes> opened = Open(kek, ctx, a->sealed);
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST_F(StoreTest, Sid0AndRequestIdAreInsertOnce) {
+  const Bytes sid0(32, 0x77);
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->RecordSid0(sid0).ok());
+    EXPECT_EQ(store->RecordSid0(sid0).code(), absl::StatusCode::kAlreadyExists);
+    ASSERT_TRUE(store->ReserveRequestId("req-1").ok());
+    EXPECT_EQ(store->ReserveRequestId("req-1").code(),
+              absl::StatusCode::kAlreadyExists);
+    EXPECT_TRUE(store->ReserveRequestId("req-2").ok());
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->RecordSid0(sid0).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store->ReserveRequestId("req-1").code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(store->RecordSid0(Bytes(32, 0x78)).ok());
+}
+
+TEST_F(StoreTest, PresignatureConsumedOnce) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const Bytes id = {1, 2, 3};
+  EXPECT_EQ(store->ConsumePresignature(id).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store->PutPresignature(id, TestKeyId(1), Bytes{9, 9}).ok());
+  EXPECT_EQ(store->PutPresignature(id, TestKeyId(1), Bytes{8}).code(),
+            absl::StatusCode::kAlreadyExists);
+  absl::StatusOr<Bytes> got = store->ConsumePresignature(id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, (Bytes{9, 9}));
+  absl::Status again = store->ConsumePresignature(id).status();
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(again.message(), "presignature already consumed");
+  store.reset();
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->ConsumePresignature(id).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, PresignatureRaceSameStore) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  for (uint8_t round = 0; round < 20; ++round) {
+    const Bytes id = {round};
+    ASSERT_TRUE(store->PutPresignature(id, TestKeyId(1), Bytes{round}).ok());
+    std::atomic<int> ok{0};
+    std::atomic<int> consumed{0};
+    auto run = [&] {
+      absl::StatusOr<Bytes> r = store->ConsumePresignature(id);
+      if (r.ok()) ++ok;
+      if (r.status().code() == absl::StatusCode::kFailedPrecondition) {
+        ++consumed;
+      }
+    };
+    std::thread a(run);
+    std::thread b(run);
+    a.join();
+    b.join();
+    EXPECT_EQ(ok.load(), 1);
+    EXPECT_EQ(consumed.load(), 1);
+  }
+}
+
+TEST_F(StoreTest, PresignatureRaceTwoConnections) {
+  auto s1 = OpenStore();
+  auto s2 = OpenStore();
+  ASSERT_NE(s1, nullptr);
+  ASSERT_NE(s2, nullptr);
+  for (uint8_t round = 0; round < 20; ++round) {
+    const Bytes id = {round, 0xee};
+    ASSERT_TRUE(s1->PutPresignature(id, TestKeyId(1), Bytes{round}).ok());
+    std::atomic<int> ok{0};
+    std::atomic<int> consumed{0};
+    auto run = [&](SqliteStore* s) {
+      absl::StatusOr<Bytes> r = s->ConsumePresignature(id);
+      if (r.ok()) ++ok;
+      if (r.status().code() == absl::StatusCode::kFailedPrecondition) {
+        ++consumed;
+      }
+    };
+    std::thread a(run, s1.get());
+    std::thread b(run, s2.get());
+    a.join();
+    b.join();
+    EXPECT_EQ(ok.load(), 1);
+    EXPECT_EQ(consumed.load(), 1);
+  }
+}
+
+TEST_F(StoreTest, Bans) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const Bytes party(32, 0x42);
+  absl::StatusOr<bool> b = store->IsBanned(party);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(*b);
+  ASSERT_TRUE(store->AddBan(party, "equivocated in round 2").ok());
+  ASSERT_TRUE(store->AddBan(party, "again").ok());
+  store.reset();
+  store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  b = store->IsBanned(party);
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(*b);
+  b = store->IsBanned(Bytes(32, 0x43));
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(*b);
+}
+
+// --- Audit log --------------------------------------------------------------
+
+void AppendThree(Store& store, uint64_t first_seq = 1) {
+  for (int i = 1; i <= 3; ++i) {
+    AuditEntry e;
+    e.unix_time = 1700000000 + i;
+    e.operation = "sign";
+    e.request_id = absl::StrCat("req-", i);
+    e.parties = "1,2";
+    e.outcome = "ok";
+    e.signature = Bytes(64, static_cast<uint8_t>(i));
+    absl::StatusOr<AuditEntry> got = store.AppendAudit(e);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->seq, first_seq + static_cast<uint64_t>(i) - 1);
+  }
+}
+
+TEST_F(StoreTest, AuditChainVerifies) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    AppendThree(*store);
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  AppendThree(*store, 4);  // continues at seq 4 after reopen
+  absl::StatusOr<std::vector<AuditEntry>> log = store->ReadAudit();
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 6u);
+  EXPECT_EQ((*log)[0].prev_hash, (std::array<uint8_t, 32>{}));
+  for (size_t i = 1; i < log->size(); ++i) {
+    EXPECT_EQ((*log)[i].seq, i + 1);
+    EXPECT_EQ((*log)[i].prev_hash, (*log)[i - 1].hash);
+  }
+  EXPECT_TRUE(VerifyAuditChain(*log).ok());
+  EXPECT_TRUE(VerifyAuditChain({}).ok());
+}
+
+TEST_F(StoreTest, AuditIsAppendOnlyAtSqlLevel) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  AppendThree(*store);
+  EXPECT_NE(RawExecRc(db_, "UPDATE audit SET outcome = 'x' WHERE seq = 2"),
+            SQLITE_OK);
+  EXPECT_NE(RawExecRc(db_, "DELETE FROM audit WHERE seq = 2"), SQLITE_OK);
+}
+
+class AuditTamperTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(AuditTamperTest, ModifiedFieldIsCaught) {
+  TempDir dir;
+  const std::string db = dir.File("audit.db");
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(db);
+    ASSERT_TRUE(store.ok());
+    AppendThree(**store);
+  }
+  // An attacker with file access can drop the append-only triggers.
+  RawExec(db, "DROP TRIGGER audit_no_update");
+  RawExec(db, "DROP TRIGGER audit_no_delete");
+  RawExec(db, absl::StrCat("UPDATE audit SET ", GetParam(), " WHERE seq = 2"));
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(db);
+  ASSERT_TRUE(store.ok());
+  absl::StatusOr<std::vector<AuditEntry>> log = (*store)->ReadAudit();
+  absl::Status s = log.ok() ? VerifyAuditChain(*log) : log.status();
+  ASSERT_FALSE(s.ok()) << GetParam();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  if (!absl::StartsWith(GetParam(), "seq")) {
+    EXPECT_THAT(std::string(s.message()), HasSubstr("seq 2:")) << s;
+  } else {
+    EXPECT_THAT(std::string(s.message()),
+                HasSubstr("audit chain broken at seq"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Fields, AuditTamperTest,
+    ::testing::Values("unix_time = unix_time + 1", "operation = 'dkg'",
+                      "request_id = 'req-x'", "parties = '1,3'",
+                      "outcome = 'failed'", "signature = x'00'",
+                      "prev_hash = zeroblob(32)", "hash = zeroblob(32)",
+                      "hash = x'01'", "seq = 10"));
+
+TEST_F(StoreTest, DeletedMiddleRowIsCaught) {
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    AppendThree(*store);
+  }
+  RawExec(db_, "DROP TRIGGER audit_no_delete");
+  RawExec(db_, "DELETE FROM audit WHERE seq = 2");
+  // Reopen recreates the trigger; the gap is still there.
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<AuditEntry>> log = store->ReadAudit();
+  ASSERT_TRUE(log.ok());
+  absl::Status s = VerifyAuditChain(*log);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("seq 3:"));
+  // Deleting the first row is caught too.
+  std::vector<AuditEntry> no_first(log->begin() + 1, log->end());
+  EXPECT_FALSE(VerifyAuditChain(no_first).ok());
+}
+
+}  // namespace
+}  // namespace kagi::storage

@@ -1,0 +1,88 @@
+// File: libs/storage/store.h
+//
+// The storage interface of the service. SqliteStore (sqlite_store.h) is the
+// embedded default; a PostgreSQL backend can implement the same interface.
+//
+// Contract every implementation must keep:
+//   * Every method is atomic (one transaction) and durable when it returns
+//     OK (for SQLite: WAL with synchronous=FULL).
+//   * RecordSid0 / ReserveRequestId are insert-once: the second call for the
+//     same value returns AlreadyExists, across restarts.
+//   * ConsumePresignature is a compare-and-swap UNUSED -> CONSUMED: across all
+//     threads and processes, exactly one call per id returns OK, and it has
+//     committed before it returns (so a signature share computed from it can
+//     never be sent twice). The sealed material is erased on consumption.
+//   * Sealed blobs are opaque here: the caller seals/opens them (sealed.h).
+//   * Methods are thread-safe.
+#ifndef KAGI_LIBS_STORAGE_STORE_H_
+#define KAGI_LIBS_STORAGE_STORE_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "libs/base/bytes.h"
+#include "libs/storage/audit.h"
+
+namespace kagi::storage {
+
+using KeyId = std::array<uint8_t, 32>;
+
+enum class ShareState { kPending, kActive, kRetired };
+
+// ShareStateName returns "PENDING", "ACTIVE" or "RETIRED".
+absl::string_view ShareStateName(ShareState state);
+
+struct StoredShare {
+  uint64_t epoch = 0;
+  Bytes sealed;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // PutShare inserts the sealed share of (key_id, epoch). AlreadyExists if
+  // that (key_id, epoch) is already stored.
+  virtual absl::Status PutShare(const KeyId& key_id, uint64_t epoch,
+                                ShareState state, ByteSpan sealed) = 0;
+  // ActivateShare, in one transaction, moves (key_id, epoch) PENDING -> ACTIVE
+  // and every other ACTIVE epoch of key_id -> RETIRED. NotFound if missing,
+  // FailedPrecondition if that epoch is not PENDING.
+  virtual absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch) = 0;
+  // GetActiveShare returns the ACTIVE epoch and its sealed share, or NotFound.
+  virtual absl::StatusOr<StoredShare> GetActiveShare(const KeyId& key_id) = 0;
+
+  // RecordSid0 durably records that a session with this sid0 was started.
+  // AlreadyExists if it was started before (never run a sid0 twice).
+  virtual absl::Status RecordSid0(ByteSpan sid0) = 0;
+  // ReserveRequestId claims a client request id. AlreadyExists if used.
+  virtual absl::Status ReserveRequestId(absl::string_view request_id) = 0;
+
+  // PutPresignature stores an UNUSED sealed presignature. AlreadyExists if the
+  // id is taken.
+  virtual absl::Status PutPresignature(ByteSpan id, const KeyId& key_id,
+                                       ByteSpan sealed) = 0;
+  // ConsumePresignature marks `id` CONSUMED and returns its sealed material,
+  // exactly once. NotFound for an unknown id, FailedPrecondition("presignature
+  // already consumed") afterwards.
+  virtual absl::StatusOr<Bytes> ConsumePresignature(ByteSpan id) = 0;
+
+  // AddBan bans a party (idempotent: a second ban keeps the first reason).
+  virtual absl::Status AddBan(ByteSpan party_key, absl::string_view reason) = 0;
+  virtual absl::StatusOr<bool> IsBanned(ByteSpan party_key) = 0;
+
+  // AppendAudit assigns seq, prev_hash and hash (the caller's values for
+  // those are ignored) in one transaction and returns the stored entry.
+  virtual absl::StatusOr<AuditEntry> AppendAudit(AuditEntry entry) = 0;
+  // ReadAudit returns the whole log in seq order.
+  virtual absl::StatusOr<std::vector<AuditEntry>> ReadAudit() = 0;
+};
+
+}  // namespace kagi::storage
+
+#endif  // KAGI_LIBS_STORAGE_STORE_H_
