@@ -14,13 +14,12 @@
 // KAGI_RETURN_IF_ERROR(expr) evaluates `expr` (an absl::Status or an
 // absl::StatusOr<T>) once and returns its status from the enclosing function
 // if it is not OK.
-#define KAGI_RETURN_IF_ERROR(expr)               \
-  do {                                           \
-    const ::absl::Status kagi_status_ =          \
-        ::kagi::base_internal::AsStatus((expr)); \
-    if (!kagi_status_.ok()) {                    \
-      return kagi_status_;                       \
-    }                                            \
+#define KAGI_RETURN_IF_ERROR(expr)                                         \
+  do {                                                                     \
+    ::absl::Status kagi_status_ = ::kagi::base_internal::AsStatus((expr)); \
+    if (!kagi_status_.ok()) {                                              \
+      return kagi_status_;                                                 \
+    }                                                                      \
   } while (false)
 
 // KAGI_ASSIGN_OR_RETURN(lhs, expr) evaluates `expr` (an absl::StatusOr<T>),
