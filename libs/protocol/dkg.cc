@@ -86,13 +86,8 @@ struct DkgParty::State {
   std::optional<KeyShare> pending;
 
   Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
-    EnvelopeHeader h;
-    h.op = Op::kDkg;
-    h.session = round == 1 ? sid0 : sid;
-    h.round = round;
-    h.from = self;
-    h.to = to;
-    return SignEnvelope(*signer, h, std::move(payload));
+    return SignRoundEnvelope(*signer, Op::kDkg, round, sid0, sid, to,
+                             std::move(payload));
   }
 
   absl::Status Fail(absl::Status st) {
@@ -105,32 +100,6 @@ struct DkgParty::State {
     zero_seeds.clear();
     pending.reset();
     return st;
-  }
-
-  absl::Status CheckSession(const Envelope& e, const Hash32& want,
-                            absl::string_view what) const {
-    if (e.header.session != want) {
-      return BlameError(e.header.from,
-                        absl::StrCat(what, " from party ", e.header.from,
-                                     " belongs to another session"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status CheckSenders(const RoundInput& in, bool bcast,
-                            bool direct) const {
-    for (uint32_t j : peers) {
-      if ((bcast && in.broadcasts.count(j) == 0) ||
-          (direct && in.directs.count(j) == 0)) {
-        return AbortError(AbortClass::kTimeout, {},
-                          absl::StrCat("no message from party ", j));
-      }
-    }
-    if ((bcast ? in.broadcasts.size() : 0) + (direct ? in.directs.size() : 0) !=
-        (bcast ? peers.size() : 0) + (direct ? peers.size() : 0)) {
-      return absl::InternalError("dkg: round input has unexpected senders");
-    }
-    return absl::OkStatus();
   }
 
   crypto::PokContext Pok(uint32_t prover, absl::string_view label,
@@ -284,7 +253,7 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::Advance(
 
 absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round1(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in, true, false));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
   for (uint32_t j : peers) {
     const Envelope& e = in.broadcasts.at(j);
     KAGI_RETURN_IF_ERROR(CheckRound1Session(e, sid0));
@@ -337,7 +306,7 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round1(
 
 absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round2(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in, true, true));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
   // Echoes first: an equivocated round 1 shows up as a different sid in the
   // headers, and must be attributed to the equivocator, not the reporter.
   std::map<uint32_t, ByteSpan> rest;
@@ -355,8 +324,8 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round2(
   for (uint32_t j : peers) {
     const Envelope& b = in.broadcasts.at(j);
     const Envelope& d = in.directs.at(j);
-    KAGI_RETURN_IF_ERROR(CheckSession(b, sid, "round-2 broadcast"));
-    KAGI_RETURN_IF_ERROR(CheckSession(d, sid, "round-2 message"));
+    KAGI_RETURN_IF_ERROR(CheckSession(b, sid));
+    KAGI_RETURN_IF_ERROR(CheckSession(d, sid));
     // Opening: A_j (t points) ‖ cc_j ‖ ρ_j ‖ t proofs.
     const size_t want = t * kPoint + 32 + 32 + t * kProof;
     const ByteSpan body = rest[j];
@@ -491,14 +460,14 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round2(
 
 absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round3(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in, true, true));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
   const Bytes extra = ShareProofExtra();
   KeyShare share_out;
   for (uint32_t j : peers) {
     const Envelope& b = in.broadcasts.at(j);
     const Envelope& d = in.directs.at(j);
-    KAGI_RETURN_IF_ERROR(CheckSession(b, sid, "round-3 broadcast"));
-    KAGI_RETURN_IF_ERROR(CheckSession(d, sid, "round-3 message"));
+    KAGI_RETURN_IF_ERROR(CheckSession(b, sid));
+    KAGI_RETURN_IF_ERROR(CheckSession(d, sid));
     if (b.payload.size() != kProof + 32) {
       return BlameError(
           j, absl::StrCat("dkg round 3: broadcast must be ", kProof + 32,
@@ -564,11 +533,11 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round3(
 }
 
 absl::Status DkgParty::State::Round4(const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in, true, false));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
   const Hash32 ack = Transcript(Tag::kDkgAck).Add(sid).Add(view).H();
   for (uint32_t j : peers) {
     const Envelope& b = in.broadcasts.at(j);
-    KAGI_RETURN_IF_ERROR(CheckSession(b, sid, "round-4 ack"));
+    KAGI_RETURN_IF_ERROR(CheckSession(b, sid));
     if (b.payload.size() != 32 ||
         !std::equal(ack.begin(), ack.end(), b.payload.begin())) {
       return BlameError(j, "dkg: acknowledgement does not match");

@@ -132,14 +132,10 @@ struct ReshareParty::State {
   uint32_t OldId(uint32_t p) const { return setup.reshare_roles[p - 1].old_id; }
 
   Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
-    EnvelopeHeader h;
-    h.op = Op::kReshare;
-    h.session = round == 1 ? sid0 : sid;
-    h.round = round;
-    h.from = self;
-    h.to = to;
-    return SignEnvelope(*signer, h, std::move(payload));
+    return SignRoundEnvelope(*signer, Op::kReshare, round, sid0, sid, to,
+                             std::move(payload));
   }
+
   absl::Status Fail(absl::Status st) {
     phase = Phase::kFailed;
     failure = st;
@@ -150,26 +146,6 @@ struct ReshareParty::State {
     zero_seeds.clear();
     pending.reset();
     return st;
-  }
-  absl::Status CheckSession(const Envelope& e, const Hash32& want) const {
-    if (e.header.session != want) {
-      return BlameError(
-          e.header.from,
-          absl::StrCat("reshare round ", e.header.round, " message from party ",
-                       e.header.from, " belongs to another session"));
-    }
-    return absl::OkStatus();
-  }
-  absl::Status CheckSenders(const RoundInput& in, bool bcast,
-                            bool direct) const {
-    for (uint32_t j : peers) {
-      if ((bcast && in.broadcasts.count(j) == 0) ||
-          (direct && in.directs.count(j) == 0)) {
-        return AbortError(AbortClass::kTimeout, {},
-                          absl::StrCat("no message from party ", j));
-      }
-    }
-    return absl::OkStatus();
   }
   crypto::PokContext Pok(uint32_t prover, absl::string_view label,
                          uint32_t index, ByteSpan extra) const {
@@ -387,7 +363,7 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::Advance(
 
 absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round1(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in, true, false));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
   for (uint32_t p : peers) {
     const Envelope& e = in.broadcasts.at(p);
     KAGI_RETURN_IF_ERROR(CheckRound1Session(e, sid0));
@@ -448,7 +424,7 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round1(
 
 absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round2(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in, true, true));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
   std::map<uint32_t, ByteSpan> rest;
   for (uint32_t p : peers) {
     const Envelope& e = in.broadcasts.at(p);
@@ -686,7 +662,7 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round2(
 
 absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round3(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in, true, true));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
   KeyShare share_out;
   for (uint32_t p : peers) {
     const Envelope& b = in.broadcasts.at(p);
@@ -776,7 +752,7 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round3(
 }
 
 absl::Status ReshareParty::State::Round4(const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in, true, false));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
   const Hash32 ack = Transcript(Tag::kReshareAck).Add(sid).Add(view_hash).H();
   for (uint32_t p : peers) {
     const Envelope& b = in.broadcasts.at(p);

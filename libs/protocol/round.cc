@@ -34,6 +34,49 @@ absl::Status CheckRound1Session(const Envelope& e,
   return absl::OkStatus();
 }
 
+Envelope SignRoundEnvelope(const EnvelopeSigner& signer, Op op, uint32_t round,
+                           const std::array<uint8_t, 32>& sid0,
+                           const std::array<uint8_t, 32>& sid, uint32_t to,
+                           Bytes payload) {
+  EnvelopeHeader h;
+  h.op = op;
+  h.session = round == 1 ? sid0 : sid;
+  h.round = round;
+  h.from = signer.party();
+  h.to = to;
+  return SignEnvelope(signer, h, std::move(payload));
+}
+
+absl::Status CheckSession(const Envelope& e,
+                          const std::array<uint8_t, 32>& sid) {
+  if (e.header.session != sid) {
+    return BlameError(
+        e.header.from,
+        absl::StrCat(OpName(e.header.op), " round ", e.header.round,
+                     " message from party ", e.header.from,
+                     " belongs to another session"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRoundComplete(const RoundInput& in,
+                                const std::vector<uint32_t>& peers,
+                                bool broadcast, bool direct) {
+  for (uint32_t j : peers) {
+    if ((broadcast && in.broadcasts.count(j) == 0) ||
+        (direct && in.directs.count(j) == 0)) {
+      return AbortError(AbortClass::kTimeout, {},
+                        absl::StrCat("no message from party ", j));
+    }
+  }
+  const size_t want =
+      (broadcast ? peers.size() : 0) + (direct ? peers.size() : 0);
+  if (in.broadcasts.size() + in.directs.size() != want) {
+    return absl::InternalError("round input has unexpected senders");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ByteSpan> ReadEcho(ByteReader& r) {
   return r.ReadLengthPrefixed(kMaxEchoBytes, "echo");
 }

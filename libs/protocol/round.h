@@ -86,6 +86,25 @@ absl::Status CheckEcho(ByteSpan echo, uint32_t reporter,
 absl::Status CheckRound1Session(const Envelope& e,
                                 const std::array<uint8_t, 32>& sid0);
 
+// SignRoundEnvelope signs `payload` as party `from`'s message of `round`:
+// the session field is sid0 in round 1 and sid afterwards.
+Envelope SignRoundEnvelope(const EnvelopeSigner& signer, Op op, uint32_t round,
+                           const std::array<uint8_t, 32>& sid0,
+                           const std::array<uint8_t, 32>& sid, uint32_t to,
+                           Bytes payload);
+
+// CheckSession blames the sender of an envelope (round 2 on) that carries
+// another session id than `sid`.
+absl::Status CheckSession(const Envelope& e,
+                          const std::array<uint8_t, 32>& sid);
+
+// CheckRoundComplete: every peer sent each kind the round expects, and no
+// one else did. A missing message is a class-A timeout with no culprit
+// (PROTOCOL.md §3.10).
+absl::Status CheckRoundComplete(const RoundInput& in,
+                                const std::vector<uint32_t>& peers,
+                                bool broadcast, bool direct);
+
 // ReadEcho splits a payload into the echo and the rest.
 absl::StatusOr<ByteSpan> ReadEcho(ByteReader& r);
 

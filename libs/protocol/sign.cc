@@ -134,13 +134,8 @@ struct SignParty::State {
   std::vector<Signature> signatures;
 
   Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
-    EnvelopeHeader h;
-    h.op = Op::kSign;
-    h.session = round == 1 ? sid0 : sid;
-    h.round = round;
-    h.from = self;
-    h.to = to;
-    return SignEnvelope(*signer, h, std::move(payload));
+    return SignRoundEnvelope(*signer, Op::kSign, round, sid0, sid, to,
+                             std::move(payload));
   }
 
   absl::Status Fail(absl::Status st) {
@@ -162,31 +157,6 @@ struct SignParty::State {
     share.secret_share = Scalar();
     share.pairwise.clear();
     return st;
-  }
-
-  absl::Status CheckSession(const Envelope& e, const Hash32& want) const {
-    if (e.header.session != want) {
-      return BlameError(
-          e.header.from,
-          absl::StrCat("round ", e.header.round,
-                       " message from "
-                       "party ",
-                       e.header.from, " belongs to another session"));
-    }
-    return absl::OkStatus();
-  }
-
-  absl::Status CheckSenders(const std::map<uint32_t, Envelope>& got) const {
-    for (uint32_t j : peers) {
-      if (got.count(j) == 0) {
-        return AbortError(AbortClass::kTimeout, {},
-                          absl::StrCat("no message from party ", j));
-      }
-    }
-    if (got.size() != peers.size()) {
-      return absl::InternalError("sign: round input has unexpected senders");
-    }
-    return absl::OkStatus();
   }
 
   Bytes CommitData() const {
@@ -402,7 +372,7 @@ absl::StatusOr<std::vector<Envelope>> SignParty::Advance(
 
 absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in.broadcasts));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
   for (uint32_t j : peers) {
     const Envelope& e = in.broadcasts.at(j);
     KAGI_RETURN_IF_ERROR(CheckRound1Session(e, sid0));
@@ -471,7 +441,7 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
 
 absl::StatusOr<std::vector<Envelope>> SignParty::State::P2(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in.directs));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, false, true));
   std::map<uint32_t, ByteSpan> rest;
   for (uint32_t j : peers) {
     const Envelope& e = in.directs.at(j);
@@ -532,7 +502,7 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P2(
 
 absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in.directs));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, false, true));
   for (uint32_t j : peers) {
     const Envelope& e = in.directs.at(j);
     KAGI_RETURN_IF_ERROR(CheckSession(e, sid));
@@ -675,7 +645,7 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
 }
 
 absl::Status SignParty::State::Online(const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckSenders(in.broadcasts));
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
   for (uint32_t j : peers) {
     const Envelope& e = in.broadcasts.at(j);
     KAGI_RETURN_IF_ERROR(CheckSession(e, sid));
