@@ -104,13 +104,7 @@ struct DkgParty::State {
 
   crypto::PokContext Pok(uint32_t prover, absl::string_view label,
                          uint32_t index, ByteSpan extra) const {
-    crypto::PokContext c;
-    c.sid = sid;
-    c.label = AsBytes(label);
-    c.prover = prover;
-    c.index = index;
-    c.extra = extra;
-    return c;
+    return MakePokContext(sid, prover, label, index, extra);
   }
 
   Bytes ShareProofExtra() const {
@@ -309,17 +303,8 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round2(
   KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
   // Echoes first: an equivocated round 1 shows up as a different sid in the
   // headers, and must be attributed to the equivocator, not the reporter.
-  std::map<uint32_t, ByteSpan> rest;
-  for (uint32_t j : peers) {
-    const Envelope& e = in.broadcasts.at(j);
-    ByteReader r(e.payload);
-    absl::StatusOr<ByteSpan> echo = ReadEcho(r);
-    if (!echo.ok()) {
-      return BlameWith(j, echo.status());
-    }
-    KAGI_RETURN_IF_ERROR(CheckEcho(*echo, j, round1, *verifier));
-    rest[j] = ByteSpan(e.payload).subspan(e.payload.size() - r.remaining());
-  }
+  KAGI_ASSIGN_OR_RETURN(PayloadRest rest,
+                        CheckEchoes(in.broadcasts, peers, round1, *verifier));
   Scalar x;
   for (uint32_t j : peers) {
     const Envelope& b = in.broadcasts.at(j);

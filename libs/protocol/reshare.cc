@@ -149,13 +149,7 @@ struct ReshareParty::State {
   }
   crypto::PokContext Pok(uint32_t prover, absl::string_view label,
                          uint32_t index, ByteSpan extra) const {
-    crypto::PokContext c;
-    c.sid = sid;
-    c.label = AsBytes(label);
-    c.prover = prover;
-    c.index = index;
-    c.extra = extra;
-    return c;
+    return MakePokContext(sid, prover, label, index, extra);
   }
   Bytes ShareExtra() const {
     Bytes e(view->chain_code.begin(), view->chain_code.end());
@@ -425,17 +419,8 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round1(
 absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round2(
     const RoundInput& in) {
   KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
-  std::map<uint32_t, ByteSpan> rest;
-  for (uint32_t p : peers) {
-    const Envelope& e = in.broadcasts.at(p);
-    ByteReader r(e.payload);
-    absl::StatusOr<ByteSpan> echo = ReadEcho(r);
-    if (!echo.ok()) {
-      return BlameWith(p, echo.status());
-    }
-    KAGI_RETURN_IF_ERROR(CheckEcho(*echo, p, round1, *verifier));
-    rest[p] = ByteSpan(e.payload).subspan(e.payload.size() - r.remaining());
-  }
+  KAGI_ASSIGN_OR_RETURN(PayloadRest rest,
+                        CheckEchoes(in.broadcasts, peers, round1, *verifier));
   // Dealers' openings (own included).
   std::map<uint32_t, std::vector<Point>> a_of;
   std::map<uint32_t, PublicView> views;

@@ -77,6 +77,37 @@ absl::Status CheckRoundComplete(const RoundInput& in,
   return absl::OkStatus();
 }
 
+absl::StatusOr<PayloadRest> CheckEchoes(
+    const std::map<uint32_t, Envelope>& envelopes,
+    const std::vector<uint32_t>& peers,
+    const std::map<uint32_t, Envelope>& round1,
+    const IdentityVerifier& verifier) {
+  std::map<uint32_t, ByteSpan> rest;
+  for (uint32_t j : peers) {
+    const Envelope& e = envelopes.at(j);
+    ByteReader r(e.payload);
+    absl::StatusOr<ByteSpan> echo = ReadEcho(r);
+    if (!echo.ok()) {
+      return BlameWith(j, echo.status());
+    }
+    KAGI_RETURN_IF_ERROR(CheckEcho(*echo, j, round1, verifier));
+    rest[j] = ByteSpan(e.payload).subspan(e.payload.size() - r.remaining());
+  }
+  return rest;
+}
+
+crypto::PokContext MakePokContext(const std::array<uint8_t, 32>& sid,
+                                  uint32_t prover, absl::string_view label,
+                                  uint32_t index, ByteSpan extra) {
+  crypto::PokContext c;
+  c.sid = sid;
+  c.label = AsBytes(label);
+  c.prover = prover;
+  c.index = index;
+  c.extra = extra;
+  return c;
+}
+
 absl::StatusOr<ByteSpan> ReadEcho(ByteReader& r) {
   return r.ReadLengthPrefixed(kMaxEchoBytes, "echo");
 }

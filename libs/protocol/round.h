@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "libs/base/bytes.h"
+#include "libs/crypto/schnorr.h"
 #include "libs/protocol/common/envelope.h"
 #include "libs/protocol/common/ids.h"
 
@@ -104,6 +105,22 @@ absl::Status CheckSession(const Envelope& e,
 absl::Status CheckRoundComplete(const RoundInput& in,
                                 const std::vector<uint32_t>& peers,
                                 bool broadcast, bool direct);
+
+// CheckEchoes runs CheckEcho on the echo that opens each envelope of
+// `envelopes` (one per peer) and returns, per sender, the payload after the
+// echo. Run it before any session check of round 2 (see CheckEcho).
+using PayloadRest = std::map<uint32_t, ByteSpan>;
+absl::StatusOr<PayloadRest> CheckEchoes(
+    const std::map<uint32_t, Envelope>& envelopes,
+    const std::vector<uint32_t>& peers,
+    const std::map<uint32_t, Envelope>& round1,
+    const IdentityVerifier& verifier);
+
+// MakePokContext binds a proof of knowledge to the session, its purpose, its
+// prover and the coefficient index (crypto/schnorr.h). Spans are borrowed.
+crypto::PokContext MakePokContext(const std::array<uint8_t, 32>& sid,
+                                  uint32_t prover, absl::string_view label,
+                                  uint32_t index, ByteSpan extra);
 
 // ReadEcho splits a payload into the echo and the rest.
 absl::StatusOr<ByteSpan> ReadEcho(ByteReader& r);

@@ -442,17 +442,8 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
 absl::StatusOr<std::vector<Envelope>> SignParty::State::P2(
     const RoundInput& in) {
   KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, false, true));
-  std::map<uint32_t, ByteSpan> rest;
-  for (uint32_t j : peers) {
-    const Envelope& e = in.directs.at(j);
-    ByteReader r(e.payload);
-    absl::StatusOr<ByteSpan> echo = ReadEcho(r);
-    if (!echo.ok()) {
-      return BlameWith(j, echo.status());
-    }
-    KAGI_RETURN_IF_ERROR(CheckEcho(*echo, j, round1, *verifier));
-    rest[j] = ByteSpan(e.payload).subspan(e.payload.size() - r.remaining());
-  }
+  KAGI_ASSIGN_OR_RETURN(PayloadRest rest,
+                        CheckEchoes(in.directs, peers, round1, *verifier));
   for (uint32_t j : peers) {
     KAGI_RETURN_IF_ERROR(CheckSession(in.directs.at(j), sid));
     const ByteSpan body = rest[j];
