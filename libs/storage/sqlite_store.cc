@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -24,7 +25,35 @@ absl::string_view ShareStateName(ShareState state) {
   return "UNKNOWN";
 }
 
+absl::string_view RequestStateName(RequestState state) {
+  switch (state) {
+    case RequestState::kInProgress:
+      return "in_progress";
+    case RequestState::kSucceeded:
+      return "succeeded";
+    case RequestState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
 namespace {
+
+std::optional<ShareState> ShareStateFromName(absl::string_view name) {
+  for (ShareState s :
+       {ShareState::kPending, ShareState::kActive, ShareState::kRetired}) {
+    if (ShareStateName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+std::optional<RequestState> RequestStateFromName(absl::string_view name) {
+  for (RequestState s : {RequestState::kInProgress, RequestState::kSucceeded,
+                         RequestState::kFailed}) {
+    if (RequestStateName(s) == name) return s;
+  }
+  return std::nullopt;
+}
 
 constexpr int kBusyTimeoutMs = 10000;
 
@@ -42,9 +71,16 @@ CREATE TABLE IF NOT EXISTS sid0s (
   sid0 BLOB PRIMARY KEY,
   started_at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS request_ids (
+CREATE TABLE IF NOT EXISTS requests (
   request_id TEXT PRIMARY KEY,
-  reserved_at INTEGER NOT NULL
+  operation TEXT NOT NULL,
+  request_digest BLOB NOT NULL,
+  state TEXT NOT NULL
+    CHECK (state IN ('in_progress', 'succeeded', 'failed')),
+  outcome TEXT NOT NULL,
+  result BLOB NOT NULL,
+  attempts INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS presignatures (
   id BLOB PRIMARY KEY,
@@ -72,7 +108,7 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 )sql";
 
 // Statements (cached by pointer, so each must be a single named constant).
@@ -90,9 +126,30 @@ constexpr const char* kGetActive =
 constexpr const char* kInsertSid0 =
     "INSERT INTO sid0s (sid0, started_at) VALUES (?, "
     "CAST(strftime('%s', 'now') AS INTEGER))";
-constexpr const char* kInsertRequestId =
-    "INSERT INTO request_ids (request_id, reserved_at) VALUES (?, "
-    "CAST(strftime('%s', 'now') AS INTEGER))";
+constexpr const char* kListShares =
+    "SELECT key_id, epoch, state, sealed FROM shares WHERE state != 'RETIRED' "
+    "ORDER BY key_id, epoch";
+constexpr const char* kGetShare =
+    "SELECT key_id, epoch, state, sealed FROM shares WHERE key_id = ? AND "
+    "epoch = ?";
+constexpr const char* kGetRequest =
+    "SELECT request_id, operation, request_digest, state, outcome, result, "
+    "attempts FROM requests WHERE request_id = ?";
+constexpr const char* kInsertRequest =
+    "INSERT INTO requests (request_id, operation, request_digest, state, "
+    "outcome, result, attempts, updated_at) VALUES (?, ?, ?, 'in_progress', "
+    "'', x'', 1, CAST(strftime('%s', 'now') AS INTEGER))";
+constexpr const char* kRetryRequest =
+    "UPDATE requests SET state = 'in_progress', outcome = '', attempts = "
+    "attempts + 1, updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE "
+    "request_id = ?";
+constexpr const char* kFinishRequest =
+    "UPDATE requests SET state = ?, outcome = ?, result = ?, updated_at = "
+    "CAST(strftime('%s', 'now') AS INTEGER) WHERE request_id = ?";
+constexpr const char* kInsertConsumedPresig =
+    "INSERT INTO presignatures (id, key_id, state, sealed) VALUES (?, ?, "
+    "'CONSUMED', x'')";
+constexpr const char* kCountPresigs = "SELECT COUNT(*) FROM presignatures";
 constexpr const char* kInsertPresig =
     "INSERT INTO presignatures (id, key_id, state, sealed) VALUES (?, ?, "
     "'UNUSED', ?)";
@@ -179,6 +236,36 @@ absl::StatusOr<std::array<uint8_t, 32>> ColumnDigest(sqlite3_stmt* s, int col,
 
 // Stmt binds and steps one cached prepared statement, and resets it (and
 // clears its bindings) when it goes out of scope.
+// ReadShareRow reads (key_id, epoch, state, sealed) at the cursor.
+absl::StatusOr<ShareRecord> ReadShareRow(sqlite3_stmt* s) {
+  ShareRecord rec;
+  KAGI_ASSIGN_OR_RETURN(rec.key_id,
+                        ColumnDigest(s, 0, "sqlite: shares.key_id"));
+  rec.epoch = static_cast<uint64_t>(sqlite3_column_int64(s, 1));
+  const std::optional<ShareState> state = ShareStateFromName(ColumnText(s, 2));
+  if (!state) return absl::DataLossError("sqlite: shares.state is invalid");
+  rec.state = *state;
+  rec.sealed = ColumnBytes(s, 3);
+  return rec;
+}
+
+// ReadRequestRow reads a kGetRequest row at the cursor.
+absl::StatusOr<RequestRecord> ReadRequestRow(sqlite3_stmt* s) {
+  RequestRecord rec;
+  rec.request_id = ColumnText(s, 0);
+  rec.operation = ColumnText(s, 1);
+  KAGI_ASSIGN_OR_RETURN(rec.request_digest,
+                        ColumnDigest(s, 2, "sqlite: requests.request_digest"));
+  const std::optional<RequestState> state =
+      RequestStateFromName(ColumnText(s, 3));
+  if (!state) return absl::DataLossError("sqlite: requests.state is invalid");
+  rec.state = *state;
+  rec.outcome = ColumnText(s, 4);
+  rec.result = ColumnBytes(s, 5);
+  rec.attempts = static_cast<uint32_t>(sqlite3_column_int64(s, 6));
+  return rec;
+}
+
 class SqliteStore::Stmt {
  public:
   Stmt(SqliteStore* store, sqlite3_stmt* stmt, absl::string_view op)
@@ -439,18 +526,151 @@ absl::Status SqliteStore::RecordSid0(ByteSpan sid0) {
   return st;
 }
 
-absl::Status SqliteStore::ReserveRequestId(absl::string_view request_id) {
-  constexpr absl::string_view kOp = "ReserveRequestId";
+absl::StatusOr<std::vector<ShareRecord>> SqliteStore::ListShares() {
+  constexpr absl::string_view kOp = "ListShares";
   absl::MutexLock lock(&mu_);
-  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertRequestId, kOp));
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kListShares, kOp));
+  Stmt s(this, raw, kOp);
+  std::vector<ShareRecord> out;
+  while (true) {
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    KAGI_ASSIGN_OR_RETURN(ShareRecord rec, ReadShareRow(raw));
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+absl::StatusOr<ShareRecord> SqliteStore::GetShare(const KeyId& key_id,
+                                                  uint64_t epoch) {
+  constexpr absl::string_view kOp = "GetShare";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetShare, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(key_id).Int(static_cast<int64_t>(epoch));
+  KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) {
+    return absl::NotFoundError(
+        absl::StrCat("GetShare: no share for epoch ", epoch));
+  }
+  return ReadShareRow(raw);
+}
+
+absl::Status SqliteStore::BeginRequest(absl::string_view request_id,
+                                       absl::string_view operation,
+                                       const std::array<uint8_t, 32>& digest,
+                                       ByteSpan sid0) {
+  constexpr absl::string_view kOp = "BeginRequest";
+  absl::MutexLock lock(&mu_);
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertSid0, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(sid0);
+    absl::Status st = s.Run();
+    if (absl::IsAlreadyExists(st)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("session ", HexEncode(sid0), " was already started"));
+    }
+    KAGI_RETURN_IF_ERROR(st);
+  }
+  bool exists = false;
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetRequest, kOp));
+    Stmt s(this, raw, kOp);
+    s.Text(request_id);
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row) {
+      exists = true;
+      KAGI_ASSIGN_OR_RETURN(RequestRecord rec, ReadRequestRow(raw));
+      if (rec.request_digest != digest || rec.operation != operation) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("request id '", request_id,
+                         "' was already used for a different request"));
+      }
+      if (rec.state == RequestState::kSucceeded) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("request '", request_id, "' was already completed"));
+      }
+    }
+  }
+  {
+    KAGI_ASSIGN_OR_RETURN(
+        sqlite3_stmt * raw,
+        Prepare(exists ? kRetryRequest : kInsertRequest, kOp));
+    Stmt s(this, raw, kOp);
+    if (exists) {
+      s.Text(request_id);
+    } else {
+      s.Text(request_id).Text(operation).Blob(digest);
+    }
+    KAGI_RETURN_IF_ERROR(s.Run());
+  }
+  return txn.Commit(kOp);
+}
+
+absl::StatusOr<AuditEntry> SqliteStore::FinishRequest(
+    absl::string_view request_id, RequestState state, absl::string_view outcome,
+    ByteSpan result, AuditEntry audit) {
+  constexpr absl::string_view kOp = "FinishRequest";
+  absl::MutexLock lock(&mu_);
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kFinishRequest, kOp));
+    Stmt s(this, raw, kOp);
+    s.Text(RequestStateName(state)).Text(outcome).Blob(result).Text(request_id);
+    KAGI_RETURN_IF_ERROR(s.Run());
+    if (s.Changes() != 1) {
+      return absl::NotFoundError(
+          absl::StrCat("FinishRequest: unknown request '", request_id, "'"));
+    }
+  }
+  KAGI_ASSIGN_OR_RETURN(AuditEntry stored,
+                        AppendAuditLocked(std::move(audit), kOp));
+  KAGI_RETURN_IF_ERROR(txn.Commit(kOp));
+  return stored;
+}
+
+absl::StatusOr<RequestRecord> SqliteStore::GetRequest(
+    absl::string_view request_id) {
+  constexpr absl::string_view kOp = "GetRequest";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetRequest, kOp));
   Stmt s(this, raw, kOp);
   s.Text(request_id);
+  KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) {
+    return absl::NotFoundError(
+        absl::StrCat("unknown request '", request_id, "'"));
+  }
+  return ReadRequestRow(raw);
+}
+
+absl::Status SqliteStore::MarkPresignatureConsumed(ByteSpan id,
+                                                   const KeyId& key_id) {
+  constexpr absl::string_view kOp = "MarkPresignatureConsumed";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                        Prepare(kInsertConsumedPresig, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(id).Blob(key_id);
   absl::Status st = s.Run();
   if (absl::IsAlreadyExists(st)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "ReserveRequestId: request id '", request_id, "' was already used"));
+    return absl::FailedPreconditionError("presignature already consumed");
   }
   return st;
+}
+
+absl::StatusOr<uint64_t> SqliteStore::CountPresignatures() {
+  constexpr absl::string_view kOp = "CountPresignatures";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kCountPresigs, kOp));
+  Stmt s(this, raw, kOp);
+  KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::InternalError("CountPresignatures: no row");
+  return static_cast<uint64_t>(sqlite3_column_int64(raw, 0));
 }
 
 absl::Status SqliteStore::PutPresignature(ByteSpan id, const KeyId& key_id,
@@ -517,11 +737,19 @@ absl::StatusOr<AuditEntry> SqliteStore::AppendAudit(AuditEntry entry) {
   absl::MutexLock lock(&mu_);
   Txn txn(db_);
   KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  KAGI_ASSIGN_OR_RETURN(AuditEntry stored,
+                        AppendAuditLocked(std::move(entry), kOp));
+  KAGI_RETURN_IF_ERROR(txn.Commit(kOp));
+  return stored;
+}
+
+absl::StatusOr<AuditEntry> SqliteStore::AppendAuditLocked(
+    AuditEntry entry, absl::string_view op) {
   entry.seq = 1;
   entry.prev_hash = {};
   {
-    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kLastAudit, kOp));
-    Stmt s(this, raw, kOp);
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kLastAudit, op));
+    Stmt s(this, raw, op);
     KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
     if (row) {
       entry.seq = static_cast<uint64_t>(sqlite3_column_int64(raw, 0)) + 1;
@@ -532,8 +760,8 @@ absl::StatusOr<AuditEntry> SqliteStore::AppendAudit(AuditEntry entry) {
   }
   entry.hash = AuditEntryHash(entry);
   {
-    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertAudit, kOp));
-    Stmt s(this, raw, kOp);
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertAudit, op));
+    Stmt s(this, raw, op);
     s.Int(static_cast<int64_t>(entry.seq))
         .Int(entry.unix_time)
         .Text(entry.operation)
@@ -545,7 +773,6 @@ absl::StatusOr<AuditEntry> SqliteStore::AppendAudit(AuditEntry entry) {
         .Blob(entry.hash);
     KAGI_RETURN_IF_ERROR(s.Run());
   }
-  KAGI_RETURN_IF_ERROR(txn.Commit(kOp));
   return entry;
 }
 

@@ -42,8 +42,24 @@ class SqliteStore final : public Store {
                         ByteSpan sealed) override;
   absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch) override;
   absl::StatusOr<StoredShare> GetActiveShare(const KeyId& key_id) override;
+  absl::StatusOr<std::vector<ShareRecord>> ListShares() override;
+  absl::StatusOr<ShareRecord> GetShare(const KeyId& key_id,
+                                       uint64_t epoch) override;
   absl::Status RecordSid0(ByteSpan sid0) override;
-  absl::Status ReserveRequestId(absl::string_view request_id) override;
+  absl::Status BeginRequest(absl::string_view request_id,
+                            absl::string_view operation,
+                            const std::array<uint8_t, 32>& digest,
+                            ByteSpan sid0) override;
+  absl::StatusOr<AuditEntry> FinishRequest(absl::string_view request_id,
+                                           RequestState state,
+                                           absl::string_view outcome,
+                                           ByteSpan result,
+                                           AuditEntry audit) override;
+  absl::StatusOr<RequestRecord> GetRequest(
+      absl::string_view request_id) override;
+  absl::Status MarkPresignatureConsumed(ByteSpan id,
+                                        const KeyId& key_id) override;
+  absl::StatusOr<uint64_t> CountPresignatures() override;
   absl::Status PutPresignature(ByteSpan id, const KeyId& key_id,
                                ByteSpan sealed) override;
   absl::StatusOr<Bytes> ConsumePresignature(ByteSpan id) override;
@@ -60,6 +76,10 @@ class SqliteStore final : public Store {
   class Stmt;
   explicit SqliteStore(sqlite3* db) : db_(db) {}
 
+  // AppendAuditLocked appends inside the caller's open transaction.
+  absl::StatusOr<AuditEntry> AppendAuditLocked(AuditEntry entry,
+                                               absl::string_view op)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Exec(const char* sql, absl::string_view op)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<sqlite3_stmt*> Prepare(const char* sql, absl::string_view op)

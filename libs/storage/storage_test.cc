@@ -378,24 +378,120 @@ TEST_F(StoreTest, TamperedSealedShareIsDataLoss) {
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
 }
 
-TEST_F(StoreTest, Sid0AndRequestIdAreInsertOnce) {
+TEST_F(StoreTest, Sid0IsInsertOnce) {
   const Bytes sid0(32, 0x77);
   {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
     ASSERT_TRUE(store->RecordSid0(sid0).ok());
     EXPECT_EQ(store->RecordSid0(sid0).code(), absl::StatusCode::kAlreadyExists);
-    ASSERT_TRUE(store->ReserveRequestId("req-1").ok());
-    EXPECT_EQ(store->ReserveRequestId("req-1").code(),
-              absl::StatusCode::kAlreadyExists);
-    EXPECT_TRUE(store->ReserveRequestId("req-2").ok());
   }
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->RecordSid0(sid0).code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_EQ(store->ReserveRequestId("req-1").code(),
-            absl::StatusCode::kAlreadyExists);
   EXPECT_TRUE(store->RecordSid0(Bytes(32, 0x78)).ok());
+}
+
+TEST_F(StoreTest, RequestIdBindsOneRequestForever) {
+  const std::array<uint8_t, 32> digest_a = TestKeyId(0xa1);
+  const std::array<uint8_t, 32> digest_b = TestKeyId(0xb2);
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(
+        store->BeginRequest("req-1", "sign", digest_a, Bytes(32, 1)).ok());
+    // The same session id twice is refused even for the same request.
+    absl::Status again =
+        store->BeginRequest("req-1", "sign", digest_a, Bytes(32, 1));
+    EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_THAT(std::string(again.message()), HasSubstr("already started"));
+    // Another content under the same id is refused.
+    absl::Status other =
+        store->BeginRequest("req-1", "sign", digest_b, Bytes(32, 2));
+    EXPECT_EQ(other.code(), absl::StatusCode::kAlreadyExists);
+    EXPECT_THAT(std::string(other.message()),
+                HasSubstr("already used for a different request"));
+    // The same id for another operation is refused too.
+    EXPECT_EQ(
+        store->BeginRequest("req-1", "dkg", digest_a, Bytes(32, 3)).code(),
+        absl::StatusCode::kAlreadyExists);
+    // A retry of the same request (new session) is allowed while unfinished.
+    ASSERT_TRUE(
+        store->BeginRequest("req-1", "sign", digest_a, Bytes(32, 4)).ok());
+    AuditEntry audit;
+    audit.operation = "sign";
+    audit.request_id = "req-1";
+    audit.outcome = "ok";
+    ASSERT_TRUE(store
+                    ->FinishRequest("req-1", RequestState::kSucceeded, "ok",
+                                    Bytes{1, 2, 3}, audit)
+                    .ok());
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<RequestRecord> rec = store->GetRequest("req-1");
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_EQ(rec->state, RequestState::kSucceeded);
+  EXPECT_EQ(rec->attempts, 2u);
+  EXPECT_EQ(rec->request_digest, digest_a);
+  EXPECT_EQ(rec->result, (Bytes{1, 2, 3}));
+  // Completed: even the same content cannot be run again, across restarts.
+  absl::Status done =
+      store->BeginRequest("req-1", "sign", digest_a, Bytes(32, 5));
+  EXPECT_EQ(done.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(done.message()), HasSubstr("already completed"));
+  EXPECT_EQ(store->GetRequest("nope").status().code(),
+            absl::StatusCode::kNotFound);
+  // The finish wrote the audit entry in the same transaction.
+  absl::StatusOr<std::vector<AuditEntry>> log = store->ReadAudit();
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].request_id, "req-1");
+  EXPECT_TRUE(VerifyAuditChain(*log).ok());
+  // A failed BeginRequest left no sid0 behind: sid 2 was refused with the
+  // request, so it can still be recorded.
+  EXPECT_TRUE(store->RecordSid0(Bytes(32, 2)).ok());
+}
+
+TEST_F(StoreTest, InSessionPresignatureIsConsumedOnce) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const Bytes id(36, 0x42);
+  ASSERT_TRUE(store->MarkPresignatureConsumed(id, TestKeyId(1)).ok());
+  absl::Status second = store->MarkPresignatureConsumed(id, TestKeyId(1));
+  EXPECT_EQ(second.code(), absl::StatusCode::kFailedPrecondition);
+  // The id space is shared with stored presignatures.
+  EXPECT_EQ(store->PutPresignature(id, TestKeyId(1), Bytes{9}).code(),
+            absl::StatusCode::kAlreadyExists);
+  absl::StatusOr<uint64_t> n = store->CountPresignatures();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1u);
+}
+
+TEST_F(StoreTest, ListAndGetShares) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(
+      store->PutShare(TestKeyId(1), 0, ShareState::kPending, Bytes{1}).ok());
+  ASSERT_TRUE(store->ActivateShare(TestKeyId(1), 0).ok());
+  ASSERT_TRUE(
+      store->PutShare(TestKeyId(1), 1, ShareState::kPending, Bytes{2}).ok());
+  ASSERT_TRUE(store->ActivateShare(TestKeyId(1), 1).ok());
+  ASSERT_TRUE(
+      store->PutShare(TestKeyId(2), 0, ShareState::kPending, Bytes{3}).ok());
+  absl::StatusOr<std::vector<ShareRecord>> all = store->ListShares();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);  // the RETIRED epoch 0 of key 1 is left out
+  EXPECT_EQ((*all)[0].key_id, TestKeyId(1));
+  EXPECT_EQ((*all)[0].epoch, 1u);
+  EXPECT_EQ((*all)[0].state, ShareState::kActive);
+  EXPECT_EQ((*all)[1].state, ShareState::kPending);
+  absl::StatusOr<ShareRecord> old = store->GetShare(TestKeyId(1), 0);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->state, ShareState::kRetired);
+  EXPECT_EQ(old->sealed, Bytes{1});
+  EXPECT_EQ(store->GetShare(TestKeyId(3), 0).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(StoreTest, PresignatureConsumedOnce) {

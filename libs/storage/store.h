@@ -6,8 +6,9 @@
 // Contract every implementation must keep:
 //   * Every method is atomic (one transaction) and durable when it returns
 //     OK (for SQLite: WAL with synchronous=FULL).
-//   * RecordSid0 / ReserveRequestId are insert-once: the second call for the
-//     same value returns AlreadyExists, across restarts.
+//   * RecordSid0 is insert-once: the second call for the same value returns
+//     AlreadyExists, across restarts. BeginRequest records the sid0 and claims
+//     the request id in one transaction (see there).
 //   * ConsumePresignature is a compare-and-swap UNUSED -> CONSUMED: across all
 //     threads and processes, exactly one call per id returns OK, and it has
 //     committed before it returns (so a signature share computed from it can
@@ -42,6 +43,31 @@ struct StoredShare {
   Bytes sealed;
 };
 
+// A share row with its key and state (ListShares).
+struct ShareRecord {
+  KeyId key_id{};
+  uint64_t epoch = 0;
+  ShareState state = ShareState::kPending;
+  Bytes sealed;
+};
+
+enum class RequestState { kInProgress, kSucceeded, kFailed };
+
+// RequestStateName returns "in_progress", "succeeded" or "failed".
+absl::string_view RequestStateName(RequestState state);
+
+// One client request (sign, key creation, refresh, reshare) as this node saw
+// it. `request_digest` binds the id to exactly one request content.
+struct RequestRecord {
+  std::string request_id;
+  std::string operation;
+  std::array<uint8_t, 32> request_digest{};
+  RequestState state = RequestState::kInProgress;
+  std::string outcome;  // "ok" or the error
+  Bytes result;         // operation-specific (e.g. encoded signatures)
+  uint32_t attempts = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -57,11 +83,42 @@ class Store {
   // GetActiveShare returns the ACTIVE epoch and its sealed share, or NotFound.
   virtual absl::StatusOr<StoredShare> GetActiveShare(const KeyId& key_id) = 0;
 
+  // ListShares returns every ACTIVE and PENDING share row (RETIRED rows are
+  // left out), ordered by key id and epoch.
+  virtual absl::StatusOr<std::vector<ShareRecord>> ListShares() = 0;
+  // GetShare returns one (key_id, epoch) row, or NotFound.
+  virtual absl::StatusOr<ShareRecord> GetShare(const KeyId& key_id,
+                                               uint64_t epoch) = 0;
+
   // RecordSid0 durably records that a session with this sid0 was started.
   // AlreadyExists if it was started before (never run a sid0 twice).
   virtual absl::Status RecordSid0(ByteSpan sid0) = 0;
-  // ReserveRequestId claims a client request id. AlreadyExists if used.
-  virtual absl::Status ReserveRequestId(absl::string_view request_id) = 0;
+
+  // BeginRequest, in one transaction, records `sid0` (AlreadyExists if that
+  // session was started before) and claims `request_id` for the request whose
+  // content hashes to `request_digest`:
+  //   * a new id: recorded IN_PROGRESS;
+  //   * an id recorded with another digest: AlreadyExists ("request id ... was
+  //     already used for a different request") — a request id names exactly
+  //     one request, forever;
+  //   * the same digest, already SUCCEEDED: AlreadyExists ("... was already
+  //     completed");
+  //   * the same digest, IN_PROGRESS or FAILED: a retry (another signer set
+  //     or a new session); attempts is incremented and the state reset.
+  virtual absl::Status BeginRequest(absl::string_view request_id,
+                                    absl::string_view operation,
+                                    const std::array<uint8_t, 32>& digest,
+                                    ByteSpan sid0) = 0;
+  // FinishRequest, in one transaction, records the request's outcome and
+  // appends `audit` to the audit log; returns the stored audit entry.
+  virtual absl::StatusOr<AuditEntry> FinishRequest(absl::string_view request_id,
+                                                   RequestState state,
+                                                   absl::string_view outcome,
+                                                   ByteSpan result,
+                                                   AuditEntry audit) = 0;
+  // GetRequest returns the record of `request_id`, or NotFound.
+  virtual absl::StatusOr<RequestRecord> GetRequest(
+      absl::string_view request_id) = 0;
 
   // PutPresignature stores an UNUSED sealed presignature. AlreadyExists if the
   // id is taken.
@@ -71,6 +128,15 @@ class Store {
   // exactly once. NotFound for an unknown id, FailedPrecondition("presignature
   // already consumed") afterwards.
   virtual absl::StatusOr<Bytes> ConsumePresignature(ByteSpan id) = 0;
+
+  // MarkPresignatureConsumed records a presignature that was made and used
+  // within one signing session (on-demand presigning) as CONSUMED, without
+  // ever storing its material: insert-once, FailedPrecondition("presignature
+  // already consumed") on a second call. Durable when it returns OK.
+  virtual absl::Status MarkPresignatureConsumed(ByteSpan id,
+                                                const KeyId& key_id) = 0;
+  // CountPresignatures returns how many presignature ids are recorded.
+  virtual absl::StatusOr<uint64_t> CountPresignatures() = 0;
 
   // AddBan bans a party (idempotent: a second ban keeps the first reason).
   virtual absl::Status AddBan(ByteSpan party_key, absl::string_view reason) = 0;
