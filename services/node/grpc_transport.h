@@ -1,0 +1,39 @@
+// File: services/node/grpc_transport.h
+//
+// GrpcPeerTransport: the SessionManager's outbound side over gRPC. One mTLS
+// channel per configured peer, pinned to the peer's certificate name; each
+// envelope is one asynchronous Peer.Deliver call (gRPC callback API), so a
+// slow peer never blocks a session's lock.
+#ifndef KAGI_SERVICES_NODE_GRPC_TRANSPORT_H_
+#define KAGI_SERVICES_NODE_GRPC_TRANSPORT_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "kagi/v1/config.pb.h"
+#include "kagi/v1/node.grpc.pb.h"
+#include "libs/transport/tls.h"
+#include "services/node/session_manager.h"
+
+namespace kagi::node {
+
+class GrpcPeerTransport final : public PeerTransport {
+ public:
+  static absl::StatusOr<std::unique_ptr<GrpcPeerTransport>> Create(
+      const v1::NodeConfig& config);
+
+  void Send(const std::string& node, const Sid0& sid0, Bytes envelope,
+            std::function<void(absl::Status)> on_done) override;
+
+ private:
+  GrpcPeerTransport() = default;
+  std::map<std::string, std::unique_ptr<v1::Peer::Stub>> stubs_;
+  absl::Duration deadline_ = absl::Seconds(10);
+};
+
+}  // namespace kagi::node
+
+#endif  // KAGI_SERVICES_NODE_GRPC_TRANSPORT_H_

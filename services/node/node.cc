@@ -1,0 +1,471 @@
+#include "services/node/node.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "libs/base/abort.h"
+#include "libs/base/status_macros.h"
+#include "libs/protocol/dkg.h"
+#include "libs/protocol/reshare.h"
+#include "libs/protocol/sign.h"
+#include "libs/storage/sealed.h"
+
+namespace kagi::node {
+namespace {
+
+using Key32 = std::array<uint8_t, 32>;
+constexpr uint32_t kShareRecordVersion = 1;
+
+// SessionSigner signs envelopes with the node's identity key as one party id
+// of one session (a node's party id differs from key to key).
+class SessionSigner final : public protocol::EnvelopeSigner {
+ public:
+  SessionSigner(uint32_t party, const crypto::Ed25519PrivateKey& key)
+      : party_(party), key_(key) {}
+  uint32_t party() const override { return party_; }
+  std::array<uint8_t, 64> Sign(const Key32& digest) const override {
+    return key_.Sign(digest);
+  }
+
+ private:
+  uint32_t party_;
+  const crypto::Ed25519PrivateKey& key_;
+};
+
+absl::StatusOr<Key32> KeyId(const std::string& bytes) {
+  if (bytes.size() != 32) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key_id: must be 32 bytes, got ", bytes.size()));
+  }
+  Key32 out;
+  std::copy(bytes.begin(), bytes.end(), out.begin());
+  return out;
+}
+
+std::string Str(ByteSpan b) { return std::string(b.begin(), b.end()); }
+
+uint32_t SelfId(const protocol::SessionSetup& setup, const Key32& self_key) {
+  for (const protocol::PartyInfo& p : setup.parties) {
+    if (p.identity_key == self_key) return p.id;
+  }
+  return 0;
+}
+
+}  // namespace
+
+NodeCore::NodeCore(const v1::NodeConfig& config,
+                   std::unique_ptr<storage::Store> store, SecretBytes kek,
+                   crypto::Ed25519PrivateKey identity)
+    : config_(config),
+      store_(std::move(store)),
+      kek_(std::move(kek)),
+      identity_(std::move(identity)),
+      self_key_(identity_.PublicKey()) {}
+
+NodeCore::~NodeCore() = default;
+
+absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
+    const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
+    SecretBytes kek, crypto::Ed25519PrivateKey identity,
+    PeerTransport* transport) {
+  std::unique_ptr<NodeCore> core(new NodeCore(
+      config, std::move(store), std::move(kek), std::move(identity)));
+  std::map<std::string, Key32> keys;
+  for (const v1::PeerConfig& peer : config.peers()) {
+    absl::StatusOr<Bytes> raw = HexDecode(peer.identity_public_key());
+    if (!raw.ok() || raw->size() != 32) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "peers.", peer.name(), ".identity_public_key: not 32 hex bytes"));
+    }
+    Key32 k;
+    std::copy(raw->begin(), raw->end(), k.begin());
+    if (k == core->self_key_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("peers.", peer.name(),
+                       ".identity_public_key: is this node's own key"));
+    }
+    keys[peer.name()] = k;
+    core->peer_by_key_[k] = peer.name();
+    core->peer_keys_.push_back(k);
+  }
+  core->limits_.allow_raw_digest = config.allow_raw_digest();
+  if (config.limits().max_sign_items() != 0) {
+    core->limits_.max_sign_items = config.limits().max_sign_items();
+  }
+  SessionOptions options;
+  if (config.limits().round_timeout_ms() != 0) {
+    options.round_timeout =
+        absl::Milliseconds(config.limits().round_timeout_ms());
+  }
+  if (config.limits().max_sessions() != 0) {
+    options.max_sessions = config.limits().max_sessions();
+  }
+  if (config.limits().max_message_bytes() != 0) {
+    options.max_payload_bytes = config.limits().max_message_bytes();
+  }
+  core->sessions_ =
+      std::make_unique<SessionManager>(transport, std::move(keys), options);
+  return core;
+}
+
+v1::NodeInfo NodeCore::Info() const {
+  v1::NodeInfo info;
+  info.set_name(config_.name());
+  info.set_identity_key(Str(self_key_));
+  info.set_allow_raw_digest(config_.allow_raw_digest());
+  return info;
+}
+
+std::string NodeCore::NodeOf(const Key32& identity_key) const {
+  if (identity_key == self_key_) return config_.name();
+  auto it = peer_by_key_.find(identity_key);
+  return it == peer_by_key_.end() ? "" : it->second;
+}
+
+absl::StatusOr<std::map<uint32_t, std::string>> NodeCore::PartyNodes(
+    const protocol::SessionSetup& setup, PartyNames* names) {
+  std::map<uint32_t, std::string> out;
+  for (const protocol::PartyInfo& p : setup.parties) {
+    const std::string node = NodeOf(p.identity_key);
+    if (node.empty()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "party ", p.id, ": identity key ", HexEncode(p.identity_key),
+          " is not a node this node knows"));
+    }
+    if (names != nullptr) (*names)[p.id] = node;
+    if (p.identity_key == self_key_) continue;
+    KAGI_ASSIGN_OR_RETURN(bool banned, store_->IsBanned(p.identity_key));
+    if (banned) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          node, " is banned on ", config_.name(),
+          " after a failed OT/VOLE check; refresh the key's shares without it "
+          "or lift the ban"));
+    }
+    out[p.id] = node;
+  }
+  return out;
+}
+
+absl::Status NodeCore::StoreShare(const protocol::KeyShare& share,
+                                  storage::ShareState state) {
+  const SecretBytes plain = share.Serialize();
+  const storage::RecordContext ctx{storage::kRecordShare, share.key_id,
+                                   share.epoch, kShareRecordVersion};
+  KAGI_ASSIGN_OR_RETURN(Bytes sealed,
+                        storage::Seal(kek_, ctx, plain.secret(), rng_));
+  return store_->PutShare(share.key_id, share.epoch, state, sealed);
+}
+
+absl::StatusOr<SharePtr> NodeCore::LoadShare(const Key32& key_id) {
+  {
+    absl::MutexLock lock(&cache_mu_);
+    auto it = cache_.find(key_id);
+    if (it != cache_.end()) return it->second;
+  }
+  absl::StatusOr<storage::StoredShare> stored = store_->GetActiveShare(key_id);
+  if (absl::IsNotFound(stored.status())) {
+    return absl::NotFoundError(absl::StrCat(
+        "key_id: unknown key ", HexEncode(key_id), " on ", config_.name()));
+  }
+  KAGI_RETURN_IF_ERROR(stored.status());
+  const storage::RecordContext ctx{storage::kRecordShare, key_id, stored->epoch,
+                                   kShareRecordVersion};
+  absl::StatusOr<SecretBytes> plain = storage::Open(kek_, ctx, stored->sealed);
+  if (!plain.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("stored share of key ", HexEncode(key_id), " epoch ",
+                     stored->epoch, " on ", config_.name(),
+                     " cannot be opened: ", plain.status().message()));
+  }
+  absl::StatusOr<protocol::KeyShare> share =
+      protocol::KeyShare::Deserialize(plain->secret());
+  if (!share.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "stored share of key ", HexEncode(key_id), " on ", config_.name(),
+        " is corrupt: ", share.status().message()));
+  }
+  if (share->key_id != key_id || share->epoch != stored->epoch) {
+    return absl::DataLossError(
+        absl::StrCat("stored share of key ", HexEncode(key_id), " on ",
+                     config_.name(), " describes another key or epoch"));
+  }
+  auto ptr = std::make_shared<const protocol::KeyShare>(*std::move(share));
+  absl::MutexLock lock(&cache_mu_);
+  cache_.insert_or_assign(key_id, ptr);
+  return ptr;
+}
+
+v1::KeyInfo NodeCore::DescribeKey(const protocol::KeyShare& share) const {
+  v1::KeyInfo info = KeyInfoFromShare(share);
+  for (v1::KeyParty& p : *info.mutable_parties()) {
+    Key32 k;
+    std::copy(p.identity_key().begin(), p.identity_key().end(), k.begin());
+    p.set_node(NodeOf(k));
+  }
+  return info;
+}
+
+absl::Status NodeCore::Finish(const std::string& request_id,
+                              const std::string& op,
+                              const protocol::SessionSetup& setup,
+                              const absl::Status& outcome, ByteSpan result,
+                              Bytes audit_signature) {
+  std::vector<std::string> parties;
+  for (const protocol::PartyInfo& p : setup.parties) {
+    parties.push_back(absl::StrCat(p.id, "=", NodeOf(p.identity_key)));
+  }
+  storage::AuditEntry audit;
+  audit.unix_time = absl::ToUnixSeconds(absl::Now());
+  audit.operation = op;
+  audit.request_id = request_id;
+  audit.parties =
+      absl::StrCat("key ", HexEncode(setup.key_id), " epoch ", setup.epoch,
+                   " parties ", absl::StrJoin(parties, ","));
+  if (outcome.ok()) {
+    audit.outcome = "ok";
+  } else {
+    audit.outcome = absl::StrCat(absl::StatusCodeToString(outcome.code()), ": ",
+                                 outcome.message());
+    if (std::optional<AbortInfo> info = GetAbortInfo(outcome)) {
+      std::vector<std::string> culprits;
+      for (uint32_t c : info->culprits) {
+        const protocol::PartyInfo* p = setup.Party(c);
+        culprits.push_back(p == nullptr ? absl::StrCat(c)
+                                        : NodeOf(p->identity_key));
+      }
+      absl::StrAppend(&audit.outcome, " [class ",
+                      AbortClassName(info->abort_class), ", culprits ",
+                      absl::StrJoin(culprits, ","), "]");
+    }
+  }
+  audit.signature = std::move(audit_signature);
+  KAGI_RETURN_IF_ERROR(
+      store_
+          ->FinishRequest(request_id,
+                          outcome.ok() ? storage::RequestState::kSucceeded
+                                       : storage::RequestState::kFailed,
+                          audit.outcome, result, audit)
+          .status());
+  if (std::optional<AbortInfo> info = GetAbortInfo(outcome)) {
+    if (info->abort_class == AbortClass::kBan) {
+      for (uint32_t c : info->culprits) {
+        const protocol::PartyInfo* p = setup.Party(c);
+        if (p == nullptr) continue;
+        KAGI_RETURN_IF_ERROR(
+            store_->AddBan(p->identity_key, outcome.message()));
+      }
+    }
+  }
+  return outcome;
+}
+
+absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
+    const v1::StartDkgRequest& request, PartyNames* names) {
+  KAGI_ASSIGN_OR_RETURN(protocol::SessionSetup setup,
+                        BuildDkgSetup(request, self_key_, peer_keys_));
+  KAGI_RETURN_IF_ERROR(CheckExpiry(setup.expiry_unix_seconds, absl::Now(),
+                                   limits_.max_expiry_ahead));
+  KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
+  const SessionSigner signer(SelfId(setup, self_key_), identity_);
+  KAGI_RETURN_IF_ERROR(store_->BeginRequest(request.request_id(), "dkg",
+                                            DkgRequestDigest(request),
+                                            protocol::Sid0(setup)));
+  absl::StatusOr<std::unique_ptr<protocol::DkgParty>> party =
+      protocol::DkgParty::Create(setup, signer, rng_);
+  if (!party.ok()) {
+    return Finish(request.request_id(), "dkg", setup, party.status(), {}, {});
+  }
+  bool stored = false;
+  SessionHooks hooks;
+  hooks.after_advance = [&]() -> absl::Status {
+    const protocol::KeyShare* pending = (*party)->pending_share();
+    if (stored || pending == nullptr) return absl::OkStatus();
+    stored = true;
+    return StoreShare(*pending, storage::ShareState::kPending);
+  };
+  absl::Status st = sessions_->Run(setup, **party, nodes, hooks);
+  absl::StatusOr<protocol::KeyShare> share =
+      st.ok() ? (*party)->TakeShare() : absl::StatusOr<protocol::KeyShare>(st);
+  if (share.ok()) {
+    st = store_->ActivateShare(share->key_id, share->epoch);
+  } else {
+    st = share.status();
+  }
+  Bytes key_id;
+  if (st.ok()) key_id.assign(share->key_id.begin(), share->key_id.end());
+  KAGI_RETURN_IF_ERROR(
+      Finish(request.request_id(), "dkg", setup, st, key_id, {}));
+  auto ptr = std::make_shared<const protocol::KeyShare>(*std::move(share));
+  {
+    absl::MutexLock lock(&cache_mu_);
+    cache_.insert_or_assign(ptr->key_id, ptr);
+  }
+  return DescribeKey(*ptr);
+}
+
+absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
+    const v1::StartSignRequest& request, PartyNames* names) {
+  KAGI_ASSIGN_OR_RETURN(
+      std::vector<protocol::SignItem> items,
+      SignItemsFromRequest(request.request(), limits_, config_.name()));
+  KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(request.request().key_id()));
+  KAGI_RETURN_IF_ERROR(CheckExpiry(request.request().expiry_unix_seconds(),
+                                   absl::Now(), limits_.max_expiry_ahead));
+  KAGI_ASSIGN_OR_RETURN(SharePtr share_ptr, LoadShare(key_id));
+  const protocol::KeyShare& share = *share_ptr;
+  const Key32 digest = SignRequestDigest(request.request(), items);
+  KAGI_ASSIGN_OR_RETURN(protocol::SessionSetup setup,
+                        BuildSignSetup(share, request, items, digest));
+  KAGI_ASSIGN_OR_RETURN(auto all_nodes, PartyNodes(setup, names));
+  std::map<uint32_t, std::string> nodes;
+  for (uint32_t id : setup.signers) {
+    if (id != share.self) nodes[id] = all_nodes[id];
+  }
+  const SessionSigner signer(share.self, identity_);
+  const std::string& request_id = request.request().request_id();
+  KAGI_RETURN_IF_ERROR(
+      store_->BeginRequest(request_id, "sign", digest, protocol::Sid0(setup)));
+  protocol::ConsumeHook hook =
+      [this, key_id](const protocol::PresignatureId& id) -> absl::Status {
+    ByteWriter w;
+    w.PutRaw(id.sid);
+    w.PutU32(id.item);
+    return store_->MarkPresignatureConsumed(std::move(w).Take(), key_id);
+  };
+  absl::StatusOr<std::unique_ptr<protocol::SignParty>> party =
+      protocol::SignParty::Create(setup, share, signer, rng_, hook);
+  if (!party.ok()) {
+    return Finish(request_id, "sign", setup, party.status(), {}, {});
+  }
+  absl::Status st = sessions_->Run(setup, **party, nodes, SessionHooks{});
+  v1::StartSignResponse response;
+  Bytes compact_all;
+  if (st.ok()) {
+    const std::vector<protocol::Signature>& sigs = (*party)->signatures();
+    for (size_t i = 0; i < sigs.size(); ++i) {
+      v1::SignatureResult* r = response.add_signatures();
+      r->set_digest(Str(sigs[i].digest));
+      for (uint32_t index : setup.items[i].path) r->add_path(index);
+      const std::array<uint8_t, 64> compact = sigs[i].Compact();
+      r->set_signature(Str(compact));
+      r->set_recovery_id(sigs[i].recovery_id);
+      r->set_public_key(Str(sigs[i].public_key.ToCompressed()));
+      compact_all.insert(compact_all.end(), compact.begin(), compact.end());
+    }
+  }
+  const std::string result = st.ok() ? response.SerializeAsString() : "";
+  KAGI_RETURN_IF_ERROR(Finish(request_id, "sign", setup, st, AsBytes(result),
+                              std::move(compact_all)));
+  return response;
+}
+
+absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
+    const v1::StartReshareRequest& request, PartyNames* names) {
+  KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(request.key_id()));
+  absl::StatusOr<SharePtr> old = LoadShare(key_id);
+  if (!old.ok() && !absl::IsNotFound(old.status())) return old.status();
+  const protocol::KeyShare* old_share = old.ok() ? old->get() : nullptr;
+  KAGI_ASSIGN_OR_RETURN(
+      protocol::SessionSetup setup,
+      BuildReshareSetup(request, old_share, self_key_, peer_keys_));
+  KAGI_RETURN_IF_ERROR(CheckExpiry(setup.expiry_unix_seconds, absl::Now(),
+                                   limits_.max_expiry_ahead));
+  KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
+  const SessionSigner signer(SelfId(setup, self_key_), identity_);
+  KAGI_RETURN_IF_ERROR(store_->BeginRequest(request.request_id(), "reshare",
+                                            ReshareRequestDigest(request),
+                                            protocol::Sid0(setup)));
+  absl::StatusOr<std::unique_ptr<protocol::ReshareParty>> party =
+      protocol::ReshareParty::Create(setup, old_share, signer, rng_);
+  if (!party.ok()) {
+    return Finish(request.request_id(), "reshare", setup, party.status(), {},
+                  {});
+  }
+  bool stored = false;
+  SessionHooks hooks;
+  hooks.after_advance = [&]() -> absl::Status {
+    const protocol::KeyShare* pending = (*party)->pending_share();
+    if (stored || pending == nullptr) return absl::OkStatus();
+    stored = true;
+    return StoreShare(*pending, storage::ShareState::kPending);
+  };
+  absl::Status st = sessions_->Run(setup, **party, nodes, hooks);
+  SharePtr fresh;
+  if (st.ok() && (*party)->is_member()) {
+    absl::StatusOr<protocol::KeyShare> share = (*party)->TakeShare();
+    if (share.ok()) {
+      st = store_->ActivateShare(share->key_id, share->epoch);
+      fresh = std::make_shared<const protocol::KeyShare>(*std::move(share));
+    } else {
+      st = share.status();
+    }
+  }
+  KAGI_RETURN_IF_ERROR(
+      Finish(request.request_id(), "reshare", setup, st, {}, {}));
+  absl::MutexLock lock(&cache_mu_);
+  if (fresh != nullptr) {
+    cache_.insert_or_assign(key_id, fresh);
+    return DescribeKey(*fresh);
+  }
+  // A dealer that left the committee: its old share can no longer sign with
+  // the new epoch; it is dropped from the cache.
+  cache_.erase(key_id);
+  v1::KeyInfo info = DescribeKey(*old_share);
+  info.set_epoch(old_share->epoch + 1);
+  return info;
+}
+
+absl::StatusOr<v1::KeyInfo> NodeCore::GetKey(const std::string& key_id_bytes) {
+  KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(key_id_bytes));
+  KAGI_ASSIGN_OR_RETURN(SharePtr share, LoadShare(key_id));
+  return DescribeKey(*share);
+}
+
+absl::StatusOr<v1::ListKeysResponse> NodeCore::ListKeys() {
+  KAGI_ASSIGN_OR_RETURN(std::vector<storage::ShareRecord> rows,
+                        store_->ListShares());
+  v1::ListKeysResponse out;
+  for (const storage::ShareRecord& row : rows) {
+    if (row.state != storage::ShareState::kActive) continue;
+    KAGI_ASSIGN_OR_RETURN(SharePtr share, LoadShare(row.key_id));
+    *out.add_keys() = DescribeKey(*share);
+  }
+  return out;
+}
+
+absl::StatusOr<v1::RequestStatus> NodeCore::GetRequestStatus(
+    const std::string& request_id) {
+  KAGI_RETURN_IF_ERROR(ValidateRequestId(request_id));
+  v1::RequestStatus out;
+  out.set_request_id(request_id);
+  absl::StatusOr<storage::RequestRecord> rec = store_->GetRequest(request_id);
+  if (absl::IsNotFound(rec.status())) {
+    out.set_state("unknown");
+    return out;
+  }
+  KAGI_RETURN_IF_ERROR(rec.status());
+  out.set_state(std::string(storage::RequestStateName(rec->state)));
+  out.set_request_digest(Str(rec->request_digest));
+  out.set_outcome(rec->outcome);
+  if (rec->operation == "sign" &&
+      rec->state == storage::RequestState::kSucceeded) {
+    v1::StartSignResponse stored;
+    if (!stored.ParseFromArray(rec->result.data(),
+                               static_cast<int>(rec->result.size()))) {
+      return absl::DataLossError("stored result of request is corrupt");
+    }
+    *out.mutable_signatures() = stored.signatures();
+  }
+  return out;
+}
+
+absl::Status NodeCore::Deliver(const std::string& from_node,
+                               const v1::DeliverRequest& request) {
+  return sessions_->Deliver(from_node, AsBytes(request.sid0()),
+                            AsBytes(request.envelope()));
+}
+
+}  // namespace kagi::node

@@ -1,0 +1,124 @@
+// File: services/node/node.h
+//
+// NodeCore: one key-share node's behaviour, independent of gRPC (the thin
+// service classes in node_service.h authenticate callers and translate
+// statuses). It owns the node's identity key, its store, the key-encryption
+// key and the session manager.
+//
+// Every Start* call: validate the request and build the setup itself
+// (request.h), refuse sessions with a banned party, record the sid0 and claim
+// the request id durably (Store::BeginRequest), run the protocol through the
+// SessionManager, persist the outcome and one audit record in one
+// transaction (Store::FinishRequest), ban the culprit of a class-C abort, and
+// answer.
+//
+// Shares: a new share is stored PENDING (sealed, AAD = share/key id/epoch)
+// as soon as the protocol yields it and before this node's ack leaves, then
+// made ACTIVE after every party acknowledged (the old epoch is RETIRED in the
+// same transaction). Signing: each presignature is recorded CONSUMED
+// durably before its signature share leaves (Store::MarkPresignatureConsumed
+// as the protocol's ConsumeHook).
+#ifndef KAGI_SERVICES_NODE_NODE_H_
+#define KAGI_SERVICES_NODE_NODE_H_
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "kagi/v1/config.pb.h"
+#include "kagi/v1/node.pb.h"
+#include "libs/base/rng.h"
+#include "libs/base/secret.h"
+#include "libs/crypto/evp.h"
+#include "libs/protocol/common/envelope.h"
+#include "libs/protocol/keyshare.h"
+#include "libs/storage/store.h"
+#include "services/node/request.h"
+#include "services/node/session_manager.h"
+
+namespace kagi::node {
+
+// PartyNames maps the party ids of the session a call ran to node names,
+// so errors can name the culprit node.
+using PartyNames = std::map<uint32_t, std::string>;
+
+// Shares are move-only (they own secrets); the cache hands out shared,
+// immutable ones.
+using SharePtr = std::shared_ptr<const protocol::KeyShare>;
+
+class NodeCore {
+ public:
+  // `config` must be validated (transport/config.h). `transport` must
+  // outlive the core.
+  static absl::StatusOr<std::unique_ptr<NodeCore>> Create(
+      const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
+      SecretBytes kek, crypto::Ed25519PrivateKey identity,
+      PeerTransport* transport);
+  ~NodeCore();
+
+  const std::string& name() const { return config_.name(); }
+  v1::NodeInfo Info() const;
+
+  absl::StatusOr<v1::KeyInfo> StartDkg(const v1::StartDkgRequest& request,
+                                       PartyNames* names);
+  absl::StatusOr<v1::StartSignResponse> StartSign(
+      const v1::StartSignRequest& request, PartyNames* names);
+  absl::StatusOr<v1::KeyInfo> StartReshare(
+      const v1::StartReshareRequest& request, PartyNames* names);
+  absl::StatusOr<v1::KeyInfo> GetKey(const std::string& key_id);
+  absl::StatusOr<v1::ListKeysResponse> ListKeys();
+  absl::StatusOr<v1::RequestStatus> GetRequestStatus(
+      const std::string& request_id);
+
+  // Deliver: an envelope from the authenticated peer node `from_node`.
+  absl::Status Deliver(const std::string& from_node,
+                       const v1::DeliverRequest& request);
+
+  size_t active_sessions() const { return sessions_->active_sessions(); }
+
+ private:
+  NodeCore(const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
+           SecretBytes kek, crypto::Ed25519PrivateKey identity);
+
+  // LoadShare returns the ACTIVE share of `key_id` (cached after opening).
+  absl::StatusOr<SharePtr> LoadShare(
+      const std::array<uint8_t, 32>& key_id);
+  absl::Status StoreShare(const protocol::KeyShare& share,
+                          storage::ShareState state);
+  // NodeOf returns the node name holding `identity_key` ("self" for us).
+  std::string NodeOf(const std::array<uint8_t, 32>& identity_key) const;
+  // PartyNodes maps every party of `setup` but us to its node; refuses a
+  // party this node does not know or has banned.
+  absl::StatusOr<std::map<uint32_t, std::string>> PartyNodes(
+      const protocol::SessionSetup& setup, PartyNames* names);
+  // Finish records the outcome (request state + audit) and applies a ban
+  // for a class-C abort. Returns `outcome` (or the storage error).
+  absl::Status Finish(const std::string& request_id, const std::string& op,
+                      const protocol::SessionSetup& setup,
+                      const absl::Status& outcome, ByteSpan result,
+                      Bytes audit_signature);
+  v1::KeyInfo DescribeKey(const protocol::KeyShare& share) const;
+
+  const v1::NodeConfig config_;
+  std::unique_ptr<storage::Store> store_;
+  const SecretBytes kek_;
+  const crypto::Ed25519PrivateKey identity_;
+  const std::array<uint8_t, 32> self_key_;
+  std::map<std::array<uint8_t, 32>, std::string> peer_by_key_;
+  std::vector<std::array<uint8_t, 32>> peer_keys_;
+  RequestLimits limits_;
+  OsRng rng_;
+  std::unique_ptr<SessionManager> sessions_;
+
+  absl::Mutex cache_mu_;
+  std::map<std::array<uint8_t, 32>, SharePtr> cache_
+      ABSL_GUARDED_BY(cache_mu_);
+};
+
+}  // namespace kagi::node
+
+#endif  // KAGI_SERVICES_NODE_NODE_H_

@@ -1,0 +1,97 @@
+// File: services/node/request.h
+//
+// What a node makes of a gateway's request before any protocol round: the
+// request is checked field by field (every error names the field), the
+// canonical request digest is computed, and the session setup is built by
+// this node itself from the request, its own stored share and its own config.
+// The gateway is trusted for nothing here; if it hands different nodes
+// different requests, their setups (hence sid0s) differ and round 1 aborts.
+//
+// Request digest (ARCHITECTURE.md "The life of a withdrawal"):
+//
+//   request_digest = H("kagi/request/v1", operation, request_id, key_id,
+//                      payload kind, [digest, path]*, expiry)      (sign)
+//
+// with the transcript encoding of libs/crypto/transcript.h (each field length-
+// prefixed), so no two different requests share a digest. Approvers sign this
+// digest (a later issue); the node binds it into the signing setup.
+#ifndef KAGI_SERVICES_NODE_REQUEST_H_
+#define KAGI_SERVICES_NODE_REQUEST_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "kagi/v1/common.pb.h"
+#include "kagi/v1/node.pb.h"
+#include "libs/protocol/common/setup.h"
+#include "libs/protocol/keyshare.h"
+
+namespace kagi::node {
+
+// The limits a node applies to requests.
+struct RequestLimits {
+  bool allow_raw_digest = false;
+  size_t max_sign_items = 64;
+  absl::Duration max_expiry_ahead = absl::Hours(24);
+};
+
+// ValidateRequestId: 1..128 printable ASCII characters.
+absl::Status ValidateRequestId(absl::string_view request_id);
+
+// CheckExpiry: `expiry` (unix seconds) is after `now` and at most
+// `max_ahead` later.
+absl::Status CheckExpiry(uint64_t expiry_unix_seconds, absl::Time now,
+                         absl::Duration max_ahead);
+
+// SignItemsFromRequest validates a SignRequest's shape and payload kind and
+// returns the items to sign. A raw-digest payload is refused (PermissionDenied
+// naming `node`) unless limits.allow_raw_digest.
+absl::StatusOr<std::vector<protocol::SignItem>> SignItemsFromRequest(
+    const v1::SignRequest& request, const RequestLimits& limits,
+    absl::string_view node);
+
+// SignRequestDigest returns the canonical request digest (see above).
+std::array<uint8_t, 32> SignRequestDigest(
+    const v1::SignRequest& request,
+    const std::vector<protocol::SignItem>& items);
+
+// AdminRequestDigest: the same for key creation, refresh and reshare, over
+// the Start request's fields other than the initiator nonce (so a retry of the
+// same request with a new session has the same digest).
+std::array<uint8_t, 32> DkgRequestDigest(const v1::StartDkgRequest& request);
+std::array<uint8_t, 32> ReshareRequestDigest(
+    const v1::StartReshareRequest& request);
+
+// BuildSignSetup builds the signing setup from this node's `share`.
+absl::StatusOr<protocol::SessionSetup> BuildSignSetup(
+    const protocol::KeyShare& share, const v1::StartSignRequest& request,
+    std::vector<protocol::SignItem> items,
+    const std::array<uint8_t, 32>& request_digest);
+
+// BuildDkgSetup builds the DKG setup; `self_key` must be among the parties
+// and every party key must be `self_key` or one of `known_keys` (the peers
+// pinned in this node's config).
+absl::StatusOr<protocol::SessionSetup> BuildDkgSetup(
+    const v1::StartDkgRequest& request, const std::array<uint8_t, 32>& self_key,
+    const std::vector<std::array<uint8_t, 32>>& known_keys);
+
+// BuildReshareSetup builds the refresh/reshare setup. Participants are the
+// new committee in new-id order, then the dealers that leave, in old-id
+// order. `old_share` (null for a joining node) is checked against the
+// request's key, epoch and dealer identity keys.
+absl::StatusOr<protocol::SessionSetup> BuildReshareSetup(
+    const v1::StartReshareRequest& request, const protocol::KeyShare* old_share,
+    const std::array<uint8_t, 32>& self_key,
+    const std::vector<std::array<uint8_t, 32>>& known_keys);
+
+// KeyInfoFromShare describes a key from one party's share (public parts).
+v1::KeyInfo KeyInfoFromShare(const protocol::KeyShare& share);
+
+}  // namespace kagi::node
+
+#endif  // KAGI_SERVICES_NODE_REQUEST_H_

@@ -1,0 +1,515 @@
+// kagictl: the operator and client CLI of Kagi. Run `kagictl help`.
+#include <grpcpp/client_context.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "libs/base/bytes.h"
+#include "libs/base/rng.h"
+#include "libs/base/status_macros.h"
+#include "libs/crypto/bip32.h"
+#include "libs/crypto/ecdsa.h"
+#include "libs/crypto/evp.h"
+#include "libs/storage/audit.h"
+#include "libs/storage/sqlite_store.h"
+#include "libs/transport/config.h"
+#include "libs/transport/identity_key.h"
+#include "libs/transport/pki.h"
+#include "libs/transport/tls.h"
+#include "tools/kagictl/bench.h"
+#include "tools/kagictl/cluster.h"
+
+namespace kagi::kagictl {
+namespace {
+
+constexpr char kUsage[] =
+    R"(kagictl: operate and use a Kagi threshold-ECDSA cluster
+
+Local cluster (loopback, for demos and tests):
+  kagictl cluster init --dir D [--nodes 3] [--base-port 7100] [--no-raw-digest]
+  kagictl cluster up   --dir D [--nodes 3] [--base-port 7100] [--no-raw-digest]
+  kagictl cluster down --dir D
+
+PKI and node set-up (real deployments):
+  kagictl pki ca --dir D                         a CA: D/ca.pem, D/ca.key
+  kagictl pki issue --dir D --role node|gateway|client --name N
+                    [--dns NAME]... [--ip ADDR]...
+  kagictl identity new --out FILE                Ed25519 node identity key;
+                                                 prints its public key (hex)
+  kagictl config check --node FILE | --gateway FILE
+
+Wallet (through a gateway; --cluster D or --client-config FILE):
+  kagictl key create --threshold T [--nodes a,b,c] [--request-id ID]
+  kagictl key list
+  kagictl key show KEY_ID
+  kagictl key xpub KEY_ID [--path 0/1] [--network mainnet|testnet|regtest]
+  kagictl key refresh KEY_ID [--request-id ID]
+  kagictl key reshare KEY_ID --threshold T --nodes a,b,c [--request-id ID]
+  kagictl sign --key KEY_ID --digest HEX [--path 0/1] [--digest HEX --path P]...
+               [--request-id ID]
+  kagictl request status ID
+
+Audit:
+  kagictl audit verify --db NODE_DB [--last-hash HEX]
+
+Benchmark (end to end, own local cluster):
+  kagictl bench [--dir D] [--dkgs 5] [--sequential 200] [--signs 400]
+                [--concurrency 16] [--base-port 7300]
+)";
+
+// Args: positional words and --flags (each may repeat).
+struct Args {
+  std::vector<std::string> words;
+  std::map<std::string, std::vector<std::string>> flags;
+
+  bool Has(const std::string& f) const { return flags.count(f) != 0; }
+  std::string Get(const std::string& f, const std::string& def = "") const {
+    auto it = flags.find(f);
+    return it == flags.end() || it->second.empty() ? def : it->second.back();
+  }
+  std::vector<std::string> All(const std::string& f) const {
+    auto it = flags.find(f);
+    return it == flags.end() ? std::vector<std::string>{} : it->second;
+  }
+  absl::StatusOr<int> Int(const std::string& f, int def) const {
+    if (!Has(f)) return def;
+    int v = 0;
+    if (!absl::SimpleAtoi(Get(f), &v)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", f, ": not a number"));
+    }
+    return v;
+  }
+  absl::StatusOr<std::string> Required(const std::string& f) const {
+    if (!Has(f) || Get(f).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", f, " is required"));
+    }
+    return Get(f);
+  }
+};
+
+const std::vector<std::string> kBoolFlags = {"no-raw-digest"};
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      std::string name = s.substr(2);
+      std::string value;
+      const size_t eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (std::find(kBoolFlags.begin(), kBoolFlags.end(), name) ==
+                     kBoolFlags.end() &&
+                 i + 1 < argc) {
+        value = argv[++i];
+      }
+      a.flags[name].push_back(value);
+    } else {
+      a.words.push_back(s);
+    }
+  }
+  return a;
+}
+
+std::string Hex(const std::string& s) { return HexEncode(AsBytes(s)); }
+
+absl::StatusOr<std::string> HexArg(const std::string& hex, size_t len,
+                                   const std::string& what) {
+  absl::StatusOr<Bytes> b = HexDecode(hex);
+  if (!b.ok() || b->size() != len) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": expected ", len, " bytes of hex"));
+  }
+  return std::string(b->begin(), b->end());
+}
+
+std::string NewRequestId(const std::string& prefix) {
+  OsRng rng;
+  std::array<uint8_t, 8> r;
+  rng.Fill(absl::MakeSpan(r));
+  return absl::StrCat(prefix, "-", HexEncode(r));
+}
+
+absl::Status Rpc(const grpc::Status& st) {
+  if (st.ok()) return absl::OkStatus();
+  absl::Status s = transport::FromGrpcStatus(st);
+  std::string extra;
+  if (auto d = transport::GetErrorDetails(st)) {
+    if (!d->reporting_node().empty()) {
+      absl::StrAppend(&extra, " (reported by ", d->reporting_node());
+      if (!d->abort_class().empty()) {
+        absl::StrAppend(&extra, "; abort class ", d->abort_class());
+      }
+      if (d->culprit_nodes_size() > 0) {
+        absl::StrAppend(&extra, "; culprit ", d->culprit_nodes(0));
+      }
+      absl::StrAppend(&extra, ")");
+    }
+  }
+  return absl::Status(s.code(), absl::StrCat(s.message(), extra));
+}
+
+std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration timeout) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return ctx;
+}
+
+absl::StatusOr<std::unique_ptr<v1::Wallet::Stub>> Wallet(const Args& a) {
+  std::string path = a.Get("client-config");
+  if (path.empty()) {
+    if (!a.Has("cluster")) {
+      return absl::InvalidArgumentError("--cluster D or --client-config FILE");
+    }
+    path = ClientConfigPath(a.Get("cluster"));
+  }
+  return WalletClient(path);
+}
+
+void PrintKey(const v1::KeyInfo& k) {
+  std::cout << "key id     " << Hex(k.key_id()) << "\n"
+            << "threshold  " << k.threshold() << " of " << k.parties_size()
+            << ", epoch " << k.epoch() << "\n"
+            << "public key " << Hex(k.public_key()) << "\n"
+            << "xpub       " << k.xpub() << "\n"
+            << "nodes     ";
+  for (const v1::KeyParty& p : k.parties()) {
+    std::cout << " " << p.id() << "=" << p.node();
+  }
+  std::cout << "\n";
+}
+
+std::vector<std::string> SplitList(const std::string& s) {
+  if (s.empty()) return {};
+  return absl::StrSplit(s, ',');
+}
+
+absl::Status KeyCommand(const Args& a) {
+  if (a.words.size() < 2) return absl::InvalidArgumentError("key: subcommand");
+  const std::string& sub = a.words[1];
+  KAGI_ASSIGN_OR_RETURN(auto wallet, Wallet(a));
+  if (sub == "create") {
+    v1::CreateKeyRequest req;
+    KAGI_ASSIGN_OR_RETURN(int t, a.Int("threshold", 2));
+    req.set_threshold(static_cast<uint32_t>(t));
+    req.set_request_id(a.Get("request-id", NewRequestId("create")));
+    for (const std::string& n : SplitList(a.Get("nodes"))) req.add_nodes(n);
+    v1::KeyInfo key;
+    KAGI_RETURN_IF_ERROR(
+        Rpc(wallet->CreateKey(Ctx(absl::Seconds(120)).get(), req, &key)));
+    PrintKey(key);
+    return absl::OkStatus();
+  }
+  if (sub == "list") {
+    v1::ListKeysResponse resp;
+    KAGI_RETURN_IF_ERROR(Rpc(wallet->ListKeys(Ctx(absl::Seconds(30)).get(),
+                                              v1::ListKeysRequest(), &resp)));
+    for (const v1::KeyInfo& k : resp.keys()) {
+      std::cout << Hex(k.key_id()) << "  " << k.threshold() << "-of-"
+                << k.parties_size() << "  epoch " << k.epoch() << "  "
+                << k.xpub() << "\n";
+    }
+    if (resp.keys_size() == 0) std::cout << "(no keys)\n";
+    return absl::OkStatus();
+  }
+  if (a.words.size() < 3) return absl::InvalidArgumentError("key: KEY_ID");
+  KAGI_ASSIGN_OR_RETURN(std::string key_id, HexArg(a.words[2], 32, "KEY_ID"));
+  if (sub == "show") {
+    v1::GetKeyRequest req;
+    req.set_key_id(key_id);
+    v1::KeyInfo key;
+    KAGI_RETURN_IF_ERROR(
+        Rpc(wallet->GetKey(Ctx(absl::Seconds(30)).get(), req, &key)));
+    PrintKey(key);
+    return absl::OkStatus();
+  }
+  if (sub == "xpub") {
+    v1::DeriveRequest req;
+    req.set_key_id(key_id);
+    KAGI_ASSIGN_OR_RETURN(std::vector<uint32_t> path,
+                          crypto::ParsePath(a.Get("path", "m")));
+    for (uint32_t i : path) req.add_path(i);
+    req.set_network(a.Get("network", "mainnet"));
+    v1::DerivedKey d;
+    KAGI_RETURN_IF_ERROR(
+        Rpc(wallet->DerivePublicKey(Ctx(absl::Seconds(30)).get(), req, &d)));
+    std::cout << "path       " << a.Get("path", "m") << "\n"
+              << "public key " << Hex(d.public_key()) << "\n"
+              << "xpub       " << d.xpub() << "\n"
+              << "address    " << d.p2wpkh_address() << " (P2WPKH, "
+              << req.network() << ")\n";
+    return absl::OkStatus();
+  }
+  if (sub == "refresh") {
+    v1::RefreshRequest req;
+    req.set_key_id(key_id);
+    req.set_request_id(a.Get("request-id", NewRequestId("refresh")));
+    v1::KeyInfo key;
+    KAGI_RETURN_IF_ERROR(
+        Rpc(wallet->Refresh(Ctx(absl::Seconds(120)).get(), req, &key)));
+    PrintKey(key);
+    return absl::OkStatus();
+  }
+  if (sub == "reshare") {
+    v1::ReshareRequest req;
+    req.set_key_id(key_id);
+    req.set_request_id(a.Get("request-id", NewRequestId("reshare")));
+    KAGI_ASSIGN_OR_RETURN(int t, a.Int("threshold", 2));
+    req.set_new_threshold(static_cast<uint32_t>(t));
+    for (const std::string& n : SplitList(a.Get("nodes"))) req.add_new_nodes(n);
+    v1::KeyInfo key;
+    KAGI_RETURN_IF_ERROR(
+        Rpc(wallet->Reshare(Ctx(absl::Seconds(120)).get(), req, &key)));
+    PrintKey(key);
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("key: unknown '", sub, "'"));
+}
+
+absl::Status SignCommand(const Args& a) {
+  KAGI_ASSIGN_OR_RETURN(auto wallet, Wallet(a));
+  KAGI_ASSIGN_OR_RETURN(std::string key_hex, a.Required("key"));
+  KAGI_ASSIGN_OR_RETURN(std::string key_id, HexArg(key_hex, 32, "--key"));
+  v1::SignRequest req;
+  req.set_request_id(a.Get("request-id", NewRequestId("sign")));
+  req.set_key_id(key_id);
+  req.set_expiry_unix_seconds(
+      static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now()) + 300));
+  const std::vector<std::string> digests = a.All("digest");
+  const std::vector<std::string> paths = a.All("path");
+  if (digests.empty())
+    return absl::InvalidArgumentError("--digest is required");
+  for (size_t i = 0; i < digests.size(); ++i) {
+    v1::DigestItem* item =
+        req.mutable_payload()->mutable_raw_digest()->add_items();
+    KAGI_ASSIGN_OR_RETURN(std::string d, HexArg(digests[i], 32, "--digest"));
+    item->set_digest(d);
+    KAGI_ASSIGN_OR_RETURN(
+        std::vector<uint32_t> path,
+        crypto::ParsePath(i < paths.size() ? paths[i] : std::string("m")));
+    for (uint32_t p : path) item->add_path(p);
+  }
+  v1::SignResponse resp;
+  KAGI_RETURN_IF_ERROR(
+      Rpc(wallet->Sign(Ctx(absl::Seconds(60)).get(), req, &resp)));
+  std::cout << "request    " << req.request_id() << " signed by";
+  for (const std::string& n : resp.signer_nodes()) std::cout << " " << n;
+  std::cout << " (attempts: " << resp.attempts() << ")\n";
+  for (const v1::SignatureResult& s : resp.signatures()) {
+    // Verify here too: the CLI trusts neither gateway nor nodes.
+    absl::StatusOr<crypto::Point> pub =
+        crypto::Point::FromCompressed(AsBytes(s.public_key()));
+    absl::Status ok = pub.status();
+    if (ok.ok() && s.digest().size() == 32 && s.signature().size() == 64) {
+      crypto::Digest32 digest;
+      std::copy(s.digest().begin(), s.digest().end(), digest.begin());
+      crypto::CompactSignature sig;
+      std::copy(s.signature().begin(), s.signature().end(), sig.begin());
+      ok = crypto::EcdsaVerify(*pub, digest, sig);
+    }
+    std::cout << "digest     " << Hex(s.digest()) << "\n"
+              << "signature  " << Hex(s.signature()) << " (r||s, low-S)\n"
+              << "recovery   " << s.recovery_id() << "\n"
+              << "public key " << Hex(s.public_key()) << "\n"
+              << "verified   "
+              << (ok.ok() ? "yes (libsecp256k1, by kagictl)"
+                          : absl::StrCat("NO: ", ok.message()))
+              << "\n";
+    if (!ok.ok()) return absl::DataLossError("a signature did not verify");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequestCommand(const Args& a) {
+  if (a.words.size() != 3 || a.words[1] != "status") {
+    return absl::InvalidArgumentError("request status ID");
+  }
+  KAGI_ASSIGN_OR_RETURN(auto wallet, Wallet(a));
+  v1::GetRequestStatusRequest req;
+  req.set_request_id(a.words[2]);
+  v1::RequestStatus st;
+  KAGI_RETURN_IF_ERROR(
+      Rpc(wallet->GetRequestStatus(Ctx(absl::Seconds(30)).get(), req, &st)));
+  std::cout << "request " << st.request_id() << ": " << st.state();
+  if (!st.outcome().empty()) std::cout << " (" << st.outcome() << ")";
+  std::cout << "\n";
+  for (const v1::SignatureResult& s : st.signatures()) {
+    std::cout << "  " << Hex(s.digest()) << " -> " << Hex(s.signature())
+              << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AuditCommand(const Args& a) {
+  if (a.words.size() != 2 || a.words[1] != "verify") {
+    return absl::InvalidArgumentError("audit verify --db PATH");
+  }
+  KAGI_ASSIGN_OR_RETURN(std::string db, a.Required("db"));
+  if (::access(db.c_str(), R_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("--db: cannot read ", db));
+  }
+  KAGI_ASSIGN_OR_RETURN(auto store, storage::SqliteStore::Open(db));
+  KAGI_ASSIGN_OR_RETURN(std::vector<storage::AuditEntry> log,
+                        store->ReadAudit());
+  KAGI_RETURN_IF_ERROR(storage::VerifyAuditChain(log));
+  const std::string last =
+      log.empty() ? std::string(64, '0') : HexEncode(log.back().hash);
+  if (a.Has("last-hash") && a.Get("last-hash") != last) {
+    return absl::DataLossError(absl::StrCat(
+        "audit log ends at ", last, ", expected ", a.Get("last-hash"),
+        " (records were removed from its end)"));
+  }
+  for (const storage::AuditEntry& e : log) {
+    std::cout << "  #" << e.seq << " " << e.operation << " " << e.request_id
+              << " " << e.outcome << "\n";
+  }
+  std::cout << "audit chain OK: " << log.size() << " records, last hash "
+            << last << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status PkiCommand(const Args& a) {
+  if (a.words.size() < 2) return absl::InvalidArgumentError("pki ca|issue");
+  KAGI_ASSIGN_OR_RETURN(std::string dir, a.Required("dir"));
+  if (a.words[1] == "ca") {
+    KAGI_ASSIGN_OR_RETURN(transport::CertAndKey ca,
+                          transport::CreateCa("Kagi CA", 3650));
+    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+        absl::StrCat(dir, "/ca.pem"), ca.cert_pem, 0644));
+    const ByteSpan k = ca.key_pem.secret();
+    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+        absl::StrCat(dir, "/ca.key"),
+        absl::string_view(reinterpret_cast<const char*>(k.data()), k.size()),
+        0600));
+    std::cout << "wrote " << dir << "/ca.pem and " << dir << "/ca.key (0600)\n";
+    return absl::OkStatus();
+  }
+  if (a.words[1] == "issue") {
+    KAGI_ASSIGN_OR_RETURN(std::string role_name, a.Required("role"));
+    KAGI_ASSIGN_OR_RETURN(std::string name, a.Required("name"));
+    std::optional<transport::Role> role = transport::RoleFromName(role_name);
+    if (!role) return absl::InvalidArgumentError("--role: node|gateway|client");
+    KAGI_ASSIGN_OR_RETURN(
+        std::string ca_pem,
+        transport::ReadFileToString(absl::StrCat(dir, "/ca.pem"), 1 << 20));
+    KAGI_ASSIGN_OR_RETURN(
+        SecretBytes ca_key,
+        transport::ReadSecretFile(absl::StrCat(dir, "/ca.key"), 1 << 20,
+                                  /*owner_only=*/true));
+    transport::CertAndKey ca{ca_pem, std::move(ca_key)};
+    KAGI_ASSIGN_OR_RETURN(transport::CertAndKey cert,
+                          transport::IssueCertificate(
+                              ca, *role, name, a.All("dns"), a.All("ip"), 825));
+    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+        absl::StrCat(dir, "/", name, ".pem"), cert.cert_pem, 0644));
+    const ByteSpan k = cert.key_pem.secret();
+    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+        absl::StrCat(dir, "/", name, ".key"),
+        absl::string_view(reinterpret_cast<const char*>(k.data()), k.size()),
+        0600));
+    std::cout << "issued " << role_name << " certificate " << dir << "/" << name
+              << ".pem\n";
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError("pki ca|issue");
+}
+
+absl::Status Main(const Args& a) {
+  if (a.words.empty() || a.words[0] == "help") {
+    std::cout << kUsage;
+    return absl::OkStatus();
+  }
+  const std::string& cmd = a.words[0];
+  if (cmd == "cluster") {
+    if (a.words.size() != 2)
+      return absl::InvalidArgumentError("cluster init|up|down");
+    ClusterOptions o;
+    KAGI_ASSIGN_OR_RETURN(o.dir, a.Required("dir"));
+    KAGI_ASSIGN_OR_RETURN(o.nodes, a.Int("nodes", 3));
+    KAGI_ASSIGN_OR_RETURN(o.base_port, a.Int("base-port", 7100));
+    o.allow_raw_digest = !a.Has("no-raw-digest");
+    if (a.words[1] == "init") {
+      KAGI_RETURN_IF_ERROR(InitCluster(o));
+      std::cout << "cluster of " << o.nodes << " nodes written to " << o.dir
+                << "\n";
+      return absl::OkStatus();
+    }
+    if (a.words[1] == "up") {
+      KAGI_RETURN_IF_ERROR(ClusterUp(o));
+      std::cout << "cluster up: " << NodeCount(o.dir)
+                << " nodes and a gateway on 127.0.0.1:" << o.base_port
+                << " (logs in " << o.dir << ")\n";
+      return absl::OkStatus();
+    }
+    if (a.words[1] == "down") {
+      KAGI_RETURN_IF_ERROR(ClusterDown(o.dir));
+      std::cout << "cluster down\n";
+      return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError("cluster init|up|down");
+  }
+  if (cmd == "pki") return PkiCommand(a);
+  if (cmd == "identity") {
+    KAGI_ASSIGN_OR_RETURN(std::string out, a.Required("out"));
+    OsRng rng;
+    crypto::Ed25519PrivateKey key = crypto::Ed25519PrivateKey::Generate(rng);
+    KAGI_RETURN_IF_ERROR(transport::WriteIdentityKey(out, key));
+    std::cout << HexEncode(key.PublicKey()) << "\n";
+    return absl::OkStatus();
+  }
+  if (cmd == "config") {
+    if (a.Has("node")) {
+      KAGI_RETURN_IF_ERROR(transport::LoadNodeConfig(a.Get("node")).status());
+    } else if (a.Has("gateway")) {
+      KAGI_RETURN_IF_ERROR(
+          transport::LoadGatewayConfig(a.Get("gateway")).status());
+    } else {
+      return absl::InvalidArgumentError("config check --node F | --gateway F");
+    }
+    std::cout << "config OK\n";
+    return absl::OkStatus();
+  }
+  if (cmd == "key") return KeyCommand(a);
+  if (cmd == "sign") return SignCommand(a);
+  if (cmd == "request") return RequestCommand(a);
+  if (cmd == "audit") return AuditCommand(a);
+  if (cmd == "bench") {
+    BenchOptions o;
+    o.dir = a.Get("dir");
+    KAGI_ASSIGN_OR_RETURN(o.signs, a.Int("signs", 400));
+    KAGI_ASSIGN_OR_RETURN(o.sequential_signs, a.Int("sequential", 200));
+    KAGI_ASSIGN_OR_RETURN(o.concurrency, a.Int("concurrency", 16));
+    KAGI_ASSIGN_OR_RETURN(o.dkgs, a.Int("dkgs", 5));
+    KAGI_ASSIGN_OR_RETURN(o.base_port, a.Int("base-port", 7300));
+    return RunBench(o);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown command '", cmd, "' (kagictl help)"));
+}
+
+}  // namespace
+}  // namespace kagi::kagictl
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  const kagi::kagictl::Args args = kagi::kagictl::Parse(argc, argv);
+  absl::Status st = kagi::kagictl::Main(args);
+  if (!st.ok()) {
+    std::cerr << "kagictl: " << absl::StatusCodeToString(st.code()) << ": "
+              << st.message() << "\n";
+    return st.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}
