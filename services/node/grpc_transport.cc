@@ -21,14 +21,14 @@ struct DeliverCall {
 absl::StatusOr<std::unique_ptr<GrpcPeerTransport>> GrpcPeerTransport::Create(
     const v1::NodeConfig& config) {
   std::unique_ptr<GrpcPeerTransport> t(new GrpcPeerTransport());
-  const transport::TlsFiles tls{config.tls().cert_file(),
-                                config.tls().key_file(),
-                                config.tls().ca_file()};
+  t->tls_ = {config.tls().cert_file(), config.tls().key_file(),
+             config.tls().ca_file()};
+  absl::MutexLock lock(&t->mu_);
   for (const v1::PeerConfig& peer : config.peers()) {
     KAGI_ASSIGN_OR_RETURN(
         std::shared_ptr<grpc::Channel> channel,
-        transport::MakeMtlsChannel(peer.address(), peer.name(), tls));
-    t->stubs_[peer.name()] = v1::Peer::NewStub(channel);
+        transport::MakeMtlsChannel(peer.address(), peer.name(), t->tls_));
+    t->peers_[peer.name()] = {peer.address(), v1::Peer::NewStub(channel)};
   }
   if (config.limits().round_timeout_ms() != 0) {
     t->deadline_ = absl::Milliseconds(config.limits().round_timeout_ms());
@@ -36,11 +36,32 @@ absl::StatusOr<std::unique_ptr<GrpcPeerTransport>> GrpcPeerTransport::Create(
   return t;
 }
 
+std::shared_ptr<v1::Peer::Stub> GrpcPeerTransport::Stub(
+    const std::string& node) {
+  absl::MutexLock lock(&mu_);
+  auto it = peers_.find(node);
+  if (it == peers_.end()) return nullptr;
+  if (it->second.stub == nullptr) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        transport::MakeMtlsChannel(it->second.address, node, tls_);
+    if (!channel.ok()) return nullptr;
+    it->second.stub = v1::Peer::NewStub(*channel);
+  }
+  return it->second.stub;
+}
+
+void GrpcPeerTransport::MarkFailed(
+    const std::string& node, const std::shared_ptr<v1::Peer::Stub>& stub) {
+  absl::MutexLock lock(&mu_);
+  auto it = peers_.find(node);
+  if (it != peers_.end() && it->second.stub == stub) it->second.stub = nullptr;
+}
+
 void GrpcPeerTransport::Send(const std::string& node, const Sid0& sid0,
                              Bytes envelope,
                              std::function<void(absl::Status)> on_done) {
-  auto it = stubs_.find(node);
-  if (it == stubs_.end()) {
+  std::shared_ptr<v1::Peer::Stub> stub = Stub(node);
+  if (stub == nullptr) {
     on_done(absl::NotFoundError(absl::StrCat("no channel to ", node)));
     return;
   }
@@ -49,9 +70,12 @@ void GrpcPeerTransport::Send(const std::string& node, const Sid0& sid0,
   call->request.set_sid0(std::string(sid0.begin(), sid0.end()));
   call->request.set_envelope(std::string(envelope.begin(), envelope.end()));
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
-  it->second->async()->Deliver(
+  stub->async()->Deliver(
       &call->context, &call->request, &call->response,
-      [call, node](grpc::Status status) {
+      [this, call, node, stub](grpc::Status status) {
+        if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+          MarkFailed(node, stub);
+        }
         absl::Status st =
             status.ok()
                 ? absl::OkStatus()

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "kagi/v1/config.pb.h"
 #include "kagi/v1/node.grpc.pb.h"
@@ -30,7 +31,20 @@ class GrpcPeerTransport final : public PeerTransport {
 
  private:
   GrpcPeerTransport() = default;
-  std::map<std::string, std::unique_ptr<v1::Peer::Stub>> stubs_;
+  // Stub returns the peer's stub, building a fresh channel if the last one
+  // failed (a failed gRPC channel waits out a long reconnect backoff; a
+  // restarted peer must be reachable at once).
+  std::shared_ptr<v1::Peer::Stub> Stub(const std::string& node);
+  void MarkFailed(const std::string& node,
+                  const std::shared_ptr<v1::Peer::Stub>& stub);
+
+  struct PeerChannel {
+    std::string address;
+    std::shared_ptr<v1::Peer::Stub> stub;
+  };
+  transport::TlsFiles tls_;
+  absl::Mutex mu_;
+  std::map<std::string, PeerChannel> peers_ ABSL_GUARDED_BY(mu_);
   absl::Duration deadline_ = absl::Seconds(10);
 };
 

@@ -120,17 +120,20 @@ absl::Status WaitHealthy(const std::string& dir, const std::string& address,
                          const std::string& server_name, pid_t pid,
                          const std::string& log_path, absl::Duration timeout) {
   const v1::TlsConfig tls = TlsFor(dir, kClientName);
-  KAGI_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
-                        transport::MakeMtlsChannel(
-                            address, server_name,
-                            {tls.cert_file(), tls.key_file(), tls.ca_file()}));
-  auto stub = grpc::health::v1::Health::NewStub(channel);
   const absl::Time end = absl::Now() + timeout;
   while (absl::Now() < end) {
     if (!Alive(pid)) {
       return absl::UnavailableError(
           absl::StrCat(server_name, " exited during start-up; see ", log_path));
     }
+    // A fresh channel per attempt: a channel that failed to connect waits
+    // out its reconnect backoff before it tries again.
+    KAGI_ASSIGN_OR_RETURN(
+        std::shared_ptr<grpc::Channel> channel,
+        transport::MakeMtlsChannel(
+            address, server_name,
+            {tls.cert_file(), tls.key_file(), tls.ca_file()}));
+    auto stub = grpc::health::v1::Health::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
     grpc::health::v1::HealthCheckRequest req;

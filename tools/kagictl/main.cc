@@ -1,6 +1,7 @@
 // kagictl: the operator and client CLI of Kagi. Run `kagictl help`.
 #include <grpcpp/client_context.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -38,6 +39,8 @@ Local cluster (loopback, for demos and tests):
   kagictl cluster init --dir D [--nodes 3] [--base-port 7100] [--no-raw-digest]
   kagictl cluster up   --dir D [--nodes 3] [--base-port 7100] [--no-raw-digest]
   kagictl cluster down --dir D
+  kagictl cluster stop-node  --dir D --node I     (SIGTERM node-I)
+  kagictl cluster start-node --dir D --node I
 
 PKI and node set-up (real deployments):
   kagictl pki ca --dir D                         a CA: D/ca.pem, D/ca.key
@@ -451,6 +454,23 @@ absl::Status Main(const Args& a) {
       std::cout << "cluster up: " << NodeCount(o.dir)
                 << " nodes and a gateway on 127.0.0.1:" << o.base_port
                 << " (logs in " << o.dir << ")\n";
+      return absl::OkStatus();
+    }
+    if (a.words[1] == "stop-node" || a.words[1] == "start-node") {
+      KAGI_ASSIGN_OR_RETURN(int i, a.Int("node", 0));
+      if (i < 1 || i > NodeCount(o.dir)) {
+        return absl::InvalidArgumentError("--node: no such node");
+      }
+      const std::string pid_file = absl::StrCat(NodeDir(o.dir, i), "/node.pid");
+      if (a.words[1] == "start-node") {
+        KAGI_RETURN_IF_ERROR(StartNode(o.dir, i).status());
+        std::cout << NodeName(i) << " started\n";
+        return absl::OkStatus();
+      }
+      KAGI_ASSIGN_OR_RETURN(pid_t pid, ReadPid(pid_file));
+      KAGI_RETURN_IF_ERROR(StopPid(pid, SIGTERM, absl::Seconds(10)));
+      ::unlink(pid_file.c_str());
+      std::cout << NodeName(i) << " stopped\n";
       return absl::OkStatus();
     }
     if (a.words[1] == "down") {
