@@ -85,8 +85,7 @@ class NodeCore {
            SecretBytes kek, crypto::Ed25519PrivateKey identity);
 
   // LoadShare returns the ACTIVE share of `key_id` (cached after opening).
-  absl::StatusOr<SharePtr> LoadShare(
-      const std::array<uint8_t, 32>& key_id);
+  absl::StatusOr<SharePtr> LoadShare(const std::array<uint8_t, 32>& key_id);
   absl::Status StoreShare(const protocol::KeyShare& share,
                           storage::ShareState state);
   // NodeOf returns the node name holding `identity_key` ("self" for us).
@@ -115,8 +114,7 @@ class NodeCore {
   std::unique_ptr<SessionManager> sessions_;
 
   absl::Mutex cache_mu_;
-  std::map<std::array<uint8_t, 32>, SharePtr> cache_
-      ABSL_GUARDED_BY(cache_mu_);
+  std::map<std::array<uint8_t, 32>, SharePtr> cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace kagi::node
