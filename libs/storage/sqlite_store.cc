@@ -117,7 +117,8 @@ constexpr const char* kInsertShare =
 constexpr const char* kShareState =
     "SELECT state FROM shares WHERE key_id = ? AND epoch = ?";
 constexpr const char* kRetireActive =
-    "UPDATE shares SET state = 'RETIRED' WHERE key_id = ? AND state = 'ACTIVE'";
+    "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
+    "state = 'ACTIVE'";
 constexpr const char* kActivate =
     "UPDATE shares SET state = 'ACTIVE' WHERE key_id = ? AND epoch = ? AND "
     "state = 'PENDING'";
@@ -496,6 +497,15 @@ absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch) {
     }
   }
   return txn.Commit(kOp);
+}
+
+absl::Status SqliteStore::RetireShares(const KeyId& key_id) {
+  constexpr absl::string_view kOp = "RetireShares";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kRetireActive, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(key_id);
+  return s.Run();
 }
 
 absl::StatusOr<StoredShare> SqliteStore::GetActiveShare(const KeyId& key_id) {

@@ -41,6 +41,7 @@ class SqliteStore final : public Store {
   absl::Status PutShare(const KeyId& key_id, uint64_t epoch, ShareState state,
                         ByteSpan sealed) override;
   absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch) override;
+  absl::Status RetireShares(const KeyId& key_id) override;
   absl::StatusOr<StoredShare> GetActiveShare(const KeyId& key_id) override;
   absl::StatusOr<std::vector<ShareRecord>> ListShares() override;
   absl::StatusOr<ShareRecord> GetShare(const KeyId& key_id,

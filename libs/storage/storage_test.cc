@@ -489,7 +489,14 @@ TEST_F(StoreTest, ListAndGetShares) {
   absl::StatusOr<ShareRecord> old = store->GetShare(TestKeyId(1), 0);
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(old->state, ShareState::kRetired);
-  EXPECT_EQ(old->sealed, Bytes{1});
+  EXPECT_TRUE(old->sealed.empty());  // erased on retirement
+  ASSERT_TRUE(store->RetireShares(TestKeyId(1)).ok());
+  EXPECT_EQ(store->GetActiveShare(TestKeyId(1)).status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<ShareRecord> retired = store->GetShare(TestKeyId(1), 1);
+  ASSERT_TRUE(retired.ok());
+  EXPECT_EQ(retired->state, ShareState::kRetired);
+  EXPECT_TRUE(retired->sealed.empty());
   EXPECT_EQ(store->GetShare(TestKeyId(3), 0).status().code(),
             absl::StatusCode::kNotFound);
 }

@@ -77,9 +77,14 @@ class Store {
   virtual absl::Status PutShare(const KeyId& key_id, uint64_t epoch,
                                 ShareState state, ByteSpan sealed) = 0;
   // ActivateShare, in one transaction, moves (key_id, epoch) PENDING -> ACTIVE
-  // and every other ACTIVE epoch of key_id -> RETIRED. NotFound if missing,
+  // and every other ACTIVE epoch of key_id -> RETIRED. A RETIRED row keeps
+  // its (key_id, epoch) but its sealed share is erased: an old epoch's share
+  // must not survive a refresh. NotFound if missing,
   // FailedPrecondition if that epoch is not PENDING.
   virtual absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch) = 0;
+  // RetireShares retires (and erases) the ACTIVE share of key_id, if any:
+  // for a dealer that left the committee in a reshare.
+  virtual absl::Status RetireShares(const KeyId& key_id) = 0;
   // GetActiveShare returns the ACTIVE epoch and its sealed share, or NotFound.
   virtual absl::StatusOr<StoredShare> GetActiveShare(const KeyId& key_id) = 0;
 

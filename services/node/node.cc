@@ -403,6 +403,10 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
       st = share.status();
     }
   }
+  if (st.ok() && fresh == nullptr) {
+    // A dealer that left the committee: its old share must not survive.
+    st = store_->RetireShares(key_id);
+  }
   KAGI_RETURN_IF_ERROR(
       Finish(request.request_id(), "reshare", setup, st, {}, {}));
   absl::MutexLock lock(&cache_mu_);
@@ -410,8 +414,6 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
     cache_.insert_or_assign(key_id, fresh);
     return DescribeKey(*fresh);
   }
-  // A dealer that left the committee: its old share can no longer sign with
-  // the new epoch; it is dropped from the cache.
   cache_.erase(key_id);
   v1::KeyInfo info = DescribeKey(*old_share);
   info.set_epoch(old_share->epoch + 1);
