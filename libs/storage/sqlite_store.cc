@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -321,6 +322,18 @@ class SqliteStore::Stmt {
 namespace {
 
 // Txn runs BEGIN IMMEDIATE and rolls back on destruction unless committed.
+// Cleanup runs `f` when it goes out of scope.
+class Cleanup {
+ public:
+  explicit Cleanup(std::function<void()> f) : f_(std::move(f)) {}
+  ~Cleanup() { f_(); }
+  Cleanup(const Cleanup&) = delete;
+  Cleanup& operator=(const Cleanup&) = delete;
+
+ private:
+  std::function<void()> f_;
+};
+
 class Txn {
  public:
   explicit Txn(sqlite3* db) : db_(db) {}
@@ -566,12 +579,22 @@ absl::StatusOr<ShareRecord> SqliteStore::GetShare(const KeyId& key_id,
   return ReadShareRow(raw);
 }
 
+absl::Status SqliteStore::SetDurability(Durability d, absl::string_view op) {
+  return Exec(d == Durability::kSynced ? "PRAGMA synchronous = FULL"
+                                       : "PRAGMA synchronous = NORMAL",
+              op);
+}
+
 absl::Status SqliteStore::BeginRequest(absl::string_view request_id,
                                        absl::string_view operation,
                                        const std::array<uint8_t, 32>& digest,
-                                       ByteSpan sid0) {
+                                       ByteSpan sid0, Durability durability) {
   constexpr absl::string_view kOp = "BeginRequest";
   absl::MutexLock lock(&mu_);
+  KAGI_RETURN_IF_ERROR(SetDurability(durability, kOp));
+  // Every other write is synced: restore FULL whatever happens below.
+  const Cleanup restore(
+      [this] { SetDurability(Durability::kSynced, kOp).IgnoreError(); });
   Txn txn(db_);
   KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
   {
@@ -622,9 +645,12 @@ absl::Status SqliteStore::BeginRequest(absl::string_view request_id,
 
 absl::StatusOr<AuditEntry> SqliteStore::FinishRequest(
     absl::string_view request_id, RequestState state, absl::string_view outcome,
-    ByteSpan result, AuditEntry audit) {
+    ByteSpan result, AuditEntry audit, Durability durability) {
   constexpr absl::string_view kOp = "FinishRequest";
   absl::MutexLock lock(&mu_);
+  KAGI_RETURN_IF_ERROR(SetDurability(durability, kOp));
+  const Cleanup restore(
+      [this] { SetDurability(Durability::kSynced, kOp).IgnoreError(); });
   Txn txn(db_);
   KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
   {

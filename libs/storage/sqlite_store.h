@@ -50,12 +50,12 @@ class SqliteStore final : public Store {
   absl::Status BeginRequest(absl::string_view request_id,
                             absl::string_view operation,
                             const std::array<uint8_t, 32>& digest,
-                            ByteSpan sid0) override;
+                            ByteSpan sid0, Durability durability) override;
   absl::StatusOr<AuditEntry> FinishRequest(absl::string_view request_id,
                                            RequestState state,
                                            absl::string_view outcome,
-                                           ByteSpan result,
-                                           AuditEntry audit) override;
+                                           ByteSpan result, AuditEntry audit,
+                                           Durability durability) override;
   absl::StatusOr<RequestRecord> GetRequest(
       absl::string_view request_id) override;
   absl::Status MarkPresignatureConsumed(ByteSpan id,
@@ -77,6 +77,9 @@ class SqliteStore final : public Store {
   class Stmt;
   explicit SqliteStore(sqlite3* db) : db_(db) {}
 
+  // SetDurability switches the connection's synchronous mode (no I/O).
+  absl::Status SetDurability(Durability d, absl::string_view op)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // AppendAuditLocked appends inside the caller's open transaction.
   absl::StatusOr<AuditEntry> AppendAuditLocked(AuditEntry entry,
                                                absl::string_view op)

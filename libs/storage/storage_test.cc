@@ -398,33 +398,40 @@ TEST_F(StoreTest, RequestIdBindsOneRequestForever) {
   {
     auto store = OpenStore();
     ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(
-        store->BeginRequest("req-1", "sign", digest_a, Bytes(32, 1)).ok());
+    ASSERT_TRUE(store
+                    ->BeginRequest("req-1", "sign", digest_a, Bytes(32, 1),
+                                   Durability::kSynced)
+                    .ok());
     // The same session id twice is refused even for the same request.
-    absl::Status again =
-        store->BeginRequest("req-1", "sign", digest_a, Bytes(32, 1));
+    absl::Status again = store->BeginRequest("req-1", "sign", digest_a,
+                                             Bytes(32, 1), Durability::kSynced);
     EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
     EXPECT_THAT(std::string(again.message()), HasSubstr("already started"));
     // Another content under the same id is refused.
-    absl::Status other =
-        store->BeginRequest("req-1", "sign", digest_b, Bytes(32, 2));
+    absl::Status other = store->BeginRequest("req-1", "sign", digest_b,
+                                             Bytes(32, 2), Durability::kSynced);
     EXPECT_EQ(other.code(), absl::StatusCode::kAlreadyExists);
     EXPECT_THAT(std::string(other.message()),
                 HasSubstr("already used for a different request"));
     // The same id for another operation is refused too.
-    EXPECT_EQ(
-        store->BeginRequest("req-1", "dkg", digest_a, Bytes(32, 3)).code(),
-        absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ(store
+                  ->BeginRequest("req-1", "dkg", digest_a, Bytes(32, 3),
+                                 Durability::kSynced)
+                  .code(),
+              absl::StatusCode::kAlreadyExists);
     // A retry of the same request (new session) is allowed while unfinished.
-    ASSERT_TRUE(
-        store->BeginRequest("req-1", "sign", digest_a, Bytes(32, 4)).ok());
+    ASSERT_TRUE(store
+                    ->BeginRequest("req-1", "sign", digest_a, Bytes(32, 4),
+                                   Durability::kSynced)
+                    .ok());
     AuditEntry audit;
     audit.operation = "sign";
     audit.request_id = "req-1";
     audit.outcome = "ok";
     ASSERT_TRUE(store
                     ->FinishRequest("req-1", RequestState::kSucceeded, "ok",
-                                    Bytes{1, 2, 3}, audit)
+                                    Bytes{1, 2, 3}, audit,
+                                    Durability::kCrashSafe)
                     .ok());
   }
   auto store = OpenStore();
@@ -436,8 +443,8 @@ TEST_F(StoreTest, RequestIdBindsOneRequestForever) {
   EXPECT_EQ(rec->request_digest, digest_a);
   EXPECT_EQ(rec->result, (Bytes{1, 2, 3}));
   // Completed: even the same content cannot be run again, across restarts.
-  absl::Status done =
-      store->BeginRequest("req-1", "sign", digest_a, Bytes(32, 5));
+  absl::Status done = store->BeginRequest("req-1", "sign", digest_a,
+                                          Bytes(32, 5), Durability::kSynced);
   EXPECT_EQ(done.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(std::string(done.message()), HasSubstr("already completed"));
   EXPECT_EQ(store->GetRequest("nope").status().code(),

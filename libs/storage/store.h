@@ -53,6 +53,14 @@ struct ShareRecord {
 
 enum class RequestState { kInProgress, kSucceeded, kFailed };
 
+// Durability of one write. kSynced returns after the data reached stable
+// storage (fsync). kCrashSafe survives a crash of the process at once (the
+// write is in the write-ahead log) and survives power loss with the next
+// kSynced write, which syncs everything before it (the log is sequential).
+// Writes that must precede an externally visible effect (a signature share
+// leaving, an ack) are kSynced.
+enum class Durability { kSynced, kCrashSafe };
+
 // RequestStateName returns "in_progress", "succeeded" or "failed".
 absl::string_view RequestStateName(RequestState state);
 
@@ -113,14 +121,15 @@ class Store {
   virtual absl::Status BeginRequest(absl::string_view request_id,
                                     absl::string_view operation,
                                     const std::array<uint8_t, 32>& digest,
-                                    ByteSpan sid0) = 0;
+                                    ByteSpan sid0, Durability durability) = 0;
   // FinishRequest, in one transaction, records the request's outcome and
   // appends `audit` to the audit log; returns the stored audit entry.
   virtual absl::StatusOr<AuditEntry> FinishRequest(absl::string_view request_id,
                                                    RequestState state,
                                                    absl::string_view outcome,
                                                    ByteSpan result,
-                                                   AuditEntry audit) = 0;
+                                                   AuditEntry audit,
+                                                   Durability durability) = 0;
   // GetRequest returns the record of `request_id`, or NotFound.
   virtual absl::StatusOr<RequestRecord> GetRequest(
       absl::string_view request_id) = 0;

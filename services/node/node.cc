@@ -247,7 +247,9 @@ absl::Status NodeCore::Finish(const std::string& request_id,
           ->FinishRequest(request_id,
                           outcome.ok() ? storage::RequestState::kSucceeded
                                        : storage::RequestState::kFailed,
-                          audit.outcome, result, audit)
+                          audit.outcome, result, audit,
+                          op == "sign" ? storage::Durability::kCrashSafe
+                                       : storage::Durability::kSynced)
           .status());
   if (std::optional<AbortInfo> info = GetAbortInfo(outcome)) {
     if (info->abort_class == AbortClass::kBan) {
@@ -270,9 +272,9 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
                                    limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
   const SessionSigner signer(SelfId(setup, self_key_), identity_);
-  KAGI_RETURN_IF_ERROR(store_->BeginRequest(request.request_id(), "dkg",
-                                            DkgRequestDigest(request),
-                                            protocol::Sid0(setup)));
+  KAGI_RETURN_IF_ERROR(store_->BeginRequest(
+      request.request_id(), "dkg", DkgRequestDigest(request),
+      protocol::Sid0(setup), storage::Durability::kSynced));
   absl::StatusOr<std::unique_ptr<protocol::DkgParty>> party =
       protocol::DkgParty::Create(setup, signer, rng_);
   if (!party.ok()) {
@@ -326,8 +328,11 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   }
   const SessionSigner signer(share.self, identity_);
   const std::string& request_id = request.request().request_id();
-  KAGI_RETURN_IF_ERROR(
-      store_->BeginRequest(request_id, "sign", digest, protocol::Sid0(setup)));
+  // Crash-safe, not yet synced: the presignature's consumption record, which
+  // precedes any signature share leaving, is synced and syncs this with it.
+  KAGI_RETURN_IF_ERROR(store_->BeginRequest(request_id, "sign", digest,
+                                            protocol::Sid0(setup),
+                                            storage::Durability::kCrashSafe));
   protocol::ConsumeHook hook =
       [this, key_id](const protocol::PresignatureId& id) -> absl::Status {
     ByteWriter w;
@@ -375,9 +380,9 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
                                    limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
   const SessionSigner signer(SelfId(setup, self_key_), identity_);
-  KAGI_RETURN_IF_ERROR(store_->BeginRequest(request.request_id(), "reshare",
-                                            ReshareRequestDigest(request),
-                                            protocol::Sid0(setup)));
+  KAGI_RETURN_IF_ERROR(store_->BeginRequest(
+      request.request_id(), "reshare", ReshareRequestDigest(request),
+      protocol::Sid0(setup), storage::Durability::kSynced));
   absl::StatusOr<std::unique_ptr<protocol::ReshareParty>> party =
       protocol::ReshareParty::Create(setup, old_share, signer, rng_);
   if (!party.ok()) {
