@@ -684,19 +684,31 @@ absl::StatusOr<RequestRecord> SqliteStore::GetRequest(
   return ReadRequestRow(raw);
 }
 
-absl::Status SqliteStore::MarkPresignatureConsumed(ByteSpan id,
-                                                   const KeyId& key_id) {
-  constexpr absl::string_view kOp = "MarkPresignatureConsumed";
+absl::StatusOr<std::vector<absl::Status>>
+SqliteStore::MarkPresignaturesConsumed(
+    const std::vector<PresignatureMark>& marks) {
+  constexpr absl::string_view kOp = "MarkPresignaturesConsumed";
   absl::MutexLock lock(&mu_);
-  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
-                        Prepare(kInsertConsumedPresig, kOp));
-  Stmt s(this, raw, kOp);
-  s.Blob(id).Blob(key_id);
-  absl::Status st = s.Run();
-  if (absl::IsAlreadyExists(st)) {
-    return absl::FailedPreconditionError("presignature already consumed");
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  std::vector<absl::Status> out;
+  out.reserve(marks.size());
+  for (const PresignatureMark& mark : marks) {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          Prepare(kInsertConsumedPresig, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(mark.first).Blob(mark.second);
+    absl::Status st = s.Run();
+    if (absl::IsAlreadyExists(st)) {
+      out.push_back(
+          absl::FailedPreconditionError("presignature already consumed"));
+      continue;
+    }
+    KAGI_RETURN_IF_ERROR(st);
+    out.push_back(absl::OkStatus());
   }
-  return st;
+  KAGI_RETURN_IF_ERROR(txn.Commit(kOp));
+  return out;
 }
 
 absl::StatusOr<uint64_t> SqliteStore::CountPresignatures() {

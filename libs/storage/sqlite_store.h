@@ -58,8 +58,8 @@ class SqliteStore final : public Store {
                                            Durability durability) override;
   absl::StatusOr<RequestRecord> GetRequest(
       absl::string_view request_id) override;
-  absl::Status MarkPresignatureConsumed(ByteSpan id,
-                                        const KeyId& key_id) override;
+  absl::StatusOr<std::vector<absl::Status>> MarkPresignaturesConsumed(
+      const std::vector<PresignatureMark>& marks) override;
   absl::StatusOr<uint64_t> CountPresignatures() override;
   absl::Status PutPresignature(ByteSpan id, const KeyId& key_id,
                                ByteSpan sealed) override;

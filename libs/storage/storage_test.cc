@@ -464,15 +464,24 @@ TEST_F(StoreTest, InSessionPresignatureIsConsumedOnce) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   const Bytes id(36, 0x42);
-  ASSERT_TRUE(store->MarkPresignatureConsumed(id, TestKeyId(1)).ok());
-  absl::Status second = store->MarkPresignatureConsumed(id, TestKeyId(1));
-  EXPECT_EQ(second.code(), absl::StatusCode::kFailedPrecondition);
+  auto first = store->MarkPresignaturesConsumed(
+      {{id, TestKeyId(1)}, {Bytes(36, 0x43), TestKeyId(1)}});
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_TRUE((*first)[0].ok());
+  EXPECT_TRUE((*first)[1].ok());
+  // In a later batch, a recorded id fails alone; the new one is recorded.
+  auto second = store->MarkPresignaturesConsumed(
+      {{Bytes(36, 0x44), TestKeyId(1)}, {id, TestKeyId(1)}});
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE((*second)[0].ok());
+  EXPECT_EQ((*second)[1].code(), absl::StatusCode::kFailedPrecondition);
   // The id space is shared with stored presignatures.
   EXPECT_EQ(store->PutPresignature(id, TestKeyId(1), Bytes{9}).code(),
             absl::StatusCode::kAlreadyExists);
   absl::StatusOr<uint64_t> n = store->CountPresignatures();
   ASSERT_TRUE(n.ok());
-  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(*n, 3u);
 }
 
 TEST_F(StoreTest, ListAndGetShares) {

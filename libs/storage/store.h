@@ -21,6 +21,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -143,12 +144,16 @@ class Store {
   // already consumed") afterwards.
   virtual absl::StatusOr<Bytes> ConsumePresignature(ByteSpan id) = 0;
 
-  // MarkPresignatureConsumed records a presignature that was made and used
+  // MarkPresignaturesConsumed records presignatures that are made and used
   // within one signing session (on-demand presigning) as CONSUMED, without
-  // ever storing its material: insert-once, FailedPrecondition("presignature
-  // already consumed") on a second call. Durable when it returns OK.
-  virtual absl::Status MarkPresignatureConsumed(ByteSpan id,
-                                                const KeyId& key_id) = 0;
+  // ever storing their material, all in one synced transaction (so a caller
+  // can batch many sessions' marks into one fsync). Insert-once per id: the
+  // result has one status per id, FailedPrecondition("presignature already
+  // consumed") for an id recorded before. The outer status is a storage
+  // failure (then nothing was recorded).
+  using PresignatureMark = std::pair<Bytes, KeyId>;
+  virtual absl::StatusOr<std::vector<absl::Status>> MarkPresignaturesConsumed(
+      const std::vector<PresignatureMark>& marks) = 0;
   // CountPresignatures returns how many presignature ids are recorded.
   virtual absl::StatusOr<uint64_t> CountPresignatures() = 0;
 

@@ -108,6 +108,7 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
   }
   core->sessions_ =
       std::make_unique<SessionManager>(transport, std::move(keys), options);
+  core->journal_ = std::make_unique<ConsumeJournal>(core->store_.get());
   return core;
 }
 
@@ -330,15 +331,27 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   const std::string& request_id = request.request().request_id();
   // Crash-safe, not yet synced: the presignature's consumption record, which
   // precedes any signature share leaving, is synced and syncs this with it.
-  KAGI_RETURN_IF_ERROR(store_->BeginRequest(request_id, "sign", digest,
-                                            protocol::Sid0(setup),
+  const Key32 sid0 = protocol::Sid0(setup);
+  KAGI_RETURN_IF_ERROR(store_->BeginRequest(request_id, "sign", digest, sid0,
                                             storage::Durability::kCrashSafe));
-  protocol::ConsumeHook hook =
-      [this, key_id](const protocol::PresignatureId& id) -> absl::Status {
+  // Presignatures are keyed by (sid0, item): unique, since a sid0 never runs
+  // twice. Their consumption is made durable in the background from now on
+  // (ConsumeJournal); the hook waits for it before a share leaves.
+  std::vector<storage::Store::PresignatureMark> marks;
+  for (uint32_t item = 0; item < setup.items.size(); ++item) {
     ByteWriter w;
-    w.PutRaw(id.sid);
-    w.PutU32(id.item);
-    return store_->MarkPresignatureConsumed(std::move(w).Take(), key_id);
+    w.PutRaw(sid0);
+    w.PutU32(item);
+    marks.emplace_back(std::move(w).Take(), key_id);
+  }
+  const ConsumeJournal::Ticket ticket = journal_->Submit(std::move(marks));
+  protocol::ConsumeHook hook =
+      [ticket](const protocol::PresignatureId& id) -> absl::Status {
+    const std::vector<absl::Status>& results = ticket.get();
+    if (id.item >= results.size()) {
+      return absl::InternalError("presignature item out of range");
+    }
+    return results[id.item];
   };
   absl::StatusOr<std::unique_ptr<protocol::SignParty>> party =
       protocol::SignParty::Create(setup, share, signer, rng_, hook);

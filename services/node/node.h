@@ -37,6 +37,7 @@
 #include "libs/protocol/common/envelope.h"
 #include "libs/protocol/keyshare.h"
 #include "libs/storage/store.h"
+#include "services/node/consume_journal.h"
 #include "services/node/request.h"
 #include "services/node/session_manager.h"
 
@@ -112,6 +113,7 @@ class NodeCore {
   RequestLimits limits_;
   OsRng rng_;
   std::unique_ptr<SessionManager> sessions_;
+  std::unique_ptr<ConsumeJournal> journal_;
 
   absl::Mutex cache_mu_;
   std::map<std::array<uint8_t, 32>, SharePtr> cache_ ABSL_GUARDED_BY(cache_mu_);
