@@ -80,9 +80,10 @@ struct TlsFiles {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& files);
 
-// SetMessageSizeLimits sets kMaxMessageBytes as the server's send and
-// receive limit (the channel side is set by MakeMtlsChannel).
-void SetMessageSizeLimits(grpc::ServerBuilder& builder);
+// ConfigureServerBuilder sets kMaxMessageBytes as the server's send and
+// receive limit (the channel side is set by MakeMtlsChannel) and keeps a pool
+// of idle handler threads (see tls.cc).
+void ConfigureServerBuilder(grpc::ServerBuilder& builder);
 
 // MakeMtlsChannel reads and checks `own` (the certificate must be fit for
 // clientAuth) and returns a channel to `address` ("host:port") that presents

@@ -341,7 +341,7 @@ class MtlsTest : public ::testing::Test {
     ASSERT_TRUE(creds.ok()) << creds.status();
     service_ = new IdentityService();
     grpc::ServerBuilder builder;
-    SetMessageSizeLimits(builder);
+    ConfigureServerBuilder(builder);
     builder.AddListeningPort("127.0.0.1:0", *creds, &port_);
     builder.RegisterService(service_);
     server_instance_ = builder.BuildAndStart().release();

@@ -1,0 +1,1106 @@
+// File: services/gateway/gateway.cc
+//
+// The Wallet operations, each a fan-out over the nodes (see gateway.h):
+//
+//   CreateKey  validate; probe the chosen nodes (all must answer, with
+//              distinct identity keys); StartDkg on all of them at once with
+//              a fresh 32-byte nonce and expiry now+120 s; all must succeed
+//              and return the same KeyInfo, with the asked-for committee.
+//   GetKey     probe; GetKey on the healthy nodes; the answer with the
+//              highest epoch, the first in configuration order among equals
+//              (a node left out of a reshare still reports the old epoch);
+//              NotFound if no node has the key.
+//   ListKeys   probe; ListKeys on the healthy nodes; merged by key_id.
+//   DerivePublicKey  GetKey, then BIP32 public derivation here.
+//   Sign       validate; probe; GetKey; map the key's parties to nodes by
+//              identity key; try t-subsets (PlanSignerSets: healthy first,
+//              rotated per request) until one succeeds, retrying only on
+//              transient errors (ClassifyNodeError); a party that failed the
+//              first probe is probed once more before a subset with it is
+//              tried; the signers must agree and every signature must verify
+//              here under the derived key.
+//   Refresh    all n parties healthy; StartReshare on all of them with the
+//              same committee and threshold; epoch+1, same key.
+//   Reshare    t_old healthy dealers plus the new committee; StartReshare on
+//              their union; the new members must agree.
+//   GetRequestStatus  probe; ask the healthy nodes; the most advanced state
+//              (succeeded > in_progress > failed > unknown).
+#include "services/gateway/gateway.h"
+
+#include <grpcpp/client_context.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "libs/base/status_macros.h"
+#include "libs/transport/config.h"
+#include "libs/transport/tls.h"
+#include "services/gateway/planning.h"
+
+namespace kagi::gateway {
+namespace {
+
+using kagi::v1::KeyInfo;
+
+std::string ShortHex(absl::string_view bytes) {
+  std::string hex = absl::BytesToHexString(bytes);
+  return hex.size() > 16 ? absl::StrCat(hex.substr(0, 16), "...") : hex;
+}
+
+std::string Bracketed(const std::vector<std::string>& names) {
+  return absl::StrCat("[", absl::StrJoin(names, ", "), "]");
+}
+
+// The async-stub calls, as callables for Gateway::CallEach.
+struct GetNodeInfoCall {
+  template <typename Stub, typename Ctx, typename Req, typename Resp,
+            typename Done>
+  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
+                  Done done) const {
+    stub->GetNodeInfo(ctx, req, resp, std::move(done));
+  }
+};
+struct StartDkgCall {
+  template <typename Stub, typename Ctx, typename Req, typename Resp,
+            typename Done>
+  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
+                  Done done) const {
+    stub->StartDkg(ctx, req, resp, std::move(done));
+  }
+};
+struct StartSignCall {
+  template <typename Stub, typename Ctx, typename Req, typename Resp,
+            typename Done>
+  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
+                  Done done) const {
+    stub->StartSign(ctx, req, resp, std::move(done));
+  }
+};
+struct StartReshareCall {
+  template <typename Stub, typename Ctx, typename Req, typename Resp,
+            typename Done>
+  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
+                  Done done) const {
+    stub->StartReshare(ctx, req, resp, std::move(done));
+  }
+};
+struct GetKeyCall {
+  template <typename Stub, typename Ctx, typename Req, typename Resp,
+            typename Done>
+  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
+                  Done done) const {
+    stub->GetKey(ctx, req, resp, std::move(done));
+  }
+};
+struct ListKeysCall {
+  template <typename Stub, typename Ctx, typename Req, typename Resp,
+            typename Done>
+  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
+                  Done done) const {
+    stub->ListKeys(ctx, req, resp, std::move(done));
+  }
+};
+struct GetRequestStatusCall {
+  template <typename Stub, typename Ctx, typename Req, typename Resp,
+            typename Done>
+  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
+                  Done done) const {
+    stub->GetRequestStatus(ctx, req, resp, std::move(done));
+  }
+};
+
+absl::Time DeadlineOf(const grpc::ServerContext& ctx) {
+  const std::chrono::system_clock::time_point deadline = ctx.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+}  // namespace
+
+// --- construction
+// ---------------------------------------------------------------
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(
+    GatewayOptions options, std::vector<NodeChannel> nodes) {
+  if (options.name.empty()) {
+    return absl::InvalidArgumentError("gateway: empty name");
+  }
+  if (nodes.empty()) {
+    return absl::InvalidArgumentError("gateway: no nodes");
+  }
+  if (options.request_timeout <= absl::ZeroDuration() ||
+      options.health_timeout <= absl::ZeroDuration() ||
+      options.setup_expiry <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("gateway: timeouts must be positive");
+  }
+  absl::flat_hash_set<std::string> seen;
+  std::vector<Node> built;
+  built.reserve(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gateway: node ", i, " has an empty name"));
+    }
+    if (!seen.insert(nodes[i].name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gateway: node ", nodes[i].name, " is listed twice"));
+    }
+    if (nodes[i].channel == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gateway: node ", nodes[i].name, " has no channel"));
+    }
+    built.push_back(
+        Node{nodes[i].name, kagi::v1::Node::NewStub(nodes[i].channel)});
+  }
+  return std::unique_ptr<Gateway>(
+      new Gateway(std::move(options), std::move(built)));
+}
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::FromConfig(
+    const kagi::v1::GatewayConfig& config) {
+  const transport::TlsFiles files{config.tls().cert_file(),
+                                  config.tls().key_file(),
+                                  config.tls().ca_file()};
+  std::vector<NodeChannel> channels;
+  for (int i = 0; i < config.nodes_size(); ++i) {
+    const kagi::v1::GatewayNodeConfig& node = config.nodes(i);
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+        transport::MakeMtlsChannel(node.address(), node.name(), files);
+    if (!channel.ok()) {
+      return absl::Status(
+          channel.status().code(),
+          absl::StrCat("nodes[", i, "] (", node.name(), " at ", node.address(),
+                       "): ", channel.status().message()));
+    }
+    channels.push_back(NodeChannel{node.name(), *std::move(channel)});
+  }
+  GatewayOptions options;
+  options.name = config.name();
+  options.request_timeout = absl::Milliseconds(
+      config.request_timeout_ms() != 0 ? config.request_timeout_ms()
+                                       : transport::kDefaultRequestTimeoutMs);
+  return Create(std::move(options), std::move(channels));
+}
+
+Gateway::Gateway(GatewayOptions options, std::vector<Node> nodes)
+    : options_(std::move(options)),
+      nodes_(std::move(nodes)),
+      node_names_([this] {
+        std::vector<std::string> names;
+        names.reserve(nodes_.size());
+        for (const Node& node : nodes_) {
+          names.push_back(node.name);
+        }
+        return names;
+      }()),
+      clock_(options_.clock != nullptr ? options_.clock : &system_clock_),
+      identity_keys_(nodes_.size()) {}
+
+// --- helpers
+// ----------------------------------------------------------------------
+
+template <typename Request, typename Response, typename Invoke>
+std::vector<Gateway::Call<Response>> Gateway::CallEach(
+    absl::Span<const size_t> nodes, const Request& request, absl::Time deadline,
+    Invoke invoke) {
+  std::vector<Call<Response>> calls(nodes.size());
+  if (nodes.empty()) {
+    return calls;
+  }
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts(nodes.size());
+  absl::BlockingCounter pending(static_cast<int>(nodes.size()));
+  const std::chrono::system_clock::time_point chrono_deadline =
+      absl::ToChronoTime(deadline);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    Call<Response>* call = &calls[i];
+    call->node = nodes[i];
+    contexts[i] = std::make_unique<grpc::ClientContext>();
+    contexts[i]->set_deadline(chrono_deadline);
+    invoke(nodes_[nodes[i]].stub->async(), contexts[i].get(), &request,
+           &call->response,
+           std::function<void(grpc::Status)>(
+               [call, &pending](const grpc::Status& status) {
+                 call->status = status;
+                 pending.DecrementCount();
+               }));
+  }
+  pending.Wait();
+  return calls;
+}
+
+absl::Time Gateway::CallDeadline(absl::Time deadline, absl::Duration timeout) {
+  return std::min(deadline, absl::Now() + timeout);
+}
+
+uint64_t Gateway::ExpiryUnixSeconds() const {
+  return static_cast<uint64_t>(
+      absl::ToUnixSeconds(clock_->Now() + options_.setup_expiry));
+}
+
+std::string Gateway::NewNonce() {
+  const std::array<uint8_t, 32> nonce = rng_.Bytes<32>();
+  return std::string(nonce.begin(), nonce.end());
+}
+
+grpc::Status Gateway::Error(const absl::Status& status) const {
+  return transport::ToGrpcStatus(status, options_.name);
+}
+
+grpc::Status Gateway::ForwardNodeError(size_t node,
+                                       const grpc::Status& status) const {
+  if (transport::GetErrorDetails(status).has_value()) {
+    return status;  // the node's own error: forwarded with its details
+  }
+  // An error of the channel (the node never answered): say which node.
+  return Error(absl::Status(
+      static_cast<absl::StatusCode>(status.error_code()),
+      absl::StrCat("node ", nodes_[node].name, ": ", status.error_message())));
+}
+
+template <typename Response>
+grpc::Status Gateway::PickFailure(
+    const std::vector<Call<Response>>& calls) const {
+  const Call<Response>* worst = nullptr;
+  int worst_rank = -1;
+  for (const Call<Response>& call : calls) {
+    if (call.status.ok()) {
+      continue;
+    }
+    const int rank = NodeErrorRank(ClassifyNodeError(call.status));
+    if (rank > worst_rank) {
+      worst = &call;
+      worst_rank = rank;
+    }
+  }
+  if (worst == nullptr) {
+    return grpc::Status::OK;
+  }
+  return ForwardNodeError(worst->node, worst->status);
+}
+
+std::vector<Gateway::Probe> Gateway::ProbeNodes(absl::Span<const size_t> nodes,
+                                                absl::Time deadline) {
+  std::vector<size_t> all;
+  if (nodes.empty()) {
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      all.push_back(i);
+    }
+    nodes = all;
+  }
+  const std::vector<Call<kagi::v1::NodeInfo>> calls =
+      CallEach<kagi::v1::GetNodeInfoRequest, kagi::v1::NodeInfo>(
+          nodes, kagi::v1::GetNodeInfoRequest(),
+          CallDeadline(deadline, options_.health_timeout), GetNodeInfoCall());
+  std::vector<Probe> probes(nodes_.size());
+  for (Probe& probe : probes) {
+    probe.status = grpc::Status(grpc::StatusCode::UNAVAILABLE, "not probed");
+  }
+  absl::MutexLock lock(&mu_);
+  for (const Call<kagi::v1::NodeInfo>& call : calls) {
+    Probe& probe = probes[call.node];
+    if (!call.status.ok()) {
+      probe.status = call.status;
+    } else if (call.response.identity_key().size() != kIdentityKeyBytes) {
+      probe.status =
+          grpc::Status(grpc::StatusCode::INTERNAL,
+                       absl::StrCat("GetNodeInfo returned a ",
+                                    call.response.identity_key().size(),
+                                    "-byte identity key"));
+    } else {
+      probe.healthy = true;
+      probe.status = grpc::Status::OK;
+      identity_keys_[call.node] = call.response.identity_key();
+    }
+  }
+  for (size_t i = 0; i < probes.size(); ++i) {
+    probes[i].identity_key = identity_keys_[i];
+  }
+  return probes;
+}
+
+std::vector<std::optional<size_t>> Gateway::PartyNodes(
+    const KeyInfo& key) const {
+  std::vector<std::optional<size_t>> out(
+      static_cast<size_t>(key.parties_size()));
+  absl::MutexLock lock(&mu_);
+  for (int p = 0; p < key.parties_size(); ++p) {
+    for (size_t i = 0; i < identity_keys_.size(); ++i) {
+      if (!identity_keys_[i].empty() &&
+          identity_keys_[i] == key.parties(p).identity_key()) {
+        out[static_cast<size_t>(p)] = i;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+void Gateway::FillNodeNames(KeyInfo* key) const {
+  const std::vector<std::optional<size_t>> party_nodes = PartyNodes(*key);
+  for (int p = 0; p < key->parties_size(); ++p) {
+    const std::optional<size_t>& node = party_nodes[static_cast<size_t>(p)];
+    if (node.has_value()) {
+      key->mutable_parties(p)->set_node(nodes_[*node].name);
+    }
+  }
+}
+
+std::string Gateway::UnhealthyList(const std::vector<Probe>& probes,
+                                   absl::Span<const size_t> nodes) const {
+  std::vector<std::string> parts;
+  for (size_t node : nodes) {
+    if (!probes[node].healthy) {
+      parts.push_back(
+          DescribeNodeError(nodes_[node].name, probes[node].status));
+    }
+  }
+  return absl::StrJoin(parts, "; ");
+}
+
+std::string Gateway::UnidentifiedNodes(const std::vector<Probe>& probes) const {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    if (probes[i].identity_key.empty()) {
+      parts.push_back(DescribeNodeError(nodes_[i].name, probes[i].status));
+    }
+  }
+  if (parts.empty()) {
+    return "";
+  }
+  return absl::StrCat("; configured nodes never reached (identity unknown): ",
+                      absl::StrJoin(parts, "; "));
+}
+
+grpc::Status Gateway::FetchKey(const std::string& key_id,
+                               const std::vector<Probe>& probes,
+                               absl::Time deadline, KeyInfo* out) {
+  std::vector<size_t> healthy;
+  std::vector<size_t> all;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    all.push_back(i);
+    if (probes[i].healthy) {
+      healthy.push_back(i);
+    }
+  }
+  if (healthy.empty()) {
+    return Error(absl::UnavailableError(
+        absl::StrCat("no node is reachable: ", UnhealthyList(probes, all))));
+  }
+  kagi::v1::GetKeyRequest request;
+  request.set_key_id(key_id);
+  const std::vector<Call<KeyInfo>> calls =
+      CallEach<kagi::v1::GetKeyRequest, KeyInfo>(
+          healthy, request, CallDeadline(deadline, options_.request_timeout),
+          GetKeyCall());
+  std::vector<Call<KeyInfo>> failures;
+  bool all_not_found = true;
+  const KeyInfo* newest = nullptr;
+  for (const Call<KeyInfo>& call : calls) {
+    if (call.status.ok()) {
+      absl::Status valid =
+          ValidateKeyInfo(call.response, nodes_[call.node].name);
+      if (!valid.ok()) {
+        return Error(valid);
+      }
+      if (call.response.key_id() != key_id) {
+        return Error(absl::InternalError(absl::StrCat(
+            nodes_[call.node].name, " answered GetKey ", ShortHex(key_id),
+            " with key ", ShortHex(call.response.key_id()))));
+      }
+      // A node left out of a reshare keeps its old epoch: prefer the newest.
+      if (newest == nullptr || call.response.epoch() > newest->epoch()) {
+        newest = &call.response;
+      }
+      continue;
+    }
+    all_not_found &= call.status.error_code() == grpc::StatusCode::NOT_FOUND;
+    if (call.status.error_code() != grpc::StatusCode::NOT_FOUND) {
+      failures.push_back(call);
+    }
+  }
+  if (newest != nullptr) {
+    *out = *newest;
+    FillNodeNames(out);
+    return grpc::Status::OK;
+  }
+  if (!all_not_found) {
+    return PickFailure(failures);
+  }
+  std::vector<std::string> asked;
+  asked.reserve(healthy.size());
+  for (size_t node : healthy) {
+    asked.push_back(nodes_[node].name);
+  }
+  std::string message = absl::StrCat(
+      "key ", absl::BytesToHexString(key_id),
+      " is not known to any reachable node (asked ", Bracketed(asked), ")");
+  if (healthy.size() < nodes_.size()) {
+    absl::StrAppend(&message, "; unreachable: ", UnhealthyList(probes, all));
+  }
+  return Error(absl::NotFoundError(message));
+}
+
+// --- Wallet operations
+// --------------------------------------------------------------
+
+grpc::Status Gateway::CreateKey(const kagi::v1::CreateKeyRequest& request,
+                                absl::Time deadline, KeyInfo* out) {
+  absl::StatusOr<std::vector<std::string>> chosen =
+      ChooseDkgNodes(request, node_names_);
+  if (!chosen.ok()) {
+    return Error(chosen.status());
+  }
+  std::vector<size_t> nodes;
+  for (const std::string& name : *chosen) {
+    nodes.push_back(static_cast<size_t>(
+        std::find(node_names_.begin(), node_names_.end(), name) -
+        node_names_.begin()));
+  }
+  const std::vector<Probe> probes = ProbeNodes(nodes, deadline);
+  const std::string unhealthy = UnhealthyList(probes, nodes);
+  if (!unhealthy.empty()) {
+    return Error(absl::UnavailableError(absl::StrCat(
+        "cannot run the key generation: every chosen node must be reachable: ",
+        unhealthy)));
+  }
+  kagi::v1::StartDkgRequest dkg;
+  dkg.set_request_id(request.request_id());
+  dkg.set_threshold(request.threshold());
+  std::vector<std::string> identity_keys;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const std::string& key = probes[nodes[i]].identity_key;
+    for (size_t j = 0; j < i; ++j) {
+      if (identity_keys[j] == key) {
+        return Error(absl::FailedPreconditionError(absl::StrCat(
+            "nodes ", nodes_[nodes[j]].name, " and ", nodes_[nodes[i]].name,
+            " report the same identity key ", ShortHex(key),
+            " (two configured names for one node?)")));
+      }
+    }
+    identity_keys.push_back(key);
+    dkg.add_party_identity_keys(key);
+  }
+  dkg.set_initiator_nonce(NewNonce());
+  dkg.set_expiry_unix_seconds(ExpiryUnixSeconds());
+
+  const std::vector<Call<KeyInfo>> calls =
+      CallEach<kagi::v1::StartDkgRequest, KeyInfo>(
+          nodes, dkg, CallDeadline(deadline, options_.request_timeout),
+          StartDkgCall());
+  grpc::Status failure = PickFailure(calls);
+  if (!failure.ok()) {
+    return failure;
+  }
+  std::vector<KeyInfo> normalized;
+  normalized.reserve(calls.size());
+  std::vector<NodeAnswer> answers;
+  for (const Call<KeyInfo>& call : calls) {
+    absl::Status valid = ValidateKeyInfo(call.response, nodes_[call.node].name);
+    if (!valid.ok()) {
+      return Error(valid);
+    }
+    normalized.push_back(WithoutNodeNames(call.response));
+  }
+  for (size_t i = 0; i < calls.size(); ++i) {
+    answers.push_back(NodeAnswer{nodes_[calls[i].node].name, &normalized[i]});
+  }
+  absl::Status agreed = CheckAgreement(answers, "the new key");
+  if (!agreed.ok()) {
+    return Error(agreed);
+  }
+  absl::Status committee =
+      CheckNewCommittee(calls[0].response, identity_keys, request.threshold(),
+                        nodes_[calls[0].node].name);
+  if (!committee.ok()) {
+    return Error(committee);
+  }
+  *out = calls[0].response;
+  FillNodeNames(out);
+  return grpc::Status::OK;
+}
+
+grpc::Status Gateway::GetKey(const kagi::v1::GetKeyRequest& request,
+                             absl::Time deadline, KeyInfo* out) {
+  absl::Status valid = ValidateKeyId(request.key_id());
+  if (!valid.ok()) {
+    return Error(valid);
+  }
+  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  return FetchKey(request.key_id(), probes, deadline, out);
+}
+
+grpc::Status Gateway::ListKeys(const kagi::v1::ListKeysRequest& request,
+                               absl::Time deadline,
+                               kagi::v1::ListKeysResponse* out) {
+  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  std::vector<size_t> healthy;
+  std::vector<size_t> all;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    all.push_back(i);
+    if (probes[i].healthy) {
+      healthy.push_back(i);
+    }
+  }
+  if (healthy.empty()) {
+    return Error(absl::UnavailableError(
+        absl::StrCat("no node is reachable: ", UnhealthyList(probes, all))));
+  }
+  const std::vector<Call<kagi::v1::ListKeysResponse>> calls =
+      CallEach<kagi::v1::ListKeysRequest, kagi::v1::ListKeysResponse>(
+          healthy, request, CallDeadline(deadline, options_.request_timeout),
+          ListKeysCall());
+  std::vector<kagi::v1::ListKeysResponse> answers;
+  for (const auto& call : calls) {
+    if (!call.status.ok()) {
+      continue;
+    }
+    for (const KeyInfo& key : call.response.keys()) {
+      absl::Status valid = ValidateKeyInfo(key, nodes_[call.node].name);
+      if (!valid.ok()) {
+        return Error(valid);
+      }
+    }
+    answers.push_back(call.response);
+  }
+  if (answers.empty()) {
+    return PickFailure(calls);
+  }
+  *out = MergeKeyLists(answers);
+  for (KeyInfo& key : *out->mutable_keys()) {
+    FillNodeNames(&key);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status Gateway::DerivePublicKey(const kagi::v1::DeriveRequest& request,
+                                      absl::Time deadline,
+                                      kagi::v1::DerivedKey* out) {
+  absl::Status valid = ValidateKeyId(request.key_id());
+  if (valid.ok()) {
+    valid = ValidatePath(request.path(), "path");
+  }
+  absl::StatusOr<chain::Network> network = ParseNetwork(request.network());
+  if (valid.ok()) {
+    valid = network.status();
+  }
+  if (!valid.ok()) {
+    return Error(valid);
+  }
+  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  KeyInfo key;
+  grpc::Status fetched = FetchKey(request.key_id(), probes, deadline, &key);
+  if (!fetched.ok()) {
+    return fetched;
+  }
+  absl::StatusOr<kagi::v1::DerivedKey> derived =
+      DeriveFromKeyInfo(key, request.path(), *network);
+  if (!derived.ok()) {
+    return Error(derived.status());
+  }
+  *out = *std::move(derived);
+  return grpc::Status::OK;
+}
+
+grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
+                           absl::Time deadline, kagi::v1::SignResponse* out) {
+  absl::Status valid = ValidateSignRequest(request);
+  if (!valid.ok()) {
+    return Error(valid);
+  }
+  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  KeyInfo key;
+  grpc::Status fetched = FetchKey(request.key_id(), probes, deadline, &key);
+  if (!fetched.ok()) {
+    return fetched;
+  }
+  const std::vector<std::optional<size_t>> party_nodes = PartyNodes(key);
+  const uint32_t threshold = key.threshold();
+  std::vector<uint32_t> usable;
+  absl::flat_hash_set<uint32_t> unhealthy;
+  std::vector<std::string> unknown;
+  for (int p = 0; p < key.parties_size(); ++p) {
+    const uint32_t id = key.parties(p).id();
+    const std::optional<size_t>& node = party_nodes[static_cast<size_t>(p)];
+    if (!node.has_value()) {
+      unknown.push_back(absl::StrCat("party ", id, " (identity key ",
+                                     ShortHex(key.parties(p).identity_key()),
+                                     ")"));
+      continue;
+    }
+    usable.push_back(id);
+    if (!probes[*node].healthy) {
+      unhealthy.insert(id);
+    }
+  }
+  if (usable.size() < threshold) {
+    return Error(absl::UnavailableError(
+        absl::StrCat("the key needs ", threshold, " signers but only ",
+                     usable.size(), " of its ", key.parties_size(),
+                     " parties are nodes this gateway knows; unknown: ",
+                     absl::StrJoin(unknown, ", "), UnidentifiedNodes(probes))));
+  }
+  const std::vector<std::vector<uint32_t>> plan =
+      PlanSignerSets(usable, unhealthy, threshold, rotation_.fetch_add(1));
+  const int max_attempts = options_.max_sign_attempts > 0
+                               ? options_.max_sign_attempts
+                               : key.parties_size();
+  absl::flat_hash_set<uint32_t> excluded;   // down for this request
+  absl::flat_hash_set<uint32_t> rechecked;  // probed a second time
+  std::vector<std::string> attempt_log;
+  uint32_t attempts = 0;
+  bool out_of_time = false;
+  for (const std::vector<uint32_t>& signers : plan) {
+    if (attempts >= static_cast<uint32_t>(max_attempts)) {
+      break;
+    }
+    const auto is_excluded = [&](uint32_t id) { return excluded.contains(id); };
+    if (std::any_of(signers.begin(), signers.end(), is_excluded)) {
+      continue;
+    }
+    // A party that failed the first probe gets one more before it is used:
+    // a node that is really down is then skipped at the cost of a probe
+    // instead of a whole signing timeout.
+    std::vector<size_t> recheck;
+    std::vector<uint32_t> recheck_ids;
+    for (uint32_t id : signers) {
+      if (unhealthy.contains(id) && !rechecked.contains(id)) {
+        recheck.push_back(*party_nodes[id - 1]);
+        recheck_ids.push_back(id);
+      }
+    }
+    if (!recheck.empty()) {
+      const std::vector<Probe> again = ProbeNodes(recheck, deadline);
+      for (size_t k = 0; k < recheck.size(); ++k) {
+        rechecked.insert(recheck_ids[k]);
+        if (!again[recheck[k]].healthy) {
+          excluded.insert(recheck_ids[k]);
+        }
+      }
+      if (std::any_of(signers.begin(), signers.end(), is_excluded)) {
+        continue;
+      }
+    }
+    if (absl::Now() >= deadline) {
+      out_of_time = true;
+      break;
+    }
+    ++attempts;
+    kagi::v1::StartSignRequest start;
+    *start.mutable_request() = request;
+    start.mutable_signers()->Add(signers.begin(), signers.end());
+    start.set_initiator_nonce(NewNonce());
+    std::vector<size_t> nodes;
+    std::vector<std::string> names;
+    for (uint32_t id : signers) {
+      nodes.push_back(*party_nodes[id - 1]);
+      names.push_back(nodes_[nodes.back()].name);
+    }
+    const std::vector<Call<kagi::v1::StartSignResponse>> calls =
+        CallEach<kagi::v1::StartSignRequest, kagi::v1::StartSignResponse>(
+            nodes, start, CallDeadline(deadline, options_.request_timeout),
+            StartSignCall());
+
+    std::vector<NodeAnswer> answers;
+    std::vector<std::string> failures;
+    const Call<kagi::v1::StartSignResponse>* fatal = nullptr;
+    int fatal_rank = 0;
+    for (size_t i = 0; i < calls.size(); ++i) {
+      const auto& call = calls[i];
+      if (call.status.ok()) {
+        answers.push_back(NodeAnswer{names[i], &call.response});
+        continue;
+      }
+      failures.push_back(DescribeNodeError(names[i], call.status));
+      const NodeErrorKind kind = ClassifyNodeError(call.status);
+      if (kind != NodeErrorKind::kRetryable &&
+          (fatal == nullptr || NodeErrorRank(kind) > fatal_rank)) {
+        fatal = &call;
+        fatal_rank = NodeErrorRank(kind);
+      }
+    }
+    if (fatal != nullptr) {
+      // Blamed, refused or unexplained: another signer set would not help.
+      return ForwardNodeError(fatal->node, fatal->status);
+    }
+    if (!answers.empty()) {
+      // Every signer that answered must agree, and what they returned must
+      // verify here. If some signers only timed out or became unreachable
+      // after the session completed, the signatures still stand: the request
+      // id is now used up, so retrying could only fail.
+      absl::Status agreed = CheckAgreement(answers, "the signatures");
+      if (agreed.ok()) {
+        agreed =
+            VerifySignResponse(key, request,
+                               static_cast<const kagi::v1::StartSignResponse&>(
+                                   *answers[0].answer));
+      }
+      if (!agreed.ok()) {
+        return Error(agreed);
+      }
+      *out->mutable_signatures() =
+          static_cast<const kagi::v1::StartSignResponse&>(*answers[0].answer)
+              .signatures();
+      out->mutable_signer_nodes()->Add(names.begin(), names.end());
+      out->set_attempts(attempts);
+      return grpc::Status::OK;
+    }
+    for (size_t i = 0; i < calls.size(); ++i) {
+      if (IsTransportFailure(calls[i].status.error_code())) {
+        excluded.insert(signers[i]);
+      }
+    }
+    attempt_log.push_back(absl::StrCat("attempt ", attempts, " ",
+                                       Bracketed(names), ": ",
+                                       absl::StrJoin(failures, "; ")));
+  }
+  if (attempts == 0 && !out_of_time) {
+    std::vector<size_t> all;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      all.push_back(i);
+    }
+    return Error(absl::UnavailableError(
+        absl::StrCat("no set of ", threshold,
+                     " signers to try: ", UnhealthyList(probes, all))));
+  }
+  const std::string summary = absl::StrCat(
+      "signing failed with every signer set tried (", attempts, " attempt",
+      attempts == 1 ? "" : "s", "): ", absl::StrJoin(attempt_log, " | "));
+  if (out_of_time) {
+    return Error(absl::DeadlineExceededError(
+        absl::StrCat("the caller's deadline passed; ", summary)));
+  }
+  return Error(absl::UnavailableError(summary));
+}
+
+grpc::Status Gateway::RunReshare(const KeyInfo& old_key,
+                                 const kagi::v1::StartReshareRequest& request,
+                                 absl::Span<const size_t> participants,
+                                 absl::Span<const size_t> members,
+                                 absl::Time deadline, KeyInfo* out) {
+  const std::vector<Call<KeyInfo>> calls =
+      CallEach<kagi::v1::StartReshareRequest, KeyInfo>(
+          participants, request,
+          CallDeadline(deadline, options_.request_timeout), StartReshareCall());
+  grpc::Status failure = PickFailure(calls);
+  if (!failure.ok()) {
+    return failure;
+  }
+  std::vector<KeyInfo> normalized;
+  normalized.reserve(calls.size());
+  std::vector<const Call<KeyInfo>*> member_calls;
+  for (const Call<KeyInfo>& call : calls) {
+    if (std::find(members.begin(), members.end(), call.node) == members.end()) {
+      continue;  // a leaving dealer: its success is all that is needed
+    }
+    absl::Status valid = ValidateKeyInfo(call.response, nodes_[call.node].name);
+    if (!valid.ok()) {
+      return Error(valid);
+    }
+    normalized.push_back(WithoutNodeNames(call.response));
+    member_calls.push_back(&call);
+  }
+  std::vector<NodeAnswer> answers;
+  for (size_t i = 0; i < member_calls.size(); ++i) {
+    answers.push_back(
+        NodeAnswer{nodes_[member_calls[i]->node].name, &normalized[i]});
+  }
+  absl::Status checked = CheckAgreement(answers, "the reshared key");
+  if (checked.ok() && member_calls.empty()) {
+    checked = absl::InternalError("no member of the new committee answered");
+  }
+  if (checked.ok()) {
+    const std::string& source = nodes_[member_calls[0]->node].name;
+    checked = CheckNewCommittee(
+        member_calls[0]->response,
+        std::vector<std::string>(request.new_party_identity_keys().begin(),
+                                 request.new_party_identity_keys().end()),
+        request.new_threshold(), source);
+    if (checked.ok()) {
+      checked = CheckReshareResult(old_key, member_calls[0]->response, source);
+    }
+  }
+  if (!checked.ok()) {
+    return Error(checked);
+  }
+  *out = member_calls[0]->response;
+  FillNodeNames(out);
+  return grpc::Status::OK;
+}
+
+grpc::Status Gateway::Refresh(const kagi::v1::RefreshRequest& request,
+                              absl::Time deadline, KeyInfo* out) {
+  absl::Status valid = ValidateRefreshRequest(request);
+  if (!valid.ok()) {
+    return Error(valid);
+  }
+  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  KeyInfo key;
+  grpc::Status fetched = FetchKey(request.key_id(), probes, deadline, &key);
+  if (!fetched.ok()) {
+    return fetched;
+  }
+  const std::vector<std::optional<size_t>> party_nodes = PartyNodes(key);
+  std::vector<std::string> missing;
+  std::vector<size_t> nodes;
+  for (int p = 0; p < key.parties_size(); ++p) {
+    const std::optional<size_t>& node = party_nodes[static_cast<size_t>(p)];
+    if (!node.has_value()) {
+      missing.push_back(absl::StrCat("party ", key.parties(p).id(),
+                                     " is not a node this gateway knows "
+                                     "(identity key ",
+                                     ShortHex(key.parties(p).identity_key()),
+                                     ")"));
+    } else if (!probes[*node].healthy) {
+      missing.push_back(absl::StrCat(
+          "party ", key.parties(p).id(), " ",
+          DescribeNodeError(nodes_[*node].name, probes[*node].status)));
+    } else {
+      nodes.push_back(*node);
+    }
+  }
+  if (!missing.empty()) {
+    return Error(absl::UnavailableError(absl::StrCat(
+        "a refresh needs all ", key.parties_size(),
+        " parties of the key reachable: ", absl::StrJoin(missing, "; "),
+        UnidentifiedNodes(probes))));
+  }
+  kagi::v1::StartReshareRequest reshare;
+  reshare.set_request_id(request.request_id());
+  reshare.set_key_id(key.key_id());
+  reshare.set_epoch(key.epoch());
+  for (uint32_t id = 1; id <= key.threshold(); ++id) {
+    reshare.add_dealers(id);
+    reshare.add_dealer_identity_keys(
+        key.parties(static_cast<int>(id - 1)).identity_key());
+  }
+  for (const kagi::v1::KeyParty& party : key.parties()) {
+    reshare.add_new_party_identity_keys(party.identity_key());
+  }
+  reshare.set_new_threshold(key.threshold());
+  reshare.set_initiator_nonce(NewNonce());
+  reshare.set_expiry_unix_seconds(ExpiryUnixSeconds());
+  return RunReshare(key, reshare, nodes, nodes, deadline, out);
+}
+
+grpc::Status Gateway::Reshare(const kagi::v1::ReshareRequest& request,
+                              absl::Time deadline, KeyInfo* out) {
+  absl::Status valid = ValidateReshareRequest(request, node_names_);
+  if (!valid.ok()) {
+    return Error(valid);
+  }
+  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  KeyInfo key;
+  grpc::Status fetched = FetchKey(request.key_id(), probes, deadline, &key);
+  if (!fetched.ok()) {
+    return fetched;
+  }
+  // Dealers: the first t_old old parties that are reachable.
+  const std::vector<std::optional<size_t>> party_nodes = PartyNodes(key);
+  std::vector<uint32_t> dealers;
+  std::vector<std::string> dealer_identity_keys;
+  std::vector<size_t> dealer_nodes;
+  for (int p = 0; p < key.parties_size() && dealers.size() < key.threshold();
+       ++p) {
+    const std::optional<size_t>& node = party_nodes[static_cast<size_t>(p)];
+    if (node.has_value() && probes[*node].healthy) {
+      dealers.push_back(key.parties(p).id());
+      dealer_identity_keys.push_back(key.parties(p).identity_key());
+      dealer_nodes.push_back(*node);
+    }
+  }
+  if (dealers.size() < key.threshold()) {
+    std::vector<size_t> all;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      all.push_back(i);
+    }
+    return Error(absl::UnavailableError(
+        absl::StrCat("a reshare needs ", key.threshold(),
+                     " reachable parties of the key as dealers, found ",
+                     dealers.size(), ": ", UnhealthyList(probes, all))));
+  }
+  // The new committee: every new node reachable, with a distinct identity.
+  std::vector<size_t> members;
+  std::vector<std::string> identity_keys;
+  std::vector<std::string> unreachable;
+  for (const std::string& name : request.new_nodes()) {
+    const size_t node = static_cast<size_t>(
+        std::find(node_names_.begin(), node_names_.end(), name) -
+        node_names_.begin());
+    if (!probes[node].healthy) {
+      unreachable.push_back(DescribeNodeError(name, probes[node].status));
+      continue;
+    }
+    for (size_t j = 0; j < identity_keys.size(); ++j) {
+      if (identity_keys[j] == probes[node].identity_key) {
+        return Error(absl::FailedPreconditionError(
+            absl::StrCat("nodes ", nodes_[members[j]].name, " and ", name,
+                         " report the same identity key ",
+                         ShortHex(probes[node].identity_key),
+                         " (two configured names for one node?)")));
+      }
+    }
+    members.push_back(node);
+    identity_keys.push_back(probes[node].identity_key);
+  }
+  if (!unreachable.empty()) {
+    return Error(absl::UnavailableError(
+        absl::StrCat("every new node must be reachable: ",
+                     absl::StrJoin(unreachable, "; "))));
+  }
+  std::vector<size_t> participants = members;
+  for (size_t node : dealer_nodes) {
+    if (std::find(participants.begin(), participants.end(), node) ==
+        participants.end()) {
+      participants.push_back(node);
+    }
+  }
+  kagi::v1::StartReshareRequest reshare;
+  reshare.set_request_id(request.request_id());
+  reshare.set_key_id(key.key_id());
+  reshare.set_epoch(key.epoch());
+  reshare.mutable_dealers()->Add(dealers.begin(), dealers.end());
+  for (const std::string& identity : dealer_identity_keys) {
+    reshare.add_dealer_identity_keys(identity);
+  }
+  for (const std::string& identity : identity_keys) {
+    reshare.add_new_party_identity_keys(identity);
+  }
+  reshare.set_new_threshold(request.new_threshold());
+  reshare.set_initiator_nonce(NewNonce());
+  reshare.set_expiry_unix_seconds(ExpiryUnixSeconds());
+  return RunReshare(key, reshare, participants, members, deadline, out);
+}
+
+grpc::Status Gateway::GetRequestStatus(
+    const kagi::v1::GetRequestStatusRequest& request, absl::Time deadline,
+    kagi::v1::RequestStatus* out) {
+  absl::Status valid = ValidateRequestId(request.request_id());
+  if (!valid.ok()) {
+    return Error(valid);
+  }
+  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  std::vector<size_t> healthy;
+  std::vector<size_t> all;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    all.push_back(i);
+    if (probes[i].healthy) {
+      healthy.push_back(i);
+    }
+  }
+  if (healthy.empty()) {
+    return Error(absl::UnavailableError(
+        absl::StrCat("no node is reachable: ", UnhealthyList(probes, all))));
+  }
+  const std::vector<Call<kagi::v1::RequestStatus>> calls =
+      CallEach<kagi::v1::GetRequestStatusRequest, kagi::v1::RequestStatus>(
+          healthy, request, CallDeadline(deadline, options_.request_timeout),
+          GetRequestStatusCall());
+  std::vector<kagi::v1::RequestStatus> answers;
+  for (const auto& call : calls) {
+    if (call.status.ok()) {
+      answers.push_back(call.response);
+    }
+  }
+  const std::optional<size_t> best = MostAdvancedStatus(answers);
+  if (!best.has_value()) {
+    return PickFailure(calls);
+  }
+  *out = answers[*best];
+  return grpc::Status::OK;
+}
+
+// --- WalletService
+// -------------------------------------------------------------------
+
+WalletService::WalletService(Gateway* gateway,
+                             std::vector<std::string> allowed_clients)
+    : gateway_(gateway), allowed_clients_(std::move(allowed_clients)) {}
+
+grpc::Status WalletService::Authorize(const grpc::ServerContext& ctx) const {
+  return transport::ToGrpcStatus(
+      AuthorizeClient(transport::PeerIdentity(ctx), allowed_clients_,
+                      gateway_->Name()),
+      gateway_->Name());
+}
+
+#define KAGI_WALLET_HANDLER(method)                                \
+  do {                                                             \
+    grpc::Status authorized = Authorize(*ctx);                     \
+    if (!authorized.ok()) {                                        \
+      return authorized;                                           \
+    }                                                              \
+    return gateway_->method(*request, DeadlineOf(*ctx), response); \
+  } while (false)
+
+grpc::Status WalletService::CreateKey(grpc::ServerContext* ctx,
+                                      const kagi::v1::CreateKeyRequest* request,
+                                      KeyInfo* response) {
+  KAGI_WALLET_HANDLER(CreateKey);
+}
+
+grpc::Status WalletService::GetKey(grpc::ServerContext* ctx,
+                                   const kagi::v1::GetKeyRequest* request,
+                                   KeyInfo* response) {
+  KAGI_WALLET_HANDLER(GetKey);
+}
+
+grpc::Status WalletService::ListKeys(grpc::ServerContext* ctx,
+                                     const kagi::v1::ListKeysRequest* request,
+                                     kagi::v1::ListKeysResponse* response) {
+  KAGI_WALLET_HANDLER(ListKeys);
+}
+
+grpc::Status WalletService::DerivePublicKey(
+    grpc::ServerContext* ctx, const kagi::v1::DeriveRequest* request,
+    kagi::v1::DerivedKey* response) {
+  KAGI_WALLET_HANDLER(DerivePublicKey);
+}
+
+grpc::Status WalletService::Sign(grpc::ServerContext* ctx,
+                                 const kagi::v1::SignRequest* request,
+                                 kagi::v1::SignResponse* response) {
+  KAGI_WALLET_HANDLER(Sign);
+}
+
+grpc::Status WalletService::Refresh(grpc::ServerContext* ctx,
+                                    const kagi::v1::RefreshRequest* request,
+                                    KeyInfo* response) {
+  KAGI_WALLET_HANDLER(Refresh);
+}
+
+grpc::Status WalletService::Reshare(grpc::ServerContext* ctx,
+                                    const kagi::v1::ReshareRequest* request,
+                                    KeyInfo* response) {
+  KAGI_WALLET_HANDLER(Reshare);
+}
+
+grpc::Status WalletService::GetRequestStatus(
+    grpc::ServerContext* ctx, const kagi::v1::GetRequestStatusRequest* request,
+    kagi::v1::RequestStatus* response) {
+  KAGI_WALLET_HANDLER(GetRequestStatus);
+}
+
+#undef KAGI_WALLET_HANDLER
+
+}  // namespace kagi::gateway

@@ -1,0 +1,182 @@
+// File: tests/integration/integration_util.h
+//
+// TEST ONLY. Helpers shared by the integration tests: a local Kagi cluster of
+// real processes (kagi-node x3, kagi-gateway) in a fresh temporary directory,
+// stubs that present any certificate of the cluster's PKI, and independent
+// checks of what the cluster returns (every signature is verified with
+// OpenSSL, tests/testing/openssl_ecdsa.h, under a public key this file
+// derives itself with BIP32 from the KeyInfo).
+//
+// Cleanup. `Cluster` stops every process it started when it is destroyed.
+// As a second line of defence, `Cluster::Start` forks a small watchdog
+// process (its own session, so a process-group kill does not take it) that
+// waits on a pipe held only by the test process: when the test process dies
+// in any way, even by SIGKILL from a ctest timeout, the pipe closes and the
+// watchdog SIGKILLs the pids recorded in the cluster's pid files.
+#ifndef KAGI_TESTS_INTEGRATION_INTEGRATION_UTIL_H_
+#define KAGI_TESTS_INTEGRATION_INTEGRATION_UTIL_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/support/status.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "kagi/v1/common.pb.h"
+#include "kagi/v1/node.grpc.pb.h"
+#include "kagi/v1/wallet.grpc.pb.h"
+#include "libs/storage/audit.h"
+
+namespace kagi::integration {
+
+inline constexpr int kNodes = 3;
+
+struct ClusterConfig {
+  int base_port = 7600;
+  int round_timeout_ms = 3000;
+  bool allow_raw_digest = true;
+};
+
+class Cluster {
+ public:
+  // Start makes a fresh directory under $TEST_TMPDIR (or /tmp), initializes
+  // a 3-node cluster there and starts every node and the gateway.
+  static absl::StatusOr<std::unique_ptr<Cluster>> Start(
+      const ClusterConfig& config);
+  // Stops every process; removes the directory unless a test failed (then
+  // the path is printed, logs are in it).
+  ~Cluster();
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  std::string NodeName(int i) const;  // "node-<i>"
+  std::string NodeDb(int i) const;
+  std::string NodeConfigPath(int i) const;
+  std::string NodeAddress(int i) const;
+  std::string GatewayAddress() const;
+  // PkiFile("ca.pem"), PkiFile("node-2.key"), ...
+  std::string PkiFile(const std::string& file) const;
+
+  // The Wallet stub of the cluster's client (client-1).
+  v1::Wallet::Stub* wallet() { return wallet_.get(); }
+
+  absl::StatusOr<pid_t> NodePid(int i) const;
+  // StopNode sends `signal` to node i and waits for it to exit (SIGKILL
+  // after 10 s); the pid file is removed.
+  absl::Status StopNode(int i, int signal);
+  // StartNode starts node i (pid file as kagictl writes it) and waits until
+  // it answers health checks.
+  absl::Status StartNode(int i);
+  absl::Status StartGateway();
+  // Down stops every process (idempotent).
+  absl::Status Down();
+
+  // Stubs over mTLS presenting the cluster certificate `as` ("gateway-1",
+  // "node-2", "client-1"), pinned to node i's name.
+  absl::StatusOr<std::unique_ptr<v1::Node::Stub>> NodeStub(
+      int i, const std::string& as) const;
+  absl::StatusOr<std::unique_ptr<v1::Peer::Stub>> PeerStub(
+      int i, const std::string& as) const;
+
+ private:
+  Cluster() = default;
+
+  std::string dir_;
+  int base_port_ = 0;
+  int watchdog_fd_ = -1;
+  pid_t watchdog_pid_ = -1;
+  std::unique_ptr<v1::Wallet::Stub> wallet_;
+};
+
+// RawTlsChannel makes a TLS channel without the checks of
+// transport::MakeMtlsChannel (so a certificate of a foreign CA can be
+// presented) and without a send-size limit (so an oversized request reaches
+// the server).
+std::shared_ptr<grpc::Channel> RawTlsChannel(const std::string& address,
+                                             const std::string& server_name,
+                                             const std::string& root_pem,
+                                             const std::string& cert_pem,
+                                             const std::string& key_pem);
+
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// --- requests ----------------------------------------------------------------
+
+struct Item {
+  std::string digest;  // 32 bytes
+  std::vector<uint32_t> path;
+};
+
+std::string RandomDigest();
+std::string NewRequestId(absl::string_view prefix);
+v1::SignRequest MakeSignRequest(const std::string& key_id,
+                                const std::string& request_id,
+                                const std::vector<Item>& items);
+// A one-item request with a fresh id and digest at `path`.
+v1::SignRequest SimpleSignRequest(const std::string& key_id,
+                                  const std::vector<uint32_t>& path = {0, 7});
+
+grpc::Status CreateKey(v1::Wallet::Stub* wallet, uint32_t threshold,
+                       v1::KeyInfo* out);
+grpc::Status Sign(v1::Wallet::Stub* wallet, const v1::SignRequest& request,
+                  v1::SignResponse* out,
+                  absl::Duration timeout = absl::Seconds(60));
+// SignEventually retries `request`'s items with fresh request ids until a
+// Sign succeeds or `timeout` passes (for the first seconds after a node
+// restarted, while channels reconnect). Returns the last status; `*used`
+// receives the request that produced it.
+grpc::Status SignEventually(v1::Wallet::Stub* wallet,
+                            const v1::SignRequest& request,
+                            v1::SignResponse* out, v1::SignRequest* used,
+                            absl::Duration timeout = absl::Seconds(30));
+
+// --- independent checks ------------------------------------------------------
+
+// DerivePublicKey derives the compressed public key along `path` from the
+// root (public_key, chain_code) of `key` with crypto::DerivePath.
+absl::StatusOr<std::string> DerivePublicKey(const v1::KeyInfo& key,
+                                            const std::vector<uint32_t>& path);
+
+// SignatureValid: `result` is for `digest` and `path`, carries the public key
+// BIP32 derives from `key` along `path`, and its signature verifies under it
+// with OpenSSL (low-S); recovery id 0..3.
+::testing::AssertionResult SignatureValid(const v1::KeyInfo& key,
+                                          const v1::SignatureResult& result,
+                                          const std::string& digest,
+                                          const std::vector<uint32_t>& path);
+// SignaturesValid: one valid result per item of `request`, in order.
+::testing::AssertionResult SignaturesValid(
+    const v1::KeyInfo& key, const v1::SignRequest& request,
+    const google::protobuf::RepeatedPtrField<v1::SignatureResult>& results);
+
+// RpcError: `status` has `code` and `substring` occurs in its message or in
+// its ErrorDetails reason.
+::testing::AssertionResult RpcError(const grpc::Status& status,
+                                    grpc::StatusCode code,
+                                    absl::string_view substring);
+std::string Describe(const grpc::Status& status);
+
+// VerifiedAudit opens a node database (a second connection; the node may be
+// running), reads its audit log and checks the hash chain.
+absl::StatusOr<std::vector<storage::AuditEntry>> VerifiedAudit(
+    const std::string& db);
+
+// QueryInt runs a one-integer query on a SQLite database (no writes).
+absl::StatusOr<int64_t> QueryInt(const std::string& db, const std::string& sql);
+
+// Strings of a repeated field, for matchers.
+std::vector<std::string> Strings(
+    const google::protobuf::RepeatedPtrField<std::string>& field);
+
+}  // namespace kagi::integration
+
+#endif  // KAGI_TESTS_INTEGRATION_INTEGRATION_UTIL_H_
