@@ -68,7 +68,7 @@ absl::Status Serve(const std::string& config_path) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(config.listen_address(), creds, &port);
-  kagi::transport::SetMessageSizeLimits(builder);
+  kagi::transport::ConfigureServerBuilder(builder);
   builder.RegisterService(&node_service);
   builder.RegisterService(&peer_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
