@@ -339,6 +339,48 @@ std::vector<Gateway::Probe> Gateway::ProbeNodes(absl::Span<const size_t> nodes,
   return probes;
 }
 
+std::vector<Gateway::Probe> Gateway::RecentProbes(absl::Time deadline) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (recent_probes_at_ + kSignCacheTtl > absl::Now() &&
+        recent_probes_.size() == nodes_.size()) {
+      return recent_probes_;
+    }
+  }
+  std::vector<Probe> probes = ProbeNodes({}, deadline);
+  absl::MutexLock lock(&mu_);
+  recent_probes_ = probes;
+  recent_probes_at_ = absl::Now();
+  return probes;
+}
+
+grpc::Status Gateway::RecentKey(const std::string& key_id,
+                                const std::vector<Probe>& probes,
+                                absl::Time deadline, KeyInfo* out) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = recent_keys_.find(key_id);
+    if (it != recent_keys_.end() &&
+        it->second.first + kSignCacheTtl > absl::Now()) {
+      *out = it->second.second;
+      return grpc::Status::OK;
+    }
+  }
+  grpc::Status st = FetchKey(key_id, probes, deadline, out);
+  if (st.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (recent_keys_.size() > 1024) recent_keys_.clear();
+    recent_keys_[key_id] = {absl::Now(), *out};
+  }
+  return st;
+}
+
+void Gateway::ForgetRecent() {
+  absl::MutexLock lock(&mu_);
+  recent_probes_.clear();
+  recent_keys_.clear();
+}
+
 std::vector<std::optional<size_t>> Gateway::PartyNodes(
     const KeyInfo& key) const {
   std::vector<std::optional<size_t>> out(
@@ -628,9 +670,12 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
   if (!valid.ok()) {
     return Error(valid);
   }
-  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  // Signing is the hot path: the probe and the key description are reused
+  // for a moment (kSignCacheTtl) instead of costing two fan-outs per request.
+  // Any failure forgets them, so the next request looks again.
+  const std::vector<Probe> probes = RecentProbes(deadline);
   KeyInfo key;
-  grpc::Status fetched = FetchKey(request.key_id(), probes, deadline, &key);
+  grpc::Status fetched = RecentKey(request.key_id(), probes, deadline, &key);
   if (!fetched.ok()) {
     return fetched;
   }
@@ -741,6 +786,7 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
     }
     if (fatal != nullptr) {
       // Blamed, refused or unexplained: another signer set would not help.
+      ForgetRecent();
       return ForwardNodeError(fatal->node, fatal->status);
     }
     if (!answers.empty()) {
@@ -765,6 +811,7 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
       out->set_attempts(attempts);
       return grpc::Status::OK;
     }
+    ForgetRecent();
     for (size_t i = 0; i < calls.size(); ++i) {
       if (IsTransportFailure(calls[i].status.error_code())) {
         excluded.insert(signers[i]);
@@ -850,6 +897,7 @@ grpc::Status Gateway::RunReshare(const KeyInfo& old_key,
 
 grpc::Status Gateway::Refresh(const kagi::v1::RefreshRequest& request,
                               absl::Time deadline, KeyInfo* out) {
+  ForgetRecent();  // the committee or epoch is about to change
   absl::Status valid = ValidateRefreshRequest(request);
   if (!valid.ok()) {
     return Error(valid);
@@ -905,6 +953,7 @@ grpc::Status Gateway::Refresh(const kagi::v1::RefreshRequest& request,
 
 grpc::Status Gateway::Reshare(const kagi::v1::ReshareRequest& request,
                               absl::Time deadline, KeyInfo* out) {
+  ForgetRecent();  // the committee or epoch is about to change
   absl::Status valid = ValidateReshareRequest(request, node_names_);
   if (!valid.ok()) {
     return Error(valid);

@@ -41,9 +41,11 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -179,6 +181,14 @@ class Gateway {
   grpc::Status FetchKey(const std::string& key_id,
                         const std::vector<Probe>& probes, absl::Time deadline,
                         kagi::v1::KeyInfo* out);
+  // RecentProbes / RecentKey: ProbeNodes({}) and FetchKey, reused for
+  // kSignCacheTtl; ForgetRecent drops both (after any failure).
+  static constexpr absl::Duration kSignCacheTtl = absl::Seconds(1);
+  std::vector<Probe> RecentProbes(absl::Time deadline);
+  grpc::Status RecentKey(const std::string& key_id,
+                         const std::vector<Probe>& probes, absl::Time deadline,
+                         kagi::v1::KeyInfo* out);
+  void ForgetRecent();
   // RunReshare runs StartReshare on `participants`, requires all to succeed
   // and the members of the new committee to agree, and checks the result.
   grpc::Status RunReshare(const kagi::v1::KeyInfo& old_key,
@@ -214,6 +224,11 @@ class Gateway {
   mutable absl::Mutex mu_;
   // identity_keys_[i]: node i's identity key from its last good probe.
   std::vector<std::string> identity_keys_ ABSL_GUARDED_BY(mu_);
+  // Sign's short-lived view of the cluster (RecentProbes / RecentKey).
+  std::vector<Probe> recent_probes_ ABSL_GUARDED_BY(mu_);
+  absl::Time recent_probes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::map<std::string, std::pair<absl::Time, kagi::v1::KeyInfo>> recent_keys_
+      ABSL_GUARDED_BY(mu_);
 };
 
 // WalletService serves kagi.v1.Wallet: it authorizes the caller's client
