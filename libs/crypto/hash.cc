@@ -7,10 +7,29 @@
 namespace kagi::crypto {
 namespace {
 
-const EVP_MD* Ripemd160Md() {
-  // Fetch once from the default provider (see hash.h).
-  static const EVP_MD* md = EVP_MD_fetch(nullptr, "RIPEMD160", nullptr);
+// Each algorithm is fetched once from the default provider. Passing
+// OpenSSL 3's EVP_sha256() & co. instead makes every digest call look the
+// algorithm up again under a lock, which showed in profiles of a signing
+// node (thousands of small hashes per signature).
+const EVP_MD* Fetched(const char* name) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
   KAGI_CHECK(md != nullptr);
+  return md;
+}
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* md = Fetched("SHA256");
+  return md;
+}
+const EVP_MD* Sha512Md() {
+  static const EVP_MD* md = Fetched("SHA512");
+  return md;
+}
+const EVP_MD* Shake256Md() {
+  static const EVP_MD* md = Fetched("SHAKE256");
+  return md;
+}
+const EVP_MD* Ripemd160Md() {
+  static const EVP_MD* md = Fetched("RIPEMD160");
   return md;
 }
 
@@ -26,8 +45,8 @@ std::array<uint8_t, N> OneShot(const EVP_MD* md, ByteSpan data) {
 
 }  // namespace
 
-Digest32 Sha256(ByteSpan data) { return OneShot<32>(EVP_sha256(), data); }
-Digest64 Sha512(ByteSpan data) { return OneShot<64>(EVP_sha512(), data); }
+Digest32 Sha256(ByteSpan data) { return OneShot<32>(Sha256Md(), data); }
+Digest64 Sha512(ByteSpan data) { return OneShot<64>(Sha512Md(), data); }
 Digest20 Ripemd160(ByteSpan data) { return OneShot<20>(Ripemd160Md(), data); }
 Digest32 Hash256(ByteSpan data) { return Sha256(Sha256(data)); }
 Digest20 Hash160(ByteSpan data) { return Ripemd160(Sha256(data)); }
@@ -42,7 +61,7 @@ HashStream::HashStream(Algorithm algorithm)
     : algorithm_(algorithm), ctx_(EVP_MD_CTX_new()) {
   KAGI_CHECK(ctx_ != nullptr);
   const EVP_MD* md =
-      algorithm == Algorithm::kSha256 ? EVP_sha256() : EVP_shake256();
+      algorithm == Algorithm::kSha256 ? Sha256Md() : Shake256Md();
   KAGI_CHECK(EVP_DigestInit_ex(ctx_, md, nullptr) == 1);
 }
 
