@@ -4,7 +4,8 @@
 // by a mutex; several SqliteStore objects (or processes) may open the same
 // file, and BEGIN IMMEDIATE plus a busy timeout serialise their writes.
 //
-// The database runs with journal_mode=WAL and synchronous=FULL, so a
+// The database runs with journal_mode=WAL and synchronous=FULL (NORMAL for
+// the writes a caller marks Durability::kCrashSafe, store.h), so a
 // committed transaction survives power loss. Every multi-step change runs in
 // BEGIN IMMEDIATE ... COMMIT (rolled back on any error). SQLite errors are
 // mapped to absl statuses whose message names the operation

@@ -9,6 +9,7 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -61,11 +62,25 @@ absl::Status Serve(const std::string& config_path) {
                                       config.tls().ca_file()};
   KAGI_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
                         kagi::transport::MakeServerCredentials(tls));
+  // The node's own certificate must say it is this node: a gateway's or a
+  // client's certificate configured by mistake is refused at start-up.
+  KAGI_ASSIGN_OR_RETURN(std::string own_pem,
+                        kagi::transport::ReadFileToString(
+                            tls.cert_file, kagi::transport::kMaxPemFileBytes));
+  KAGI_ASSIGN_OR_RETURN(kagi::transport::CertIdentity own,
+                        kagi::transport::IdentityFromPem(own_pem));
+  if (own.role != kagi::transport::Role::kNode || own.name != config.name()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls.cert_file: the certificate is ", own.ToString(),
+                     ", not node/", config.name()));
+  }
 
   kagi::node::NodeServiceImpl node_service(core.get(), config);
   kagi::node::PeerServiceImpl peer_service(core.get(), config);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
+  // A second process on the same port is an error, not a silent co-listener.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(config.listen_address(), creds, &port);
   kagi::transport::ConfigureServerBuilder(builder);
@@ -88,6 +103,8 @@ absl::Status Serve(const std::string& config_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The store, its WAL and every file the node writes are private to it.
+  ::umask(0077);
   if (argc != 3 || std::strcmp(argv[1], "--config") != 0) {
     std::cerr << "usage: kagi-node --config PATH\n";
     return 2;

@@ -237,9 +237,12 @@ absl::Status NodeCore::Finish(const std::string& request_id,
         culprits.push_back(p == nullptr ? absl::StrCat(c)
                                         : NodeOf(p->identity_key));
       }
-      absl::StrAppend(&audit.outcome, " [class ",
-                      AbortClassName(info->abort_class), ", culprits ",
-                      absl::StrJoin(culprits, ","), "]");
+      absl::StrAppend(
+          &audit.outcome, " [class ", AbortClassName(info->abort_class),
+          culprits.empty()
+              ? ", no culprit"
+              : absl::StrCat(", culprits ", absl::StrJoin(culprits, ",")),
+          "]");
     }
   }
   audit.signature = std::move(audit_signature);

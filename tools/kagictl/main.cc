@@ -491,10 +491,13 @@ absl::Status Main(const Args& a) {
   }
   if (cmd == "config") {
     if (a.Has("node")) {
-      KAGI_RETURN_IF_ERROR(transport::LoadNodeConfig(a.Get("node")).status());
+      KAGI_ASSIGN_OR_RETURN(v1::NodeConfig node,
+                            transport::LoadNodeConfig(a.Get("node")));
+      KAGI_RETURN_IF_ERROR(transport::CheckNodeConfigFiles(node));
     } else if (a.Has("gateway")) {
-      KAGI_RETURN_IF_ERROR(
-          transport::LoadGatewayConfig(a.Get("gateway")).status());
+      KAGI_ASSIGN_OR_RETURN(v1::GatewayConfig gateway,
+                            transport::LoadGatewayConfig(a.Get("gateway")));
+      KAGI_RETURN_IF_ERROR(transport::CheckGatewayConfigFiles(gateway));
     } else {
       return absl::InvalidArgumentError("config check --node F | --gateway F");
     }
