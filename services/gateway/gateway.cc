@@ -70,63 +70,26 @@ std::string Bracketed(const std::vector<std::string>& names) {
   return absl::StrCat("[", absl::StrJoin(names, ", "), "]");
 }
 
-// The async-stub calls, as callables for Gateway::CallEach.
-struct GetNodeInfoCall {
-  template <typename Stub, typename Ctx, typename Req, typename Resp,
-            typename Done>
-  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
-                  Done done) const {
-    stub->GetNodeInfo(ctx, req, resp, std::move(done));
+// The async-stub calls, as callables for Gateway::CallEach. (The async stub
+// overloads each method, so a member pointer cannot name one; a callable per
+// method can.)
+#define KAGI_ASYNC_NODE_CALL(Method)                                    \
+  struct Method##Call {                                                 \
+    template <typename Stub, typename Ctx, typename Req, typename Resp, \
+              typename Done>                                            \
+    void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,   \
+                    Done done) const {                                  \
+      stub->Method(ctx, req, resp, std::move(done));                    \
+    }                                                                   \
   }
-};
-struct StartDkgCall {
-  template <typename Stub, typename Ctx, typename Req, typename Resp,
-            typename Done>
-  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
-                  Done done) const {
-    stub->StartDkg(ctx, req, resp, std::move(done));
-  }
-};
-struct StartSignCall {
-  template <typename Stub, typename Ctx, typename Req, typename Resp,
-            typename Done>
-  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
-                  Done done) const {
-    stub->StartSign(ctx, req, resp, std::move(done));
-  }
-};
-struct StartReshareCall {
-  template <typename Stub, typename Ctx, typename Req, typename Resp,
-            typename Done>
-  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
-                  Done done) const {
-    stub->StartReshare(ctx, req, resp, std::move(done));
-  }
-};
-struct GetKeyCall {
-  template <typename Stub, typename Ctx, typename Req, typename Resp,
-            typename Done>
-  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
-                  Done done) const {
-    stub->GetKey(ctx, req, resp, std::move(done));
-  }
-};
-struct ListKeysCall {
-  template <typename Stub, typename Ctx, typename Req, typename Resp,
-            typename Done>
-  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
-                  Done done) const {
-    stub->ListKeys(ctx, req, resp, std::move(done));
-  }
-};
-struct GetRequestStatusCall {
-  template <typename Stub, typename Ctx, typename Req, typename Resp,
-            typename Done>
-  void operator()(Stub* stub, Ctx* ctx, const Req* req, Resp* resp,
-                  Done done) const {
-    stub->GetRequestStatus(ctx, req, resp, std::move(done));
-  }
-};
+KAGI_ASYNC_NODE_CALL(GetNodeInfo);
+KAGI_ASYNC_NODE_CALL(StartDkg);
+KAGI_ASYNC_NODE_CALL(StartSign);
+KAGI_ASYNC_NODE_CALL(StartReshare);
+KAGI_ASYNC_NODE_CALL(GetKey);
+KAGI_ASYNC_NODE_CALL(ListKeys);
+KAGI_ASYNC_NODE_CALL(GetRequestStatus);
+#undef KAGI_ASYNC_NODE_CALL
 
 absl::Time DeadlineOf(const grpc::ServerContext& ctx) {
   const std::chrono::system_clock::time_point deadline = ctx.deadline();

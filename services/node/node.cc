@@ -160,6 +160,19 @@ absl::Status NodeCore::StoreShare(const protocol::KeyShare& share,
   return store_->PutShare(share.key_id, share.epoch, state, sealed);
 }
 
+SessionHooks NodeCore::StorePendingShare(
+    std::function<const protocol::KeyShare*()> pending) {
+  auto stored = std::make_shared<bool>(false);
+  SessionHooks hooks;
+  hooks.after_advance = [this, stored, pending]() -> absl::Status {
+    const protocol::KeyShare* share = pending();
+    if (*stored || share == nullptr) return absl::OkStatus();
+    *stored = true;
+    return StoreShare(*share, storage::ShareState::kPending);
+  };
+  return hooks;
+}
+
 absl::StatusOr<SharePtr> NodeCore::LoadShare(const Key32& key_id) {
   {
     absl::MutexLock lock(&cache_mu_);
@@ -284,14 +297,8 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
   if (!party.ok()) {
     return Finish(request.request_id(), "dkg", setup, party.status(), {}, {});
   }
-  bool stored = false;
-  SessionHooks hooks;
-  hooks.after_advance = [&]() -> absl::Status {
-    const protocol::KeyShare* pending = (*party)->pending_share();
-    if (stored || pending == nullptr) return absl::OkStatus();
-    stored = true;
-    return StoreShare(*pending, storage::ShareState::kPending);
-  };
+  const SessionHooks hooks =
+      StorePendingShare([&party]() { return (*party)->pending_share(); });
   absl::Status st = sessions_->Run(setup, **party, nodes, hooks);
   absl::StatusOr<protocol::KeyShare> share =
       st.ok() ? (*party)->TakeShare() : absl::StatusOr<protocol::KeyShare>(st);
@@ -405,14 +412,8 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
     return Finish(request.request_id(), "reshare", setup, party.status(), {},
                   {});
   }
-  bool stored = false;
-  SessionHooks hooks;
-  hooks.after_advance = [&]() -> absl::Status {
-    const protocol::KeyShare* pending = (*party)->pending_share();
-    if (stored || pending == nullptr) return absl::OkStatus();
-    stored = true;
-    return StoreShare(*pending, storage::ShareState::kPending);
-  };
+  const SessionHooks hooks =
+      StorePendingShare([&party]() { return (*party)->pending_share(); });
   absl::Status st = sessions_->Run(setup, **party, nodes, hooks);
   SharePtr fresh;
   if (st.ok() && (*party)->is_member()) {

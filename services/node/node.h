@@ -22,6 +22,7 @@
 #define KAGI_SERVICES_NODE_NODE_H_
 
 #include <array>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -89,6 +90,10 @@ class NodeCore {
   absl::StatusOr<SharePtr> LoadShare(const std::array<uint8_t, 32>& key_id);
   absl::Status StoreShare(const protocol::KeyShare& share,
                           storage::ShareState state);
+  // StorePendingShare: hooks that store the party's new share PENDING as
+  // soon as `pending` yields it, before the ack that says it is stored.
+  SessionHooks StorePendingShare(
+      std::function<const protocol::KeyShare*()> pending);
   // NodeOf returns the node name holding `identity_key` ("self" for us).
   std::string NodeOf(const std::array<uint8_t, 32>& identity_key) const;
   // PartyNodes maps every party of `setup` but us to its node; refuses a
