@@ -364,6 +364,22 @@ class Txn {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::OpenReadOnly(
+    absl::string_view path) {
+  sqlite3* db = nullptr;
+  const std::string p(path);
+  const int rc = sqlite3_open_v2(
+      p.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status s = MapError(db, rc, absl::StrCat("open ", p));
+    sqlite3_close(db);
+    return s;
+  }
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  return std::unique_ptr<SqliteStore>(new SqliteStore(db));
+}
+
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     absl::string_view path) {
   sqlite3* db = nullptr;

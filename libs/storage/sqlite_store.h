@@ -34,6 +34,11 @@ class SqliteStore final : public Store {
   // Open opens (creating if absent) the database at `path` and its schema.
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
       absl::string_view path);
+  // OpenReadOnly opens an existing database for reading only (no schema,
+  // no pragma written): for inspection, e.g. `kagictl audit verify`, which
+  // must not change what it checks. Every write method then fails.
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> OpenReadOnly(
+      absl::string_view path);
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;

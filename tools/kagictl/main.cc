@@ -49,6 +49,13 @@ PKI and node set-up (real deployments):
   kagictl identity new --out FILE                Ed25519 node identity key;
                                                  prints its public key (hex)
   kagictl config check --node FILE | --gateway FILE
+  kagictl config node --name N --listen HOST:PORT --tls-dir D
+                      --identity-key FILE --storage FILE
+                      (--kek-file FILE | --kek-env VAR)
+                      --peer NAME=HOST:PORT=IDENTITY_HEX ... --gateway NAME ...
+                      [--allow-raw-digest]
+                      prints a validated node config (TLS files D/N.pem,
+                      D/N.key, D/ca.pem)
 
 Wallet (through a gateway; --cluster D or --client-config FILE):
   kagictl key create --threshold T [--nodes a,b,c] [--request-id ID]
@@ -100,7 +107,8 @@ struct Args {
   }
 };
 
-const std::vector<std::string> kBoolFlags = {"no-raw-digest"};
+const std::vector<std::string> kBoolFlags = {"no-raw-digest",
+                                             "allow-raw-digest"};
 
 Args Parse(int argc, char** argv) {
   Args a;
@@ -363,7 +371,7 @@ absl::Status AuditCommand(const Args& a) {
   if (::access(db.c_str(), R_OK) != 0) {
     return absl::NotFoundError(absl::StrCat("--db: cannot read ", db));
   }
-  KAGI_ASSIGN_OR_RETURN(auto store, storage::SqliteStore::Open(db));
+  KAGI_ASSIGN_OR_RETURN(auto store, storage::SqliteStore::OpenReadOnly(db));
   KAGI_ASSIGN_OR_RETURN(std::vector<storage::AuditEntry> log,
                         store->ReadAudit());
   KAGI_RETURN_IF_ERROR(storage::VerifyAuditChain(log));
@@ -429,6 +437,46 @@ absl::Status PkiCommand(const Args& a) {
   return absl::InvalidArgumentError("pki ca|issue");
 }
 
+// NodeConfigCommand prints a node config built from flags, validated.
+absl::Status NodeConfigCommand(const Args& a) {
+  v1::NodeConfig c;
+  KAGI_ASSIGN_OR_RETURN(std::string name, a.Required("name"));
+  KAGI_ASSIGN_OR_RETURN(std::string listen, a.Required("listen"));
+  KAGI_ASSIGN_OR_RETURN(std::string tls_dir, a.Required("tls-dir"));
+  KAGI_ASSIGN_OR_RETURN(std::string identity, a.Required("identity-key"));
+  KAGI_ASSIGN_OR_RETURN(std::string storage, a.Required("storage"));
+  c.set_name(name);
+  c.set_listen_address(listen);
+  c.mutable_tls()->set_cert_file(absl::StrCat(tls_dir, "/", name, ".pem"));
+  c.mutable_tls()->set_key_file(absl::StrCat(tls_dir, "/", name, ".key"));
+  c.mutable_tls()->set_ca_file(absl::StrCat(tls_dir, "/ca.pem"));
+  c.set_identity_key_file(identity);
+  c.set_storage_path(storage);
+  if (a.Has("kek-file")) {
+    c.set_seal_key_file(a.Get("kek-file"));
+  } else if (a.Has("kek-env")) {
+    c.set_seal_key_env(a.Get("kek-env"));
+  } else {
+    return absl::InvalidArgumentError("--kek-file or --kek-env is required");
+  }
+  for (const std::string& peer : a.All("peer")) {
+    std::vector<std::string> parts = absl::StrSplit(peer, '=');
+    if (parts.size() != 3) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--peer ", peer, ": expected NAME=HOST:PORT=IDENTITY_HEX"));
+    }
+    v1::PeerConfig* p = c.add_peers();
+    p->set_name(parts[0]);
+    p->set_address(parts[1]);
+    p->set_identity_public_key(parts[2]);
+  }
+  for (const std::string& g : a.All("gateway")) c.add_gateways(g);
+  c.set_allow_raw_digest(a.Has("allow-raw-digest"));
+  KAGI_RETURN_IF_ERROR(transport::ValidateNodeConfig(c));
+  std::cout << transport::RenderConfig(c);
+  return absl::OkStatus();
+}
+
 absl::Status Main(const Args& a) {
   if (a.words.empty() || a.words[0] == "help") {
     std::cout << kUsage;
@@ -488,6 +536,9 @@ absl::Status Main(const Args& a) {
     KAGI_RETURN_IF_ERROR(transport::WriteIdentityKey(out, key));
     std::cout << HexEncode(key.PublicKey()) << "\n";
     return absl::OkStatus();
+  }
+  if (cmd == "config" && a.words.size() == 2 && a.words[1] == "node") {
+    return NodeConfigCommand(a);
   }
   if (cmd == "config") {
     if (a.Has("node")) {

@@ -1,0 +1,155 @@
+// kagictl as a program: what an operator runs. Config generation and checks
+// on a cluster directory it wrote, and `audit verify` on a real store, intact
+// and after someone edited a record behind the chain's back.
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "libs/storage/audit.h"
+#include "libs/storage/sqlite_store.h"
+#include "libs/transport/config.h"
+#include "tools/kagictl/cluster.h"
+
+namespace kagi {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Output {
+  int exit_code = -1;
+  std::string text;  // stdout and stderr
+};
+
+Output Kagictl(const std::string& args) {
+  Output out;
+  const std::string cmd = absl::StrCat(KAGICTL_PATH, " ", args, " 2>&1");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) {
+    out.text.append(buf.data(), n);
+  }
+  const int status = ::pclose(p);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string TempDir() {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string tmpl =
+      absl::StrCat(base != nullptr ? base : "/tmp", "/kagictl_test.XXXXXX");
+  const char* made = ::mkdtemp(tmpl.data());
+  EXPECT_NE(made, nullptr);
+  return tmpl;
+}
+
+TEST(KagictlTest, ClusterInitWritesConfigsThatCheckAndRefusesTwice) {
+  const std::string dir = absl::StrCat(TempDir(), "/c");
+  Output init = Kagictl(absl::StrCat("cluster init --dir ", dir, " --nodes 3"));
+  ASSERT_EQ(init.exit_code, 0) << init.text;
+  for (int i = 1; i <= 3; ++i) {
+    Output check = Kagictl(
+        absl::StrCat("config check --node ", kagictl::NodeConfigPath(dir, i)));
+    EXPECT_EQ(check.exit_code, 0) << check.text;
+    EXPECT_THAT(check.text, HasSubstr("config OK"));
+  }
+  Output again = Kagictl(absl::StrCat("cluster init --dir ", dir));
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_THAT(again.text, HasSubstr("already holds a cluster"));
+  // A missing file the config names is caught by the check.
+  ASSERT_EQ(::unlink(absl::StrCat(kagictl::NodeDir(dir, 2), "/kek").c_str()),
+            0);
+  Output missing = Kagictl(
+      absl::StrCat("config check --node ", kagictl::NodeConfigPath(dir, 2)));
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_THAT(missing.text, HasSubstr("kek"));
+}
+
+TEST(KagictlTest, ConfigNodePrintsAValidConfig) {
+  const std::string key2(64, 'a');
+  const std::string key3(64, 'b');
+  Output out = Kagictl(absl::StrCat(
+      "config node --name node-1 --listen 10.0.0.1:7101 --tls-dir /etc/t "
+      "--identity-key /etc/i.pem --storage /var/lib/kagi/node.db --kek-env "
+      "KAGI_KEK --peer node-2=10.0.0.2:7101=",
+      key2, " --peer node-3=10.0.0.3:7101=", key3, " --gateway gateway-1"));
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  absl::StatusOr<v1::NodeConfig> parsed =
+      transport::ParseNodeConfig(out.text, "generated");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->name(), "node-1");
+  ASSERT_EQ(parsed->peers_size(), 2);
+  EXPECT_EQ(parsed->peers(1).identity_public_key(), key3);
+  EXPECT_EQ(parsed->tls().cert_file(), "/etc/t/node-1.pem");
+  EXPECT_EQ(parsed->seal_key_env(), "KAGI_KEK");
+  EXPECT_FALSE(parsed->allow_raw_digest());
+  // A bad identity key is refused, naming the field.
+  Output bad = Kagictl(
+      "config node --name node-1 --listen 10.0.0.1:7101 --tls-dir /t "
+      "--identity-key /i --storage /s --kek-file /k --peer "
+      "node-2=10.0.0.2:7101=zz --gateway g");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.text, HasSubstr("peers[0].identity_public_key"));
+}
+
+TEST(KagictlTest, AuditVerifyFindsAnEditedRecordAndATruncatedTail) {
+  const std::string db = absl::StrCat(TempDir(), "/node.db");
+  std::string last_hash;
+  {
+    absl::StatusOr<std::unique_ptr<storage::SqliteStore>> store =
+        storage::SqliteStore::Open(db);
+    ASSERT_TRUE(store.ok()) << store.status();
+    for (int i = 0; i < 3; ++i) {
+      storage::AuditEntry e;
+      e.operation = "sign";
+      e.request_id = absl::StrCat("req-", i);
+      e.outcome = "ok";
+      absl::StatusOr<storage::AuditEntry> stored = (*store)->AppendAudit(e);
+      ASSERT_TRUE(stored.ok());
+      last_hash = HexEncode(stored->hash);
+    }
+  }
+  Output ok = Kagictl(
+      absl::StrCat("audit verify --db ", db, " --last-hash ", last_hash));
+  EXPECT_EQ(ok.exit_code, 0) << ok.text;
+  EXPECT_THAT(ok.text, HasSubstr("audit chain OK: 3 records"));
+
+  // Someone with write access to the file drops the append-only trigger and
+  // rewrites record 2's outcome.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TRIGGER audit_no_update; UPDATE audit SET "
+                         "outcome = 'refused' WHERE seq = 2;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  Output edited = Kagictl(absl::StrCat("audit verify --db ", db));
+  EXPECT_NE(edited.exit_code, 0);
+  EXPECT_THAT(edited.text, HasSubstr("audit chain broken at seq 2"));
+
+  // Restore it, then cut the tail: only the kept last hash shows it.
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "UPDATE audit SET outcome = 'ok' WHERE seq = 2; DROP "
+                         "TRIGGER audit_no_delete; DELETE FROM audit WHERE "
+                         "seq = 3;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  Output chain_only = Kagictl(absl::StrCat("audit verify --db ", db));
+  EXPECT_EQ(chain_only.exit_code, 0) << chain_only.text;
+  Output with_hash = Kagictl(
+      absl::StrCat("audit verify --db ", db, " --last-hash ", last_hash));
+  EXPECT_NE(with_hash.exit_code, 0);
+  EXPECT_THAT(with_hash.text, HasSubstr("records were removed from its end"));
+}
+
+}  // namespace
+}  // namespace kagi
