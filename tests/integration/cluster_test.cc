@@ -2,6 +2,8 @@
 // (DKG, signing with every signer pair, batches, derivation, request status,
 // audit chains, refresh, a node stopped and restarted). Every signature is
 // verified independently (OpenSSL, and the public key derived here).
+#include "tools/kagictl/cluster.h"
+
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -30,6 +32,8 @@
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "libs/crypto/bip32.h"
+#include "libs/transport/config.h"
+#include "libs/transport/pki.h"
 #include "tests/integration/integration_util.h"
 
 namespace kagi::integration {
@@ -492,6 +496,72 @@ TEST_F(ClusterTest, RestartedNodeIsUsedAgainPromptly) {
       << "the gateway kept treating the restarted node-3 as unreachable "
          "(its channel waited out the reconnect backoff)";
   ASSERT_TRUE(cluster_->StartNode(1).ok());
+}
+
+}  // namespace
+}  // namespace kagi::integration
+
+namespace kagi::integration {
+namespace {
+
+// Gateways hold no state: a second gateway process (same identity, another
+// port) serves the same cluster at the same time, and what one gateway did
+// is known to the other through the nodes (a completed request id).
+TEST_F(ClusterTest, TwoGatewaysServeTheSameClusterAtOnce) {
+  const std::string dir = cluster_->dir();
+  absl::StatusOr<v1::GatewayConfig> conf = transport::LoadGatewayConfig(
+      absl::StrCat(kagictl::GatewayDir(dir), "/gateway.conf"));
+  ASSERT_TRUE(conf.ok()) << conf.status();
+  const std::string second_address =
+      absl::StrCat("127.0.0.1:", KAGI_IT_BASE_PORT + 50);
+  conf->set_listen_address(second_address);
+  const std::string second_conf =
+      absl::StrCat(kagictl::GatewayDir(dir), "/second.conf");
+  ASSERT_TRUE(transport::WriteFileAtomically(
+                  second_conf, transport::RenderConfig(*conf), 0644)
+                  .ok());
+  absl::StatusOr<pid_t> pid =
+      kagictl::StartGateway(dir, absl::Seconds(20), second_conf);
+  ASSERT_TRUE(pid.ok()) << pid.status();
+  absl::StatusOr<v1::ClientConfig> client =
+      kagictl::LoadClientConfig(kagictl::ClientConfigPath(dir));
+  ASSERT_TRUE(client.ok());
+  client->set_gateway_address(second_address);
+  const std::string second_client = absl::StrCat(dir, "/second-client.conf");
+  ASSERT_TRUE(transport::WriteFileAtomically(
+                  second_client, transport::RenderConfig(*client), 0644)
+                  .ok());
+  absl::StatusOr<std::unique_ptr<v1::Wallet::Stub>> second =
+      kagictl::WalletClient(second_client);
+  ASSERT_TRUE(second.ok()) << second.status();
+
+  // Both gateways sign concurrently.
+  std::vector<v1::SignRequest> requests;
+  for (int i = 0; i < 6; ++i) {
+    requests.push_back(
+        SimpleSignRequest(key_.key_id(), {4, static_cast<uint32_t>(i)}));
+  }
+  std::vector<grpc::Status> results(requests.size());
+  std::vector<v1::SignResponse> responses(requests.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    threads.emplace_back([&, i] {
+      v1::Wallet::Stub* w = i % 2 == 0 ? cluster_->wallet() : second->get();
+      results[i] = Sign(w, requests[i], &responses[i]);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    ASSERT_TRUE(results[i].ok()) << i << ": " << Describe(results[i]);
+    CheckResponse(requests[i], responses[i]);
+  }
+  // A request completed through the first gateway cannot run again through
+  // the second: the nodes remember it.
+  v1::SignResponse again;
+  grpc::Status replay = Sign(second->get(), requests[0], &again);
+  EXPECT_EQ(replay.error_code(), grpc::StatusCode::ALREADY_EXISTS)
+      << Describe(replay);
+  EXPECT_TRUE(kagictl::StopPid(*pid, SIGTERM, absl::Seconds(10)).ok());
 }
 
 }  // namespace

@@ -308,15 +308,18 @@ absl::StatusOr<pid_t> StartNode(const std::string& dir, int i,
 }
 
 absl::StatusOr<pid_t> StartGateway(const std::string& dir,
-                                   absl::Duration timeout) {
+                                   absl::Duration timeout,
+                                   const std::string& config_path) {
   KAGI_ASSIGN_OR_RETURN(std::string bin, FindBinary("kagi-gateway"));
-  const std::string conf = absl::StrCat(GatewayDir(dir), "/gateway.conf");
+  const std::string conf = config_path.empty()
+                               ? absl::StrCat(GatewayDir(dir), "/gateway.conf")
+                               : config_path;
   KAGI_ASSIGN_OR_RETURN(v1::GatewayConfig config,
                         transport::LoadGatewayConfig(conf));
-  const std::string log = absl::StrCat(GatewayDir(dir), "/gateway.log");
+  const std::string base = conf.substr(0, conf.rfind('.'));
+  const std::string log = absl::StrCat(base, ".log");
   KAGI_ASSIGN_OR_RETURN(pid_t pid, Spawn(bin, {"--config", conf}, log));
-  KAGI_RETURN_IF_ERROR(
-      WritePid(absl::StrCat(GatewayDir(dir), "/gateway.pid"), pid));
+  KAGI_RETURN_IF_ERROR(WritePid(absl::StrCat(base, ".pid"), pid));
   absl::Status st = WaitHealthy(dir, config.listen_address(), config.name(),
                                 pid, log, timeout);
   if (!st.ok()) {

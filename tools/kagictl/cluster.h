@@ -61,8 +61,11 @@ absl::StatusOr<std::string> FindBinary(const std::string& name);
 // pid file written) and wait until it answers a health check.
 absl::StatusOr<pid_t> StartNode(const std::string& dir, int i,
                                 absl::Duration timeout = absl::Seconds(20));
+// `config_path` overrides D/gateway-1/gateway.conf (e.g. a second gateway
+// on another port); its log and pid file go next to that config.
 absl::StatusOr<pid_t> StartGateway(const std::string& dir,
-                                   absl::Duration timeout = absl::Seconds(20));
+                                   absl::Duration timeout = absl::Seconds(20),
+                                   const std::string& config_path = "");
 // StopPid sends `signal`, waits up to `timeout` for exit, then SIGKILLs.
 absl::Status StopPid(pid_t pid, int signal, absl::Duration timeout);
 // ReadPid returns the pid recorded for a process directory, or NotFound.
