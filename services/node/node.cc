@@ -281,8 +281,23 @@ absl::Status NodeCore::Finish(const std::string& request_id,
   return outcome;
 }
 
+void NodeCore::RecordRefusal(absl::string_view operation,
+                             absl::string_view request_id,
+                             const absl::Status& refusal) {
+  storage::AuditEntry audit;
+  audit.unix_time = absl::ToUnixSeconds(absl::Now());
+  audit.operation = std::string(operation);
+  audit.request_id = std::string(request_id.substr(0, 128));
+  audit.outcome =
+      absl::StrCat("refused: ", absl::StatusCodeToString(refusal.code()), ": ",
+                   refusal.message());
+  // Best effort: a refusal is answered whether or not its record lands.
+  store_->AppendAudit(std::move(audit)).IgnoreError();
+}
+
 absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
-    const v1::StartDkgRequest& request, PartyNames* names) {
+    const v1::StartDkgRequest& request, CallInfo* info) {
+  PartyNames* names = &info->names;
   KAGI_ASSIGN_OR_RETURN(protocol::SessionSetup setup,
                         BuildDkgSetup(request, self_key_, peer_keys_));
   KAGI_RETURN_IF_ERROR(CheckExpiry(setup.expiry_unix_seconds, absl::Now(),
@@ -292,6 +307,7 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(
       request.request_id(), "dkg", DkgRequestDigest(request),
       protocol::Sid0(setup), storage::Durability::kSynced));
+  info->recorded = true;
   absl::StatusOr<std::unique_ptr<protocol::DkgParty>> party =
       protocol::DkgParty::Create(setup, signer, rng_);
   if (!party.ok()) {
@@ -320,7 +336,8 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
 }
 
 absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
-    const v1::StartSignRequest& request, PartyNames* names) {
+    const v1::StartSignRequest& request, CallInfo* info) {
+  PartyNames* names = &info->names;
   KAGI_ASSIGN_OR_RETURN(
       std::vector<protocol::SignItem> items,
       SignItemsFromRequest(request.request(), limits_, config_.name()));
@@ -344,6 +361,7 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   const Key32 sid0 = protocol::Sid0(setup);
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(request_id, "sign", digest, sid0,
                                             storage::Durability::kCrashSafe));
+  info->recorded = true;
   // Presignatures are keyed by (sid0, item): unique, since a sid0 never runs
   // twice. Their consumption is made durable in the background from now on
   // (ConsumeJournal); the hook waits for it before a share leaves.
@@ -391,7 +409,8 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
 }
 
 absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
-    const v1::StartReshareRequest& request, PartyNames* names) {
+    const v1::StartReshareRequest& request, CallInfo* info) {
+  PartyNames* names = &info->names;
   KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(request.key_id()));
   absl::StatusOr<SharePtr> old = LoadShare(key_id);
   if (!old.ok() && !absl::IsNotFound(old.status())) return old.status();
@@ -406,6 +425,7 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(
       request.request_id(), "reshare", ReshareRequestDigest(request),
       protocol::Sid0(setup), storage::Durability::kSynced));
+  info->recorded = true;
   absl::StatusOr<std::unique_ptr<protocol::ReshareParty>> party =
       protocol::ReshareParty::Create(setup, old_share, signer, rng_);
   if (!party.ok()) {
@@ -437,9 +457,9 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
     return DescribeKey(*fresh);
   }
   cache_.erase(key_id);
-  v1::KeyInfo info = DescribeKey(*old_share);
-  info.set_epoch(old_share->epoch + 1);
-  return info;
+  v1::KeyInfo described = DescribeKey(*old_share);
+  described.set_epoch(old_share->epoch + 1);
+  return described;
 }
 
 absl::StatusOr<v1::KeyInfo> NodeCore::GetKey(const std::string& key_id_bytes) {

@@ -48,6 +48,15 @@ namespace kagi::node {
 // so errors can name the culprit node.
 using PartyNames = std::map<uint32_t, std::string>;
 
+// CallInfo is what a Start* call reports besides its result: the session's
+// party names, and whether the request reached the store (then its outcome
+// is in the request record and the audit log; otherwise the caller records
+// the refusal with RecordRefusal).
+struct CallInfo {
+  PartyNames names;
+  bool recorded = false;
+};
+
 // Shares are move-only (they own secrets); the cache hands out shared,
 // immutable ones.
 using SharePtr = std::shared_ptr<const protocol::KeyShare>;
@@ -66,11 +75,16 @@ class NodeCore {
   v1::NodeInfo Info() const;
 
   absl::StatusOr<v1::KeyInfo> StartDkg(const v1::StartDkgRequest& request,
-                                       PartyNames* names);
+                                       CallInfo* info);
   absl::StatusOr<v1::StartSignResponse> StartSign(
-      const v1::StartSignRequest& request, PartyNames* names);
+      const v1::StartSignRequest& request, CallInfo* info);
   absl::StatusOr<v1::KeyInfo> StartReshare(
-      const v1::StartReshareRequest& request, PartyNames* names);
+      const v1::StartReshareRequest& request, CallInfo* info);
+  // RecordRefusal appends an audit record for a request refused before it
+  // reached the store (bad field, disabled payload kind, expired, reused
+  // request id...): every refusal is on the record with its reason.
+  void RecordRefusal(absl::string_view operation, absl::string_view request_id,
+                     const absl::Status& refusal);
   absl::StatusOr<v1::KeyInfo> GetKey(const std::string& key_id);
   absl::StatusOr<v1::ListKeysResponse> ListKeys();
   absl::StatusOr<v1::RequestStatus> GetRequestStatus(

@@ -29,13 +29,24 @@ grpc::Status NodeServiceImpl::Reply(const absl::Status& status,
                                  });
 }
 
+// Recorded passes `result` through; a refusal that never reached the store
+// is put on the audit record here.
+template <typename T>
+T NodeServiceImpl::Recorded(absl::string_view op, absl::string_view request_id,
+                            const CallInfo* info, T result) const {
+  if (!result.ok() && !info->recorded) {
+    core_->RecordRefusal(op, request_id, result.status());
+  }
+  return result;
+}
+
 // Each handler: authenticate, run, translate. The macro keeps the three
 // steps identical across handlers.
 #define KAGI_NODE_HANDLER(call)                                            \
   if (absl::Status auth = Authorize(*ctx); !auth.ok()) return Reply(auth); \
-  PartyNames names;                                                        \
+  CallInfo info;                                                           \
   auto result = (call);                                                    \
-  if (!result.ok()) return Reply(result.status(), names);                  \
+  if (!result.ok()) return Reply(result.status(), info.names);             \
   *resp = *std::move(result);                                              \
   return grpc::Status::OK
 
@@ -48,19 +59,22 @@ grpc::Status NodeServiceImpl::GetNodeInfo(grpc::ServerContext* ctx,
 grpc::Status NodeServiceImpl::StartDkg(grpc::ServerContext* ctx,
                                        const v1::StartDkgRequest* req,
                                        v1::KeyInfo* resp) {
-  KAGI_NODE_HANDLER(core_->StartDkg(*req, &names));
+  KAGI_NODE_HANDLER(
+      Recorded("dkg", req->request_id(), &info, core_->StartDkg(*req, &info)));
 }
 
 grpc::Status NodeServiceImpl::StartSign(grpc::ServerContext* ctx,
                                         const v1::StartSignRequest* req,
                                         v1::StartSignResponse* resp) {
-  KAGI_NODE_HANDLER(core_->StartSign(*req, &names));
+  KAGI_NODE_HANDLER(Recorded("sign", req->request().request_id(), &info,
+                             core_->StartSign(*req, &info)));
 }
 
 grpc::Status NodeServiceImpl::StartReshare(grpc::ServerContext* ctx,
                                            const v1::StartReshareRequest* req,
                                            v1::KeyInfo* resp) {
-  KAGI_NODE_HANDLER(core_->StartReshare(*req, &names));
+  KAGI_NODE_HANDLER(Recorded("reshare", req->request_id(), &info,
+                             core_->StartReshare(*req, &info)));
 }
 
 grpc::Status NodeServiceImpl::GetKey(grpc::ServerContext* ctx,

@@ -48,6 +48,9 @@ class NodeServiceImpl final : public v1::Node::Service {
   absl::Status Authorize(const grpc::ServerContext& ctx) const;
   grpc::Status Reply(const absl::Status& status,
                      const PartyNames& names = {}) const;
+  template <typename T>
+  T Recorded(absl::string_view op, absl::string_view request_id,
+             const CallInfo* info, T result) const;
 
   NodeCore* core_;
   std::set<std::string> gateways_;

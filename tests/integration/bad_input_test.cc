@@ -29,6 +29,7 @@ namespace kagi::integration {
 namespace {
 
 using ::testing::Contains;
+using ::testing::HasSubstr;
 
 constexpr int kRoundTimeoutMs = 2000;
 
@@ -439,12 +440,26 @@ TEST_F(BadInputTest, RawDigestIsRefusedByANodeThatDisablesIt) {
     ASSERT_TRUE(st.ok()) << Describe(st);
     EXPECT_FALSE(info.allow_raw_digest());
   }
-  // node-3 itself refuses.
+  // node-3 itself refuses, and its audit log says why.
   {
-    grpc::Status st = NodeSign(3, SimpleSignRequest(key_.key_id()), {1, 3});
+    const v1::SignRequest refused = SimpleSignRequest(key_.key_id());
+    grpc::Status st = NodeSign(3, refused, {1, 3});
     EXPECT_TRUE(
         RpcError(st, grpc::StatusCode::PERMISSION_DENIED, "raw-digest"));
     EXPECT_TRUE(RpcError(st, grpc::StatusCode::PERMISSION_DENIED, "node-3"));
+    absl::StatusOr<std::vector<storage::AuditEntry>> log =
+        VerifiedAudit(cluster_->NodeDb(3));
+    ASSERT_TRUE(log.ok()) << log.status();
+    bool found = false;
+    for (const storage::AuditEntry& e : *log) {
+      if (e.request_id == refused.request_id()) {
+        found = true;
+        EXPECT_EQ(e.operation, "sign");
+        EXPECT_THAT(e.outcome, HasSubstr("refused"));
+        EXPECT_THAT(e.outcome, HasSubstr("raw-digest signing is disabled"));
+      }
+    }
+    EXPECT_TRUE(found) << "no audit record of the refusal";
   }
   // Through the gateway, with node-2 down every signer set holds node-3.
   ASSERT_TRUE(cluster_->StopNode(2, SIGTERM).ok());
