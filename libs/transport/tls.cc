@@ -189,6 +189,21 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   return creds;
 }
 
+absl::Status CheckOwnCertificate(const TlsFiles& files, Role role,
+                                 absl::string_view name) {
+  absl::StatusOr<std::string> pem =
+      ReadFileToString(files.cert_file, kMaxPemFileBytes);
+  if (!pem.ok()) return pem.status();
+  absl::StatusOr<CertIdentity> own = IdentityFromPem(*pem);
+  if (!own.ok()) return own.status();
+  if (own->role != role || own->name != name) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls.cert_file: the certificate is ", own->ToString(),
+                     ", not ", RoleName(role), "/", name));
+  }
+  return absl::OkStatus();
+}
+
 void ConfigureServerBuilder(grpc::ServerBuilder& builder) {
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);

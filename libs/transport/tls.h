@@ -80,6 +80,13 @@ struct TlsFiles {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& files);
 
+// CheckOwnCertificate: the process's own certificate (files.cert_file) must
+// name it: role `role` and CN `name`. A certificate meant for another
+// process, configured by mistake, is refused at start-up (InvalidArgument
+// naming what the certificate says).
+absl::Status CheckOwnCertificate(const TlsFiles& files, Role role,
+                                 absl::string_view name);
+
 // ConfigureServerBuilder sets kMaxMessageBytes as the server's send and
 // receive limit (the channel side is set by MakeMtlsChannel) and keeps a pool
 // of idle handler threads (see tls.cc).

@@ -628,3 +628,24 @@ TEST_F(MtlsTest, ServerCredentialErrorsNameTheFile) {
 
 }  // namespace
 }  // namespace kagi::transport
+
+namespace kagi::transport {
+namespace {
+
+TEST_F(MtlsTest, OwnCertificateMustNameTheProcess) {
+  EXPECT_TRUE(CheckOwnCertificate(*node2_, Role::kNode, "node-2").ok());
+  absl::Status other_name = CheckOwnCertificate(*node2_, Role::kNode, "node-1");
+  EXPECT_EQ(other_name.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(other_name.message()),
+              ::testing::HasSubstr("is node/node-2, not node/node-1"));
+  absl::Status other_role =
+      CheckOwnCertificate(*alice_, Role::kGateway, "alice");
+  EXPECT_THAT(std::string(other_role.message()),
+              ::testing::HasSubstr("is client/alice, not gateway/alice"));
+  TlsFiles missing = *alice_;
+  missing.cert_file = "/nonexistent/cert.pem";
+  EXPECT_FALSE(CheckOwnCertificate(missing, Role::kClient, "alice").ok());
+}
+
+}  // namespace
+}  // namespace kagi::transport

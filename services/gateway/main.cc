@@ -58,6 +58,8 @@ absl::StatusOr<Prepared> Prepare(const std::string& config_path) {
                                       out.config.tls().ca_file()};
   KAGI_ASSIGN_OR_RETURN(out.credentials,
                         kagi::transport::MakeServerCredentials(tls));
+  KAGI_RETURN_IF_ERROR(kagi::transport::CheckOwnCertificate(
+      tls, kagi::transport::Role::kGateway, out.config.name()));
   KAGI_ASSIGN_OR_RETURN(out.gateway,
                         kagi::gateway::Gateway::FromConfig(out.config));
   return out;

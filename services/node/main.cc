@@ -64,16 +64,8 @@ absl::Status Serve(const std::string& config_path) {
                         kagi::transport::MakeServerCredentials(tls));
   // The node's own certificate must say it is this node: a gateway's or a
   // client's certificate configured by mistake is refused at start-up.
-  KAGI_ASSIGN_OR_RETURN(std::string own_pem,
-                        kagi::transport::ReadFileToString(
-                            tls.cert_file, kagi::transport::kMaxPemFileBytes));
-  KAGI_ASSIGN_OR_RETURN(kagi::transport::CertIdentity own,
-                        kagi::transport::IdentityFromPem(own_pem));
-  if (own.role != kagi::transport::Role::kNode || own.name != config.name()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tls.cert_file: the certificate is ", own.ToString(),
-                     ", not node/", config.name()));
-  }
+  KAGI_RETURN_IF_ERROR(kagi::transport::CheckOwnCertificate(
+      tls, kagi::transport::Role::kNode, config.name()));
 
   kagi::node::NodeServiceImpl node_service(core.get(), config);
   kagi::node::PeerServiceImpl peer_service(core.get(), config);
