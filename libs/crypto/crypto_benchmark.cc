@@ -8,6 +8,7 @@
 #include "benchmark/benchmark.h"
 #include "libs/base/rng.h"
 #include "libs/crypto/ecdsa.h"
+#include "libs/crypto/evp.h"
 #include "libs/crypto/hash.h"
 #include "libs/crypto/point.h"
 #include "libs/crypto/prefix_hash.h"
@@ -188,6 +189,34 @@ void BM_SingleKeyEcdsaVerify(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SingleKeyEcdsaVerify);
+
+// Envelope signatures (every protocol message) and BIP32 steps (every
+// signing path) go through these OpenSSL EVP wrappers.
+void BM_Ed25519Sign(benchmark::State& state) {
+  InsecureDeterministicRng rng(7);
+  const Ed25519PrivateKey key = Ed25519PrivateKey::Generate(rng);
+  const std::array<uint8_t, 32> msg{};
+  for (auto _ : state) benchmark::DoNotOptimize(key.Sign(msg));
+}
+BENCHMARK(BM_Ed25519Sign);
+
+void BM_Ed25519Verify(benchmark::State& state) {
+  InsecureDeterministicRng rng(7);
+  const Ed25519PrivateKey key = Ed25519PrivateKey::Generate(rng);
+  const std::array<uint8_t, 32> msg{};
+  const Ed25519Signature sig = key.Sign(msg);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(Ed25519Verify(key.PublicKey(), msg, sig));
+  }
+}
+BENCHMARK(BM_Ed25519Verify);
+
+void BM_HmacSha512(benchmark::State& state) {
+  const std::array<uint8_t, 32> key{};
+  const std::array<uint8_t, 37> data{};
+  for (auto _ : state) benchmark::DoNotOptimize(HmacSha512(key, data));
+}
+BENCHMARK(BM_HmacSha512);
 
 }  // namespace
 }  // namespace kagi::crypto

@@ -3,16 +3,22 @@
 #include <grpcpp/client_context.h>
 #include <stdlib.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "libs/base/rng.h"
 #include "libs/base/status_macros.h"
@@ -72,6 +78,24 @@ absl::Status SignOnce(v1::Wallet::Stub& wallet, const std::string& key_id,
   return VerifyResponse(resp);
 }
 
+// CpuSeconds returns a process's user + system CPU time (from /proc).
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name (which may contain spaces) start at ')'.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
+  if (f.size() < 13) return 0;
+  double ticks = 0;
+  for (int i : {11, 12}) {  // utime, stime (fields 14 and 15 of stat)
+    double v = 0;
+    if (absl::SimpleAtod(f[static_cast<size_t>(i)], &v)) ticks += v;
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 std::string MiB(long kib) {
   return absl::StrFormat("%.1f MiB", static_cast<double>(kib) / 1024.0);
 }
@@ -102,6 +126,14 @@ absl::Status RunBench(const BenchOptions& o) {
           pid_t pid, ReadPid(absl::StrCat(NodeDir(dir, i), "/node.pid")));
       pids.push_back(pid);
     }
+    KAGI_ASSIGN_OR_RETURN(
+        pid_t gateway_pid,
+        ReadPid(absl::StrCat(GatewayDir(dir), "/gateway.pid")));
+    auto nodes_cpu = [&]() {
+      double sum = 0;
+      for (pid_t p : pids) sum += CpuSeconds(p);
+      return sum;
+    };
     auto max_rss = [&]() -> long {
       long m = 0;
       for (pid_t p : pids) m = std::max(m, RssKib(p).value_or(0));
@@ -135,6 +167,8 @@ absl::Status RunBench(const BenchOptions& o) {
       seq_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
     }
 
+    const double nodes_cpu0 = nodes_cpu();
+    const double gateway_cpu0 = CpuSeconds(gateway_pid);
     std::atomic<int> next{0};
     std::atomic<int> failures{0};
     absl::Status first_error;
@@ -159,6 +193,10 @@ absl::Status RunBench(const BenchOptions& o) {
     }
     for (std::thread& t : threads) t.join();
     const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+    const double nodes_ms =
+        (nodes_cpu() - nodes_cpu0) * 1000.0 / static_cast<double>(o.signs);
+    const double gateway_ms = (CpuSeconds(gateway_pid) - gateway_cpu0) *
+                              1000.0 / static_cast<double>(o.signs);
     const long loaded_rss = max_rss();
     if (failures.load() > 0) {
       return absl::InternalError(
@@ -179,6 +217,12 @@ absl::Status RunBench(const BenchOptions& o) {
         << absl::StrFormat(
                "| sustained signatures/s, concurrency %d (%d signs) | %.0f /s | >= 200 /s |\n",
                o.concurrency, o.signs, static_cast<double>(o.signs) / seconds)
+        << absl::StrFormat(
+               "| CPU per signature under load: nodes (sum of 3) | %.1f ms | |\n",
+               nodes_ms)
+        << absl::StrFormat(
+               "| CPU per signature under load: gateway | %.1f ms | |\n",
+               gateway_ms)
         << "| node RSS idle (largest of 3) | " << MiB(idle_rss)
         << " | <= 64 MiB |\n"
         << "| node RSS after the load (largest of 3) | " << MiB(loaded_rss)
