@@ -12,23 +12,23 @@ kagi_cc_library(
 kagi_cc_test(
   NAME bitcoin_tx_test
   SRCS bitcoin_tx_test.cc
-  DEPS kagi::chain::bitcoin
+  DEPS kagi::chain::bitcoin kagi::tests::testing::testing
 )
 
 kagi_cc_test(
   NAME sighash_test
   SRCS sighash_test.cc
-  DEPS kagi::chain::bitcoin kagi::crypto::crypto
+  DEPS kagi::chain::bitcoin kagi::crypto::crypto kagi::tests::testing::testing
 )
 
 kagi_cc_test(
   NAME psbt_test
   SRCS psbt_test.cc
-  DEPS kagi::chain::bitcoin
+  DEPS kagi::chain::bitcoin kagi::tests::testing::testing
 )
 
 kagi_cc_test(
   NAME script_test
   SRCS script_test.cc
-  DEPS kagi::chain::bitcoin kagi::crypto::crypto
+  DEPS kagi::chain::bitcoin kagi::crypto::crypto kagi::tests::testing::testing
 )

@@ -13,17 +13,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/base/bytes.h"
+#include "tests/testing/vectors.h"
 
 namespace kagi::chain {
 namespace {
 
 using ::testing::HasSubstr;
 
-Bytes Hex(const std::string& hex) {
-  absl::StatusOr<Bytes> b = HexDecode(hex);
-  EXPECT_TRUE(b.ok()) << b.status();
-  return b.ok() ? *b : Bytes{};
-}
+Bytes Hex(const std::string& hex) { return testing::HexOrDie(hex); }
 
 // BIP143 "Native P2WPKH": unsigned and signed.
 constexpr char kUnsigned[] =

@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "libs/base/bytes.h"
 #include "libs/chain/bitcoin_tx.h"
+#include "tests/testing/vectors.h"
 
 namespace kagi::chain {
 namespace {
@@ -29,11 +30,7 @@ struct Vector {
   std::string hex;
 };
 
-Bytes Hex(const std::string& hex) {
-  absl::StatusOr<Bytes> b = HexDecode(hex);
-  EXPECT_TRUE(b.ok()) << b.status();
-  return b.ok() ? *b : Bytes{};
-}
+Bytes Hex(const std::string& hex) { return testing::HexOrDie(hex); }
 
 const std::vector<Vector>& InvalidPsbts() {
   static const auto* v = new std::vector<Vector>{

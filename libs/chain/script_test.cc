@@ -17,17 +17,14 @@
 #include "gtest/gtest.h"
 #include "libs/base/bytes.h"
 #include "libs/crypto/base58.h"
+#include "tests/testing/vectors.h"
 
 namespace kagi::chain {
 namespace {
 
 using ::testing::HasSubstr;
 
-Bytes Hex(const std::string& hex) {
-  absl::StatusOr<Bytes> b = HexDecode(hex);
-  EXPECT_TRUE(b.ok()) << b.status();
-  return b.ok() ? *b : Bytes{};
-}
+Bytes Hex(const std::string& hex) { return testing::HexOrDie(hex); }
 
 std::string Address(const std::string& script_hex, Network network) {
   absl::StatusOr<std::string> a = ScriptAddress(Hex(script_hex), network);

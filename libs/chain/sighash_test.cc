@@ -17,17 +17,14 @@
 #include "libs/chain/bitcoin_tx.h"
 #include "libs/crypto/ecdsa.h"
 #include "libs/crypto/point.h"
+#include "tests/testing/vectors.h"
 
 namespace kagi::chain {
 namespace {
 
 using ::testing::HasSubstr;
 
-Bytes Hex(const std::string& hex) {
-  absl::StatusOr<Bytes> b = HexDecode(hex);
-  EXPECT_TRUE(b.ok()) << b.status();
-  return b.ok() ? *b : Bytes{};
-}
+Bytes Hex(const std::string& hex) { return testing::HexOrDie(hex); }
 
 // Verifies DER signature (without the sighash byte) of `digest` by `pubkey`.
 void ExpectSignatureVerifies(const std::string& pubkey_hex,

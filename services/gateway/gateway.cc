@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <utility>
@@ -344,6 +345,23 @@ void Gateway::ForgetRecent() {
   recent_keys_.clear();
 }
 
+absl::StatusOr<std::vector<size_t>> Gateway::HealthyNodes(
+    const std::vector<Probe>& probes) const {
+  std::vector<size_t> healthy;
+  std::vector<size_t> all;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    all.push_back(i);
+    if (probes[i].healthy) {
+      healthy.push_back(i);
+    }
+  }
+  if (healthy.empty()) {
+    return absl::UnavailableError(
+        absl::StrCat("no node is reachable: ", UnhealthyList(probes, all)));
+  }
+  return healthy;
+}
+
 std::vector<std::optional<size_t>> Gateway::PartyNodes(
     const KeyInfo& key) const {
   std::vector<std::optional<size_t>> out(
@@ -400,18 +418,11 @@ std::string Gateway::UnidentifiedNodes(const std::vector<Probe>& probes) const {
 grpc::Status Gateway::FetchKey(const std::string& key_id,
                                const std::vector<Probe>& probes,
                                absl::Time deadline, KeyInfo* out) {
-  std::vector<size_t> healthy;
-  std::vector<size_t> all;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    all.push_back(i);
-    if (probes[i].healthy) {
-      healthy.push_back(i);
-    }
+  absl::StatusOr<std::vector<size_t>> reachable = HealthyNodes(probes);
+  if (!reachable.ok()) {
+    return Error(reachable.status());
   }
-  if (healthy.empty()) {
-    return Error(absl::UnavailableError(
-        absl::StrCat("no node is reachable: ", UnhealthyList(probes, all))));
-  }
+  const std::vector<size_t>& healthy = *reachable;
   kagi::v1::GetKeyRequest request;
   request.set_key_id(key_id);
   const std::vector<Call<KeyInfo>> calls =
@@ -461,6 +472,8 @@ grpc::Status Gateway::FetchKey(const std::string& key_id,
       "key ", absl::BytesToHexString(key_id),
       " is not known to any reachable node (asked ", Bracketed(asked), ")");
   if (healthy.size() < nodes_.size()) {
+    std::vector<size_t> all(nodes_.size());
+    std::iota(all.begin(), all.end(), size_t{0});
     absl::StrAppend(&message, "; unreachable: ", UnhealthyList(probes, all));
   }
   return Error(absl::NotFoundError(message));
@@ -559,18 +572,11 @@ grpc::Status Gateway::ListKeys(const kagi::v1::ListKeysRequest& request,
                                absl::Time deadline,
                                kagi::v1::ListKeysResponse* out) {
   const std::vector<Probe> probes = ProbeNodes({}, deadline);
-  std::vector<size_t> healthy;
-  std::vector<size_t> all;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    all.push_back(i);
-    if (probes[i].healthy) {
-      healthy.push_back(i);
-    }
+  absl::StatusOr<std::vector<size_t>> reachable = HealthyNodes(probes);
+  if (!reachable.ok()) {
+    return Error(reachable.status());
   }
-  if (healthy.empty()) {
-    return Error(absl::UnavailableError(
-        absl::StrCat("no node is reachable: ", UnhealthyList(probes, all))));
-  }
+  const std::vector<size_t>& healthy = *reachable;
   const std::vector<Call<kagi::v1::ListKeysResponse>> calls =
       CallEach<kagi::v1::ListKeysRequest, kagi::v1::ListKeysResponse>(
           healthy, request, CallDeadline(deadline, options_.request_timeout),
@@ -1012,18 +1018,11 @@ grpc::Status Gateway::GetRequestStatus(
     return Error(valid);
   }
   const std::vector<Probe> probes = ProbeNodes({}, deadline);
-  std::vector<size_t> healthy;
-  std::vector<size_t> all;
-  for (size_t i = 0; i < nodes_.size(); ++i) {
-    all.push_back(i);
-    if (probes[i].healthy) {
-      healthy.push_back(i);
-    }
+  absl::StatusOr<std::vector<size_t>> reachable = HealthyNodes(probes);
+  if (!reachable.ok()) {
+    return Error(reachable.status());
   }
-  if (healthy.empty()) {
-    return Error(absl::UnavailableError(
-        absl::StrCat("no node is reachable: ", UnhealthyList(probes, all))));
-  }
+  const std::vector<size_t>& healthy = *reachable;
   const std::vector<Call<kagi::v1::RequestStatus>> calls =
       CallEach<kagi::v1::GetRequestStatusRequest, kagi::v1::RequestStatus>(
           healthy, request, CallDeadline(deadline, options_.request_timeout),

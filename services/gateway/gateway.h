@@ -171,6 +171,10 @@ class Gateway {
   // updates the identity cache. The result is indexed like nodes_.
   std::vector<Probe> ProbeNodes(absl::Span<const size_t> nodes,
                                 absl::Time deadline);
+  // HealthyNodes lists the nodes `probes` found healthy; Unavailable (listing
+  // why each failed) when there is none.
+  absl::StatusOr<std::vector<size_t>> HealthyNodes(
+      const std::vector<Probe>& probes) const;
   // PartyNodes maps each party of `key` to a node index by identity key.
   std::vector<std::optional<size_t>> PartyNodes(
       const kagi::v1::KeyInfo& key) const;
