@@ -703,6 +703,18 @@ absl::StatusOr<kagi::v1::NodeConfig> LoadNodeConfig(const std::string& path) {
   return ParseNodeConfig(text, path);
 }
 
+absl::Status ParseTextProto(absl::string_view text,
+                            absl::string_view source_name,
+                            google::protobuf::Message* out) {
+  return ParseText(text, source_name, out);
+}
+
+absl::Status LoadTextProto(const std::string& path,
+                           google::protobuf::Message* out) {
+  KAGI_ASSIGN_OR_RETURN(const std::string text, ReadConfigFile(path));
+  return ParseText(text, path, out);
+}
+
 absl::Status CheckNodeConfigFiles(const kagi::v1::NodeConfig& config) {
   KAGI_RETURN_IF_ERROR(CheckTlsFiles(config.tls()));
   KAGI_RETURN_IF_ERROR(

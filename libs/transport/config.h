@@ -138,6 +138,17 @@ absl::Status CheckGatewayConfigFiles(const kagi::v1::GatewayConfig& config);
 
 // --- helpers -----------------------------------------------------------------
 
+// LoadTextProto reads the file at `path` (as LoadNodeConfig) and parses it
+// into `out` in protobuf text format, refusing unknown fields. Used for the
+// node's policy file (libs/policy validates the content).
+absl::Status LoadTextProto(const std::string& path,
+                           google::protobuf::Message* out);
+// ParseTextProto is LoadTextProto for text already read; `source_name`
+// prefixes errors.
+absl::Status ParseTextProto(absl::string_view text,
+                            absl::string_view source_name,
+                            google::protobuf::Message* out);
+
 // RenderConfig prints `config` in protobuf text format after the comment line
 // "# Kagi configuration (protobuf text format, kagi.v1.<MessageName>)". The
 // output parses back to an equal message.

@@ -1,0 +1,152 @@
+// File: libs/policy/policy.h
+//
+// A node's signing policy (docs/policy.md; format: proto/kagi/v1/policy.proto
+// in text format). Loading validates the whole file: every error names the
+// field ("rules[1] 'hot-wallet'.max_amount: ..."), and a node whose policy
+// does not load does not start.
+//
+// Evaluation is a pure function of (policy, the facts the node decoded from
+// the request, the approvers whose signatures verified, the velocity already
+// used) returning allow or deny with every reason. Deny by default: a request
+// is allowed only by a rule that matches every one of its facts and whose
+// approval quorum is met; the first such rule (in file order) is named.
+//
+// Usage:
+//   v1::Policy proto;
+//   KAGI_RETURN_IF_ERROR(transport::LoadTextProto(path, &proto));
+//   KAGI_ASSIGN_OR_RETURN(Policy policy, Policy::FromProto(std::move(proto)));
+//   Decision d = policy.Evaluate(facts, verified_approvers, used);
+//   if (!d.allowed) return absl::PermissionDeniedError(d.ToString());
+#ifndef KAGI_LIBS_POLICY_POLICY_H_
+#define KAGI_LIBS_POLICY_POLICY_H_
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "kagi/v1/policy.pb.h"
+#include "libs/base/bytes.h"
+#include "libs/policy/amount.h"
+
+namespace kagi::policy {
+
+// Chains a rule can name.
+inline constexpr absl::string_view kBitcoin = "bitcoin";
+inline constexpr absl::string_view kEthereum = "ethereum";
+inline constexpr absl::string_view kRawDigest = "raw_digest";
+
+// One value leaving the wallet to a destination that is not its own.
+struct Transfer {
+  std::string destination;  // address, normalised (bech32 lower, EIP-55)
+  Amount amount;
+};
+
+// What a node decoded from a signing request: the facts policy judges.
+struct RequestFacts {
+  std::string initiator;  // "client/<CN>" as the gateway reported it
+  std::string key_id;     // lower-case hex
+  std::string chain;      // kBitcoin, kEthereum or kRawDigest
+  std::string network;    // "regtest", ...; ethereum: decimal chain id
+  std::string asset;      // "BTC", "ETH", "ERC20:<EIP-55 contract>"
+  std::vector<Transfer> transfers;  // external outputs / the recipient
+  Amount amount;                    // everything leaving: transfers + fee
+  uint64_t fee = 0;                 // bitcoin, satoshi
+  bool contract_call = false;       // ethereum: other call data / creation
+  // Human-readable lines for the audit record (inputs, change, ...).
+  std::vector<std::string> notes;
+
+  // Summary is one line for audit records and refusals.
+  std::string Summary() const;
+};
+
+// A velocity window that applies to a request: the node sums what it
+// admitted under `scope` since now - window_seconds and passes it back.
+struct VelocityQuery {
+  std::string scope;  // "<rule>|<key id>|<asset>"
+  uint64_t window_seconds = 0;
+};
+using VelocityUsed = std::map<std::string, Amount>;  // scope -> sum
+
+struct Decision {
+  bool allowed = false;
+  std::string rule;                    // the allowing rule
+  std::vector<std::string> reasons;    // deny: why each candidate rule failed
+  std::string velocity_scope;          // allow: reserve the amount under it
+  std::vector<std::string> approvers;  // allow: approvers counted
+
+  std::string ToString() const;
+};
+
+struct ApproverEntry {
+  enum class Scheme { kEd25519, kP256 };
+  std::string name;
+  std::set<std::string> groups;
+  Scheme scheme = Scheme::kEd25519;
+  Bytes public_key;  // 32 bytes Ed25519, or the SEC1 point
+};
+
+class Policy {
+ public:
+  // FromProto validates a parsed policy file (transport::LoadTextProto
+  // reads one).
+  static absl::StatusOr<Policy> FromProto(v1::Policy proto);
+
+  const std::string& revision() const { return proto_.revision(); }
+  const v1::Policy& proto() const { return proto_; }
+
+  // FindApprover returns the approver named `name`, or null.
+  const ApproverEntry* FindApprover(absl::string_view name) const;
+
+  // VelocityQueries lists the windows Evaluate needs for `facts`.
+  std::vector<VelocityQuery> VelocityQueries(const RequestFacts& facts) const;
+
+  // Evaluate decides a signing request. `approvers` are the names whose
+  // signatures over the request digest verified (VerifyApprovals).
+  Decision Evaluate(const RequestFacts& facts,
+                    const std::set<std::string>& approvers,
+                    const VelocityUsed& used) const;
+
+  // EvaluateAdmin decides key creation, refresh and reshare: allowed when
+  // the policy has an admin section and its quorum is met.
+  Decision EvaluateAdmin(const std::set<std::string>& approvers) const;
+
+ private:
+  struct CompiledRule {
+    Amount max_amount;
+    bool has_velocity = false;
+    Amount velocity_max;
+    std::vector<std::pair<Amount, std::vector<v1::Quorum>>> tiers;
+    std::set<std::string> destinations;  // normalised, books included
+  };
+
+  Policy() = default;
+  // RuleFailures returns why `rule` does not allow `facts` (empty: allows).
+  std::vector<std::string> RuleFailures(size_t index, const RequestFacts& facts,
+                                        const std::set<std::string>& approvers,
+                                        const VelocityUsed& used) const;
+  // QuorumShortfall returns "" when distinct `approvers` fill every slot of
+  // `quorums` (an approver fills at most one slot), else what is missing.
+  std::string QuorumShortfall(const std::vector<v1::Quorum>& quorums,
+                              const std::set<std::string>& approvers) const;
+
+  v1::Policy proto_;
+  std::vector<ApproverEntry> approvers_;
+  std::vector<CompiledRule> rules_;  // parallel to proto_.rules()
+};
+
+// NormalizeAddress: bech32 Bitcoin addresses to lower case, Ethereum
+// addresses to EIP-55 (refusing a wrong checksum); others unchanged.
+absl::StatusOr<std::string> NormalizeAddress(absl::string_view chain,
+                                             absl::string_view address);
+
+// VelocityScope is the scope string of VelocityQuery.
+std::string VelocityScope(absl::string_view rule, absl::string_view key_id,
+                          absl::string_view asset);
+
+}  // namespace kagi::policy
+
+#endif  // KAGI_LIBS_POLICY_POLICY_H_
