@@ -32,3 +32,21 @@ kagi_cc_test(
   SRCS script_test.cc
   DEPS kagi::chain::bitcoin kagi::crypto::crypto kagi::tests::testing::testing
 )
+
+# Verified PSBT analysis and signature insertion for one wallet key.
+kagi_cc_library(
+  NAME psbt_signer
+  STRICT
+  SRCS psbt_signer.cc
+  HDRS psbt_signer.h
+  DEPS kagi::chain::bitcoin kagi::chain::chain kagi::crypto::crypto
+       kagi::base::base absl::status absl::statusor absl::strings
+       absl::optional
+)
+
+kagi_cc_test(
+  NAME psbt_signer_test
+  SRCS psbt_signer_test.cc
+  DEPS kagi::chain::psbt_signer kagi::crypto::crypto
+       kagi::tests::testing::testing
+)

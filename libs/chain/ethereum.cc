@@ -255,6 +255,67 @@ RlpItem AccessListItem(const std::vector<EthAccessTuple>& list) {
   return RlpItem::List(std::move(tuples));
 }
 
+// TransactionFields returns the RLP fields every encoding of `tx` starts
+// with: legacy [nonce, gasPrice, gas, to, value, data]; type 1 [chainId,
+// nonce, gasPrice, gas, to, value, data, accessList]; type 2 [chainId,
+// nonce, maxPriorityFeePerGas, maxFeePerGas, gas, to, value, data,
+// accessList]. The unsigned and signed encodings append their own tail.
+std::vector<RlpItem> TransactionFields(const EthTransaction& tx) {
+  std::vector<RlpItem> f;
+  switch (tx.type) {
+    case EthTxType::kLegacy:
+      f.push_back(RlpFromUint64(tx.nonce));
+      f.push_back(RlpFromUint256(tx.gas_price));
+      f.push_back(RlpFromUint64(tx.gas_limit));
+      f.push_back(ToItem(tx.to));
+      f.push_back(RlpFromUint256(tx.value));
+      f.push_back(RlpItem::String(tx.data));
+      return f;
+    case EthTxType::kAccessList:
+    case EthTxType::kDynamicFee:
+      f.push_back(RlpFromUint64(tx.chain_id));
+      f.push_back(RlpFromUint64(tx.nonce));
+      if (tx.type == EthTxType::kDynamicFee) {
+        f.push_back(RlpFromUint256(tx.max_priority_fee_per_gas));
+        f.push_back(RlpFromUint256(tx.max_fee_per_gas));
+      } else {
+        f.push_back(RlpFromUint256(tx.gas_price));
+      }
+      f.push_back(RlpFromUint64(tx.gas_limit));
+      f.push_back(ToItem(tx.to));
+      f.push_back(RlpFromUint256(tx.value));
+      f.push_back(RlpItem::String(tx.data));
+      f.push_back(AccessListItem(tx.access_list));
+      return f;
+  }
+  KAGI_CHECK(false && "unknown EthTxType");
+  return f;
+}
+
+// EncodeEnvelope returns rlp(fields) for legacy transactions and
+// type ‖ rlp(fields) for typed ones (EIP-2718).
+Bytes EncodeEnvelope(EthTxType type, std::vector<RlpItem> fields) {
+  const Bytes body = RlpEncode(RlpItem::List(std::move(fields)));
+  if (type == EthTxType::kLegacy) {
+    return body;
+  }
+  Bytes out(1 + body.size());
+  out[0] = static_cast<uint8_t>(type);
+  std::copy(body.begin(), body.end(), out.begin() + 1);
+  return out;
+}
+
+// Eip155V returns chain_id * 2 + 35 + y_parity as a 256-bit integer (it
+// does not fit 64 bits for chain ids above (2^64 - 37) / 2).
+Uint256 Eip155V(uint64_t chain_id, uint8_t y_parity) {
+  const unsigned __int128 v =
+      static_cast<unsigned __int128>(chain_id) * 2 + 35 + y_parity;
+  Uint256 out{};
+  StoreBigEndian64(static_cast<uint64_t>(v >> 64), out.data() + 16);
+  StoreBigEndian64(static_cast<uint64_t>(v), out.data() + 24);
+  return out;
+}
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -264,7 +325,7 @@ int HexValue(char c) {
 
 }  // namespace
 
-absl::StatusOr<EthTransaction> DecodeTransaction(ByteSpan unsigned_tx) {
+absl::StatusOr<EthTransaction> DecodeEthTransaction(ByteSpan unsigned_tx) {
   if (unsigned_tx.empty()) {
     return EthError("empty transaction");
   }
@@ -288,42 +349,29 @@ absl::StatusOr<EthTransaction> DecodeTransaction(ByteSpan unsigned_tx) {
 }
 
 Bytes EncodeUnsignedTransaction(const EthTransaction& tx) {
-  std::vector<RlpItem> f;
-  switch (tx.type) {
-    case EthTxType::kLegacy:
-      f.push_back(RlpFromUint64(tx.nonce));
-      f.push_back(RlpFromUint256(tx.gas_price));
-      f.push_back(RlpFromUint64(tx.gas_limit));
-      f.push_back(ToItem(tx.to));
-      f.push_back(RlpFromUint256(tx.value));
-      f.push_back(RlpItem::String(tx.data));
-      f.push_back(RlpFromUint64(tx.chain_id));
-      f.push_back(RlpFromUint64(0));
-      f.push_back(RlpFromUint64(0));
-      return RlpEncode(RlpItem::List(std::move(f)));
-    case EthTxType::kAccessList:
-    case EthTxType::kDynamicFee: {
-      f.push_back(RlpFromUint64(tx.chain_id));
-      f.push_back(RlpFromUint64(tx.nonce));
-      if (tx.type == EthTxType::kDynamicFee) {
-        f.push_back(RlpFromUint256(tx.max_priority_fee_per_gas));
-        f.push_back(RlpFromUint256(tx.max_fee_per_gas));
-      } else {
-        f.push_back(RlpFromUint256(tx.gas_price));
-      }
-      f.push_back(RlpFromUint64(tx.gas_limit));
-      f.push_back(ToItem(tx.to));
-      f.push_back(RlpFromUint256(tx.value));
-      f.push_back(RlpItem::String(tx.data));
-      f.push_back(AccessListItem(tx.access_list));
-      Bytes out = {static_cast<uint8_t>(tx.type)};
-      const Bytes body = RlpEncode(RlpItem::List(std::move(f)));
-      out.insert(out.end(), body.begin(), body.end());
-      return out;
-    }
+  std::vector<RlpItem> fields = TransactionFields(tx);
+  if (tx.type == EthTxType::kLegacy) {
+    // EIP-155: the chain id and two zeros stand in for v, r, s.
+    fields.push_back(RlpFromUint64(tx.chain_id));
+    fields.push_back(RlpFromUint64(0));
+    fields.push_back(RlpFromUint64(0));
   }
-  KAGI_CHECK(false && "unknown EthTxType");
-  return {};
+  return EncodeEnvelope(tx.type, std::move(fields));
+}
+
+Bytes EncodeSignedTransaction(const EthTransaction& tx, uint8_t y_parity,
+                              const std::array<uint8_t, 32>& r,
+                              const std::array<uint8_t, 32>& s) {
+  KAGI_CHECK(y_parity <= 1);
+  std::vector<RlpItem> fields = TransactionFields(tx);
+  if (tx.type == EthTxType::kLegacy) {
+    fields.push_back(RlpFromUint256(Eip155V(tx.chain_id, y_parity)));
+  } else {
+    fields.push_back(RlpFromUint64(y_parity));
+  }
+  fields.push_back(RlpFromUint256(r));
+  fields.push_back(RlpFromUint256(s));
+  return EncodeEnvelope(tx.type, std::move(fields));
 }
 
 Keccak256Digest SigningHash(const EthTransaction& tx) {

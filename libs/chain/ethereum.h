@@ -4,7 +4,7 @@
 // shown to the approver is exactly what gets signed ("what you see is what
 // you sign", issue 7).
 //
-// DecodeTransaction takes the UNSIGNED transaction, i.e. the exact bytes
+// DecodeEthTransaction takes the UNSIGNED transaction, i.e. the exact bytes
 // whose Keccak-256 is the ECDSA message:
 //
 //   legacy (EIP-155)      rlp([nonce, gasPrice, gas, to, value, data,
@@ -15,9 +15,11 @@
 //                                     maxFeePerGas, gas, to, value, data,
 //                                     accessList])
 //
-// with accessList = [[address, [storageKey, ...]], ...]. Decoding is strict
+// with accessList = [[address, [storageKey, ...]], ...]. Once the threshold
+// signature exists, EncodeSignedTransaction writes the signed form that is
+// broadcast (v/r/s or y_parity/r/s appended). Decoding is strict
 // (canonical RLP and integers, exact field counts, no trailing bytes), so
-// EncodeUnsignedTransaction(DecodeTransaction(b)) == b and a transaction has
+// EncodeUnsignedTransaction(DecodeEthTransaction(b)) == b and a transaction has
 // one encoding only. Refused on purpose: pre-EIP-155 legacy transactions
 // (6 fields, no chain id: replayable on every chain), chain id 0, and signed
 // transactions (legacy with v/r/s in place of chainId/0/0, typed ones with
@@ -86,13 +88,25 @@ struct EthTransaction {
   std::vector<EthAccessTuple> access_list;  // types 1 and 2
 };
 
-// DecodeTransaction parses an unsigned transaction (see the file comment).
-absl::StatusOr<EthTransaction> DecodeTransaction(ByteSpan unsigned_tx);
+// DecodeEthTransaction parses an unsigned transaction (see the file comment).
+absl::StatusOr<EthTransaction> DecodeEthTransaction(ByteSpan unsigned_tx);
 
 // EncodeUnsignedTransaction returns the bytes signed for `tx`: the EIP-155
 // RLP list for legacy, type byte ‖ RLP list for types 1 and 2. Fields the
 // type does not have are ignored. Requires a known `tx.type` (KAGI_CHECK).
 Bytes EncodeUnsignedTransaction(const EthTransaction& tx);
+
+// EncodeSignedTransaction returns the network encoding of `tx` signed with
+// (y_parity, r, s), the form eth_sendRawTransaction takes:
+//   legacy   rlp([nonce, gasPrice, gas, to, value, data, v, r, s]) with
+//            v = chainId * 2 + 35 + y_parity (EIP-155)
+//   type 1/2 type ‖ rlp([...the unsigned fields..., y_parity, r, s])
+// r and s are 32-byte big-endian and are written as canonical RLP integers
+// (leading zero bytes stripped). The signature is not checked here. Requires
+// y_parity <= 1 and a known `tx.type` (KAGI_CHECK).
+Bytes EncodeSignedTransaction(const EthTransaction& tx, uint8_t y_parity,
+                              const std::array<uint8_t, 32>& r,
+                              const std::array<uint8_t, 32>& s);
 
 // SigningHash returns Keccak256(EncodeUnsignedTransaction(tx)), the 32-byte
 // message of the ECDSA signature.

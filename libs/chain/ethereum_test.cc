@@ -10,8 +10,16 @@
 //     Ethereum client derives them.
 //   * EIP-1559 and EIP-2930 transactions assembled by hand here, byte by byte
 //     from the field values, with decode → encode round trips.
+//   * Signed encodings: the EIP-155 example's signed transaction from its
+//     published (v, r, s); typed transactions signed here with libsecp256k1
+//     recoverable signatures, whose encoded y_parity/r/s recover the
+//     signer's address; canonical stripping of leading zeros in r and s.
 #include "libs/chain/ethereum.h"
 
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
+
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstddef>
@@ -29,6 +37,7 @@
 #include "libs/chain/keccak.h"
 #include "libs/chain/rlp.h"
 #include "libs/crypto/point.h"
+#include "libs/crypto/scalar.h"
 
 namespace kagi::chain {
 namespace {
@@ -55,7 +64,7 @@ Uint256 U(uint64_t v) {
 }
 
 void ExpectRefused(ByteSpan tx, absl::string_view message_part) {
-  absl::StatusOr<EthTransaction> decoded = DecodeTransaction(tx);
+  absl::StatusOr<EthTransaction> decoded = DecodeEthTransaction(tx);
   ASSERT_FALSE(decoded.ok()) << HexEncode(tx);
   EXPECT_EQ(decoded.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(decoded.status().message()),
@@ -108,7 +117,7 @@ const std::string& Eip2930Tx() {
 
 TEST(EthTransaction, Eip155Example) {
   const Bytes raw = H(kEip155SigningData);
-  absl::StatusOr<EthTransaction> tx = DecodeTransaction(raw);
+  absl::StatusOr<EthTransaction> tx = DecodeEthTransaction(raw);
   ASSERT_TRUE(tx.ok()) << tx.status();
   EXPECT_EQ(tx->type, EthTxType::kLegacy);
   EXPECT_EQ(tx->chain_id, 1u);
@@ -138,7 +147,7 @@ TEST(EthTransaction, Eip155Example) {
 
 TEST(EthTransaction, Eip1559HandBuilt) {
   const Bytes raw = H(Eip1559Tx());
-  absl::StatusOr<EthTransaction> tx = DecodeTransaction(raw);
+  absl::StatusOr<EthTransaction> tx = DecodeEthTransaction(raw);
   ASSERT_TRUE(tx.ok()) << tx.status();
   EXPECT_EQ(tx->type, EthTxType::kDynamicFee);
   EXPECT_EQ(tx->chain_id, 1u);
@@ -166,7 +175,7 @@ TEST(EthTransaction, Eip1559HandBuilt) {
 
 TEST(EthTransaction, Eip2930HandBuilt) {
   const Bytes raw = H(Eip2930Tx());
-  absl::StatusOr<EthTransaction> tx = DecodeTransaction(raw);
+  absl::StatusOr<EthTransaction> tx = DecodeEthTransaction(raw);
   ASSERT_TRUE(tx.ok()) << tx.status();
   EXPECT_EQ(tx->type, EthTxType::kAccessList);
   EXPECT_EQ(tx->chain_id, 5u);
@@ -207,7 +216,7 @@ TEST(EthTransaction, ContractCreationAndLargeValuesRoundTrip) {
           {F<20>("0000000000000000000000000000000000000001"), {}});
     }
     const Bytes enc = EncodeUnsignedTransaction(tx);
-    absl::StatusOr<EthTransaction> dec = DecodeTransaction(enc);
+    absl::StatusOr<EthTransaction> dec = DecodeEthTransaction(enc);
     ASSERT_TRUE(dec.ok()) << dec.status();
     EXPECT_FALSE(dec->to.has_value());
     EXPECT_EQ(dec->chain_id, UINT64_MAX);
@@ -444,6 +453,226 @@ TEST(EthAddress, FromPublicKey) {
             ParseAddress("0x7e5f4552091a69125d5dfcb7b8c2659029395bdf").value());
 }
 
+// --- Signed transactions ---------------------------------------------------
+
+const secp256k1_context* Secp() {
+  static secp256k1_context* ctx = secp256k1_context_create(
+      SECP256K1_CONTEXT_SIGN | SECP256K1_CONTEXT_VERIFY);
+  return ctx;
+}
+
+EthTransaction Eip155ExampleTx() {
+  EthTransaction tx;
+  tx.type = EthTxType::kLegacy;
+  tx.chain_id = 1;
+  tx.nonce = 9;
+  tx.gas_price = U(20000000000);
+  tx.gas_limit = 21000;
+  tx.to = F<20>("3535353535353535353535353535353535353535");
+  tx.value = U(1000000000000000000);
+  return tx;
+}
+
+// Canonical strips leading zero bytes (the RLP integer form).
+Bytes Canonical(ByteSpan v) {
+  size_t i = 0;
+  while (i < v.size() && v[i] == 0) ++i;
+  return Bytes(v.begin() + static_cast<ptrdiff_t>(i), v.end());
+}
+
+// PadTo32 left-pads an RLP integer back to 32 bytes.
+std::array<uint8_t, 32> PadTo32(const Bytes& v) {
+  std::array<uint8_t, 32> out{};
+  EXPECT_LE(v.size(), 32u);
+  std::copy(v.begin(), v.end(), out.end() - static_cast<ptrdiff_t>(v.size()));
+  return out;
+}
+
+// Recover returns the public key that signed `digest` with (recid, r, s).
+absl::StatusOr<crypto::Point> Recover(const Keccak256Digest& digest, int recid,
+                                      const std::array<uint8_t, 32>& r,
+                                      const std::array<uint8_t, 32>& s) {
+  std::array<uint8_t, 64> compact{};
+  std::copy(r.begin(), r.end(), compact.begin());
+  std::copy(s.begin(), s.end(), compact.begin() + 32);
+  secp256k1_ecdsa_recoverable_signature sig;
+  if (secp256k1_ecdsa_recoverable_signature_parse_compact(
+          Secp(), &sig, compact.data(), recid) != 1) {
+    return absl::InvalidArgumentError("bad recoverable signature");
+  }
+  secp256k1_pubkey pub;
+  if (secp256k1_ecdsa_recover(Secp(), &pub, &sig, digest.data()) != 1) {
+    return absl::InvalidArgumentError("recovery failed");
+  }
+  return crypto::Point::FromRaw(pub);
+}
+
+EthAddress AddressOfSecret(const std::array<uint8_t, 32>& secret) {
+  absl::StatusOr<crypto::Scalar> k =
+      crypto::Scalar::FromCanonicalBytesNonZero(secret);
+  EXPECT_TRUE(k.ok());
+  return AddressFromPublicKey(crypto::Point::MulGenerator(*k).value());
+}
+
+TEST(EthSignedTransaction, Eip155Example) {
+  const EthTransaction tx = Eip155ExampleTx();
+  const auto r =
+      F<32>("28ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276");
+  const auto s =
+      F<32>("67cbe9d8997f761aecb703304b3800ccf555c9f3dc64214b297fb1966a3b6d83");
+  EXPECT_EQ(HexEncode(EncodeSignedTransaction(tx, 0, r, s)), kEip155SignedTx);
+
+  // The EIP's signature is by the key 0x4646...46 (v = 37: y_parity 0).
+  absl::StatusOr<crypto::Point> signer =
+      Recover(SigningHash(tx), /*recid=*/0, r, s);
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  std::array<uint8_t, 32> secret{};
+  secret.fill(0x46);
+  EXPECT_EQ(AddressFromPublicKey(*signer), AddressOfSecret(secret));
+
+  // The decoder takes unsigned transactions only.
+  EXPECT_FALSE(DecodeEthTransaction(EncodeSignedTransaction(tx, 0, r, s)).ok());
+}
+
+TEST(EthSignedTransaction, LegacyVFollowsEip155) {
+  EthTransaction tx = Eip155ExampleTx();
+  std::array<uint8_t, 32> r{};
+  std::array<uint8_t, 32> s{};
+  r.fill(0x11);
+  s.fill(0x22);
+  struct Case {
+    uint64_t chain_id;
+    uint8_t y_parity;
+    std::string v_hex;
+  };
+  const std::vector<Case> cases = {
+      {1, 0, "25"},                                  // 37
+      {1, 1, "26"},                                  // 38
+      {5, 1, "2e"},                                  // 46
+      {137, 0, "0135"},                              // 309
+      {uint64_t{1} << 63, 1, "010000000000000024"},  // 2^64 + 36
+      {~uint64_t{0}, 1, "020000000000000022"},       // 2^65 - 2 + 36
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.chain_id);
+    tx.chain_id = c.chain_id;
+    absl::StatusOr<RlpItem> item =
+        RlpDecode(EncodeSignedTransaction(tx, c.y_parity, r, s));
+    ASSERT_TRUE(item.ok()) << item.status();
+    ASSERT_TRUE(item->is_list);
+    ASSERT_EQ(item->items.size(), 9u);
+    EXPECT_EQ(HexEncode(item->items[6].bytes), c.v_hex);
+    EXPECT_EQ(item->items[7].bytes, Bytes(r.begin(), r.end()));
+    EXPECT_EQ(item->items[8].bytes, Bytes(s.begin(), s.end()));
+  }
+}
+
+TEST(EthSignedTransaction, TypedTransactionsSignedAndRecovered) {
+  const auto secret =
+      F<32>("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318");
+  const EthAddress signer = AddressOfSecret(secret);
+  for (const std::string& unsigned_hex : {Eip1559Tx(), Eip2930Tx()}) {
+    SCOPED_TRACE(unsigned_hex.substr(0, 2));
+    absl::StatusOr<EthTransaction> tx = DecodeEthTransaction(H(unsigned_hex));
+    ASSERT_TRUE(tx.ok()) << tx.status();
+    const size_t unsigned_fields = tx->type == EthTxType::kDynamicFee ? 9u : 8u;
+    const Keccak256Digest digest = SigningHash(*tx);
+
+    secp256k1_ecdsa_recoverable_signature sig;
+    ASSERT_EQ(secp256k1_ecdsa_sign_recoverable(Secp(), &sig, digest.data(),
+                                               secret.data(), nullptr, nullptr),
+              1);
+    std::array<uint8_t, 64> compact{};
+    int recid = -1;
+    secp256k1_ecdsa_recoverable_signature_serialize_compact(
+        Secp(), compact.data(), &recid, &sig);
+    ASSERT_TRUE(recid == 0 || recid == 1);
+    std::array<uint8_t, 32> r{};
+    std::array<uint8_t, 32> s{};
+    std::copy(compact.begin(), compact.begin() + 32, r.begin());
+    std::copy(compact.begin() + 32, compact.end(), s.begin());
+
+    const Bytes signed_tx =
+        EncodeSignedTransaction(*tx, static_cast<uint8_t>(recid), r, s);
+    ASSERT_FALSE(signed_tx.empty());
+    EXPECT_EQ(signed_tx[0], static_cast<uint8_t>(tx->type));
+    absl::StatusOr<RlpItem> list = RlpDecode(ByteSpan(signed_tx).subspan(1));
+    ASSERT_TRUE(list.ok()) << list.status();
+    ASSERT_TRUE(list->is_list);
+    ASSERT_EQ(list->items.size(), unsigned_fields + 3);
+
+    // The unsigned fields are exactly those of the unsigned encoding.
+    absl::StatusOr<RlpItem> unsigned_list =
+        RlpDecode(ByteSpan(H(unsigned_hex)).subspan(1));
+    ASSERT_TRUE(unsigned_list.ok());
+    for (size_t i = 0; i < unsigned_fields; ++i) {
+      EXPECT_EQ(list->items[i], unsigned_list->items[i]) << i;
+    }
+    const RlpItem& y = list->items[unsigned_fields];
+    const RlpItem& r_item = list->items[unsigned_fields + 1];
+    const RlpItem& s_item = list->items[unsigned_fields + 2];
+    absl::StatusOr<uint64_t> y_value = RlpToUint64(y, "y_parity");
+    ASSERT_TRUE(y_value.ok()) << y_value.status();
+    EXPECT_EQ(*y_value, static_cast<uint64_t>(recid));
+    EXPECT_TRUE(RlpToUint256(r_item, "r").ok());
+    EXPECT_TRUE(RlpToUint256(s_item, "s").ok());
+    EXPECT_EQ(r_item.bytes, Canonical(r));
+    EXPECT_EQ(s_item.bytes, Canonical(s));
+
+    // Recovering from what was encoded gives the signer's address.
+    absl::StatusOr<crypto::Point> recovered =
+        Recover(digest, static_cast<int>(*y_value), PadTo32(r_item.bytes),
+                PadTo32(s_item.bytes));
+    ASSERT_TRUE(recovered.ok()) << recovered.status();
+    EXPECT_EQ(AddressFromPublicKey(*recovered), signer);
+
+    // A signed typed transaction is refused by the unsigned decoder.
+    absl::StatusOr<EthTransaction> decoded = DecodeEthTransaction(signed_tx);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_THAT(std::string(decoded.status().message()),
+                HasSubstr("signed transaction"));
+  }
+}
+
+TEST(EthSignedTransaction, StripsLeadingZerosOfRAndS) {
+  const EthTransaction tx = Eip155ExampleTx();
+  auto r =
+      F<32>("00ef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276");
+  auto s =
+      F<32>("0000000000000000000000000000000000000000000000000000000000000005");
+  const Bytes signed_tx = EncodeSignedTransaction(tx, 0, r, s);
+  // r is 31 bytes (0x9f), s is the single byte 0x05 (its own encoding).
+  const std::string expected_tail =
+      "25"
+      "9fef61340bd939bc2195fe537567866003e1a15d3c71ff63e1590620aa636276"
+      "05";
+  const std::string hex = HexEncode(signed_tx);
+  ASSERT_GE(hex.size(), expected_tail.size());
+  EXPECT_EQ(hex.substr(hex.size() - expected_tail.size()), expected_tail);
+  absl::StatusOr<RlpItem> item = RlpDecode(signed_tx);
+  ASSERT_TRUE(item.ok()) << item.status();
+  ASSERT_EQ(item->items.size(), 9u);
+  EXPECT_EQ(item->items[7].bytes.size(), 31u);
+  EXPECT_TRUE(RlpToUint256(item->items[7], "r").ok());
+  EXPECT_EQ(HexEncode(item->items[8].bytes), "05");
+
+  // A typed transaction with y_parity 0 writes it as the empty string, and
+  // an all-zero s as well.
+  absl::StatusOr<EthTransaction> typed = DecodeEthTransaction(H(Eip1559Tx()));
+  ASSERT_TRUE(typed.ok());
+  s.fill(0);
+  r[0] = 0;
+  r[1] = 0;
+  const Bytes typed_signed = EncodeSignedTransaction(*typed, 0, r, s);
+  absl::StatusOr<RlpItem> typed_item =
+      RlpDecode(ByteSpan(typed_signed).subspan(1));
+  ASSERT_TRUE(typed_item.ok()) << typed_item.status();
+  ASSERT_EQ(typed_item->items.size(), 12u);
+  EXPECT_TRUE(typed_item->items[9].bytes.empty());
+  EXPECT_EQ(typed_item->items[10].bytes.size(), 30u);
+  EXPECT_TRUE(typed_item->items[11].bytes.empty());
+}
+
 // --- ERC-20 ----------------------------------------------------------------
 
 Bytes Erc20Data(absl::string_view selector, absl::string_view address_word,
@@ -536,7 +765,7 @@ TEST(EthTransaction, MutationsNeverCrash) {
           break;
       }
     }
-    absl::StatusOr<EthTransaction> tx = DecodeTransaction(m);
+    absl::StatusOr<EthTransaction> tx = DecodeEthTransaction(m);
     if (tx.ok()) {
       ++accepted;
       EXPECT_EQ(HexEncode(EncodeUnsignedTransaction(*tx)), HexEncode(m));

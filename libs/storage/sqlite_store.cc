@@ -109,6 +109,14 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TABLE IF NOT EXISTS velocity (
+  request_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  unix_time INTEGER NOT NULL,
+  amount BLOB NOT NULL,
+  PRIMARY KEY (request_id, scope)
+);
+CREATE INDEX IF NOT EXISTS velocity_by_scope ON velocity (scope, unix_time);
 PRAGMA user_version = 2;
 )sql";
 
@@ -164,6 +172,12 @@ constexpr const char* kInsertBan =
     "INSERT OR IGNORE INTO bans (party_key, reason, banned_at) VALUES (?, ?, "
     "CAST(strftime('%s', 'now') AS INTEGER))";
 constexpr const char* kIsBanned = "SELECT 1 FROM bans WHERE party_key = ?";
+constexpr const char* kReserveVelocity =
+    "INSERT OR IGNORE INTO velocity (request_id, scope, unix_time, amount) "
+    "VALUES (?, ?, ?, ?)";
+constexpr const char* kVelocityAmounts =
+    "SELECT amount FROM velocity WHERE scope = ? AND unix_time >= ? AND "
+    "request_id != ?";
 constexpr const char* kLastAudit =
     "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 constexpr const char* kInsertAudit =
@@ -604,7 +618,8 @@ absl::Status SqliteStore::SetDurability(Durability d, absl::string_view op) {
 absl::Status SqliteStore::BeginRequest(absl::string_view request_id,
                                        absl::string_view operation,
                                        const std::array<uint8_t, 32>& digest,
-                                       ByteSpan sid0, Durability durability) {
+                                       ByteSpan sid0, Durability durability,
+                                       const Admission* admission) {
   constexpr absl::string_view kOp = "BeginRequest";
   absl::MutexLock lock(&mu_);
   KAGI_RETURN_IF_ERROR(SetDurability(durability, kOp));
@@ -656,7 +671,36 @@ absl::Status SqliteStore::BeginRequest(absl::string_view request_id,
     }
     KAGI_RETURN_IF_ERROR(s.Run());
   }
+  if (admission != nullptr) {
+    for (const VelocityReservation& r : admission->reservations) {
+      KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kReserveVelocity, kOp));
+      Stmt s(this, raw, kOp);
+      s.Text(request_id).Text(r.scope).Int(r.unix_time).Blob(r.amount);
+      KAGI_RETURN_IF_ERROR(s.Run());
+    }
+    KAGI_RETURN_IF_ERROR(AppendAuditLocked(admission->decision, kOp).status());
+  }
   return txn.Commit(kOp);
+}
+
+absl::StatusOr<std::vector<std::array<uint8_t, 32>>>
+SqliteStore::VelocityAmounts(absl::string_view scope, int64_t since_unix,
+                             absl::string_view except_request_id) {
+  using Amount = std::array<uint8_t, 32>;
+  constexpr absl::string_view kOp = "VelocityAmounts";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kVelocityAmounts, kOp));
+  Stmt s(this, raw, kOp);
+  s.Text(scope).Int(since_unix).Text(except_request_id);
+  std::vector<Amount> out;
+  while (true) {
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    KAGI_ASSIGN_OR_RETURN(Amount amount,
+                          ColumnDigest(raw, 0, "sqlite: velocity.amount"));
+    out.push_back(amount);
+  }
+  return out;
 }
 
 absl::StatusOr<AuditEntry> SqliteStore::FinishRequest(

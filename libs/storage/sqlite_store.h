@@ -56,7 +56,11 @@ class SqliteStore final : public Store {
   absl::Status BeginRequest(absl::string_view request_id,
                             absl::string_view operation,
                             const std::array<uint8_t, 32>& digest,
-                            ByteSpan sid0, Durability durability) override;
+                            ByteSpan sid0, Durability durability,
+                            const Admission* admission = nullptr) override;
+  absl::StatusOr<std::vector<std::array<uint8_t, 32>>> VelocityAmounts(
+      absl::string_view scope, int64_t since_unix,
+      absl::string_view except_request_id = "") override;
   absl::StatusOr<AuditEntry> FinishRequest(absl::string_view request_id,
                                            RequestState state,
                                            absl::string_view outcome,

@@ -392,6 +392,52 @@ TEST_F(StoreTest, Sid0IsInsertOnce) {
   EXPECT_TRUE(store->RecordSid0(Bytes(32, 0x78)).ok());
 }
 
+TEST_F(StoreTest, AdmissionRecordsDecisionAndVelocityOnce) {
+  const std::array<uint8_t, 32> digest = TestKeyId(0xc3);
+  Admission admission;
+  admission.decision.operation = "sign.admit";
+  admission.decision.request_id = "req-v";
+  admission.decision.outcome = "allowed by rule 'r'";
+  VelocityReservation r;
+  r.scope = "r|key|BTC";
+  r.unix_time = 1000;
+  r.amount = TestKeyId(0x01);
+  admission.reservations.push_back(r);
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store
+                    ->BeginRequest("req-v", "sign", digest, Bytes(32, 9),
+                                   Durability::kSynced, &admission)
+                    .ok());
+    // A retry of the same request reserves nothing more.
+    ASSERT_TRUE(store
+                    ->BeginRequest("req-v", "sign", digest, Bytes(32, 10),
+                                   Durability::kSynced, &admission)
+                    .ok());
+    // A refused BeginRequest (reused id, other content) records nothing.
+    EXPECT_FALSE(store
+                     ->BeginRequest("req-v", "sign", TestKeyId(0xc4),
+                                    Bytes(32, 11), Durability::kSynced,
+                                    &admission)
+                     .ok());
+  }
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<std::array<uint8_t, 32>>> amounts =
+      store->VelocityAmounts("r|key|BTC", 999);
+  ASSERT_TRUE(amounts.ok()) << amounts.status();
+  ASSERT_EQ(amounts->size(), 1u);
+  EXPECT_EQ((*amounts)[0], TestKeyId(0x01));
+  EXPECT_TRUE(store->VelocityAmounts("r|key|BTC", 1001)->empty());
+  EXPECT_TRUE(store->VelocityAmounts("other", 0)->empty());
+  absl::StatusOr<std::vector<AuditEntry>> audit = store->ReadAudit();
+  ASSERT_TRUE(audit.ok());
+  ASSERT_EQ(audit->size(), 2u);
+  EXPECT_EQ((*audit)[0].operation, "sign.admit");
+  EXPECT_TRUE(VerifyAuditChain(*audit).ok());
+}
+
 TEST_F(StoreTest, RequestIdBindsOneRequestForever) {
   const std::array<uint8_t, 32> digest_a = TestKeyId(0xa1);
   const std::array<uint8_t, 32> digest_b = TestKeyId(0xb2);

@@ -77,6 +77,22 @@ struct RequestRecord {
   uint32_t attempts = 0;
 };
 
+// A velocity reservation (libs/policy): `amount` (32-byte big-endian) counted
+// under `scope` at `unix_time`, keyed by (request id, scope) so that a retry
+// of the same request is counted once.
+struct VelocityReservation {
+  std::string scope;
+  int64_t unix_time = 0;
+  std::array<uint8_t, 32> amount{};
+};
+
+// What a node decided before admitting a request (policy, approvals):
+// written by BeginRequest in the same transaction as the request record.
+struct Admission {
+  AuditEntry decision;  // appended to the audit log
+  std::vector<VelocityReservation> reservations;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -119,10 +135,19 @@ class Store {
   //     completed");
   //   * the same digest, IN_PROGRESS or FAILED: a retry (another signer set
   //     or a new session); attempts is incremented and the state reset.
+  // With `admission`, its decision is appended to the audit log and its
+  // reservations recorded in the same transaction.
   virtual absl::Status BeginRequest(absl::string_view request_id,
                                     absl::string_view operation,
                                     const std::array<uint8_t, 32>& digest,
-                                    ByteSpan sid0, Durability durability) = 0;
+                                    ByteSpan sid0, Durability durability,
+                                    const Admission* admission = nullptr) = 0;
+  // VelocityAmounts returns the amounts reserved under `scope` at or after
+  // `since_unix` (every request admitted, whatever its outcome), except
+  // those of `except_request_id` (a retry does not count itself twice).
+  virtual absl::StatusOr<std::vector<std::array<uint8_t, 32>>> VelocityAmounts(
+      absl::string_view scope, int64_t since_unix,
+      absl::string_view except_request_id = "") = 0;
   // FinishRequest, in one transaction, records the request's outcome and
   // appends `audit` to the audit log; returns the stored audit entry.
   virtual absl::StatusOr<AuditEntry> FinishRequest(absl::string_view request_id,
