@@ -222,6 +222,11 @@ uint64_t Gateway::ExpiryUnixSeconds() const {
       absl::ToUnixSeconds(clock_->Now() + options_.setup_expiry));
 }
 
+uint64_t Gateway::ClientExpiry(uint64_t requested) const {
+  // Approvals cover the expiry, so the client's own is passed on unchanged.
+  return requested != 0 ? requested : ExpiryUnixSeconds();
+}
+
 std::string Gateway::NewNonce() {
   const std::array<uint8_t, 32> nonce = rng_.Bytes<32>();
   return std::string(nonce.begin(), nonce.end());
@@ -483,6 +488,7 @@ grpc::Status Gateway::FetchKey(const std::string& key_id,
 // --------------------------------------------------------------
 
 grpc::Status Gateway::CreateKey(const kagi::v1::CreateKeyRequest& request,
+                                absl::string_view initiator,
                                 absl::Time deadline, KeyInfo* out) {
   absl::StatusOr<std::vector<std::string>> chosen =
       ChooseDkgNodes(request, node_names_);
@@ -520,7 +526,9 @@ grpc::Status Gateway::CreateKey(const kagi::v1::CreateKeyRequest& request,
     dkg.add_party_identity_keys(key);
   }
   dkg.set_initiator_nonce(NewNonce());
-  dkg.set_expiry_unix_seconds(ExpiryUnixSeconds());
+  dkg.set_expiry_unix_seconds(ClientExpiry(request.expiry_unix_seconds()));
+  *dkg.mutable_approvals() = request.approvals();
+  dkg.set_initiator(std::string(initiator));
 
   const std::vector<Call<KeyInfo>> calls =
       CallEach<kagi::v1::StartDkgRequest, KeyInfo>(
@@ -634,7 +642,8 @@ grpc::Status Gateway::DerivePublicKey(const kagi::v1::DeriveRequest& request,
 }
 
 grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
-                           absl::Time deadline, kagi::v1::SignResponse* out) {
+                           absl::string_view initiator, absl::Time deadline,
+                           kagi::v1::SignResponse* out) {
   absl::Status valid = ValidateSignRequest(request);
   if (!valid.ok()) {
     return Error(valid);
@@ -724,6 +733,7 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
     *start.mutable_request() = request;
     start.mutable_signers()->Add(signers.begin(), signers.end());
     start.set_initiator_nonce(NewNonce());
+    start.set_initiator(std::string(initiator));
     std::vector<size_t> nodes;
     std::vector<std::string> names;
     for (uint32_t id : signers) {
@@ -773,9 +783,14 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
       if (!agreed.ok()) {
         return Error(agreed);
       }
-      *out->mutable_signatures() =
-          static_cast<const kagi::v1::StartSignResponse&>(*answers[0].answer)
-              .signatures();
+      const auto& signed_answer =
+          static_cast<const kagi::v1::StartSignResponse&>(*answers[0].answer);
+      *out->mutable_signatures() = signed_answer.signatures();
+      out->set_request_digest(signed_answer.request_digest());
+      out->set_signed_psbt(signed_answer.signed_psbt());
+      if (signed_answer.has_ethereum()) {
+        *out->mutable_ethereum() = signed_answer.ethereum();
+      }
       out->mutable_signer_nodes()->Add(names.begin(), names.end());
       out->set_attempts(attempts);
       return grpc::Status::OK;
@@ -865,7 +880,8 @@ grpc::Status Gateway::RunReshare(const KeyInfo& old_key,
 }
 
 grpc::Status Gateway::Refresh(const kagi::v1::RefreshRequest& request,
-                              absl::Time deadline, KeyInfo* out) {
+                              absl::string_view initiator, absl::Time deadline,
+                              KeyInfo* out) {
   ForgetRecent();  // the committee or epoch is about to change
   absl::Status valid = ValidateRefreshRequest(request);
   if (!valid.ok()) {
@@ -916,12 +932,16 @@ grpc::Status Gateway::Refresh(const kagi::v1::RefreshRequest& request,
   }
   reshare.set_new_threshold(key.threshold());
   reshare.set_initiator_nonce(NewNonce());
-  reshare.set_expiry_unix_seconds(ExpiryUnixSeconds());
+  reshare.set_expiry_unix_seconds(ClientExpiry(request.expiry_unix_seconds()));
+  *reshare.mutable_approvals() = request.approvals();
+  reshare.set_initiator(std::string(initiator));
+  reshare.set_operation("refresh");
   return RunReshare(key, reshare, nodes, nodes, deadline, out);
 }
 
 grpc::Status Gateway::Reshare(const kagi::v1::ReshareRequest& request,
-                              absl::Time deadline, KeyInfo* out) {
+                              absl::string_view initiator, absl::Time deadline,
+                              KeyInfo* out) {
   ForgetRecent();  // the committee or epoch is about to change
   absl::Status valid = ValidateReshareRequest(request, node_names_);
   if (!valid.ok()) {
@@ -1006,7 +1026,10 @@ grpc::Status Gateway::Reshare(const kagi::v1::ReshareRequest& request,
   }
   reshare.set_new_threshold(request.new_threshold());
   reshare.set_initiator_nonce(NewNonce());
-  reshare.set_expiry_unix_seconds(ExpiryUnixSeconds());
+  reshare.set_expiry_unix_seconds(ClientExpiry(request.expiry_unix_seconds()));
+  *reshare.mutable_approvals() = request.approvals();
+  reshare.set_initiator(std::string(initiator));
+  reshare.set_operation("reshare");
   return RunReshare(key, reshare, participants, members, deadline, out);
 }
 
@@ -1055,6 +1078,20 @@ grpc::Status WalletService::Authorize(const grpc::ServerContext& ctx) const {
       gateway_->Name());
 }
 
+// KAGI_WALLET_HANDLER_AS passes the client's certificate identity on as the
+// request's initiator (what node policies may match on).
+#define KAGI_WALLET_HANDLER_AS(method)                                 \
+  do {                                                                 \
+    grpc::Status authorized = Authorize(*ctx);                         \
+    if (!authorized.ok()) {                                            \
+      return authorized;                                               \
+    }                                                                  \
+    absl::StatusOr<transport::CertIdentity> who =                      \
+        transport::PeerIdentity(*ctx);                                 \
+    return gateway_->method(*request, who.ok() ? who->ToString() : "", \
+                            DeadlineOf(*ctx), response);               \
+  } while (false)
+
 #define KAGI_WALLET_HANDLER(method)                                \
   do {                                                             \
     grpc::Status authorized = Authorize(*ctx);                     \
@@ -1067,7 +1104,7 @@ grpc::Status WalletService::Authorize(const grpc::ServerContext& ctx) const {
 grpc::Status WalletService::CreateKey(grpc::ServerContext* ctx,
                                       const kagi::v1::CreateKeyRequest* request,
                                       KeyInfo* response) {
-  KAGI_WALLET_HANDLER(CreateKey);
+  KAGI_WALLET_HANDLER_AS(CreateKey);
 }
 
 grpc::Status WalletService::GetKey(grpc::ServerContext* ctx,
@@ -1091,19 +1128,19 @@ grpc::Status WalletService::DerivePublicKey(
 grpc::Status WalletService::Sign(grpc::ServerContext* ctx,
                                  const kagi::v1::SignRequest* request,
                                  kagi::v1::SignResponse* response) {
-  KAGI_WALLET_HANDLER(Sign);
+  KAGI_WALLET_HANDLER_AS(Sign);
 }
 
 grpc::Status WalletService::Refresh(grpc::ServerContext* ctx,
                                     const kagi::v1::RefreshRequest* request,
                                     KeyInfo* response) {
-  KAGI_WALLET_HANDLER(Refresh);
+  KAGI_WALLET_HANDLER_AS(Refresh);
 }
 
 grpc::Status WalletService::Reshare(grpc::ServerContext* ctx,
                                     const kagi::v1::ReshareRequest* request,
                                     KeyInfo* response) {
-  KAGI_WALLET_HANDLER(Reshare);
+  KAGI_WALLET_HANDLER_AS(Reshare);
 }
 
 grpc::Status WalletService::GetRequestStatus(

@@ -115,19 +115,23 @@ class Gateway {
   // set none); no node call outlives it. See wallet.proto and the service
   // brief in gateway.cc for the behaviour of each.
   grpc::Status CreateKey(const kagi::v1::CreateKeyRequest& request,
-                         absl::Time deadline, kagi::v1::KeyInfo* out);
+                         absl::string_view initiator, absl::Time deadline,
+                         kagi::v1::KeyInfo* out);
   grpc::Status GetKey(const kagi::v1::GetKeyRequest& request,
                       absl::Time deadline, kagi::v1::KeyInfo* out);
   grpc::Status ListKeys(const kagi::v1::ListKeysRequest& request,
                         absl::Time deadline, kagi::v1::ListKeysResponse* out);
   grpc::Status DerivePublicKey(const kagi::v1::DeriveRequest& request,
                                absl::Time deadline, kagi::v1::DerivedKey* out);
-  grpc::Status Sign(const kagi::v1::SignRequest& request, absl::Time deadline,
+  grpc::Status Sign(const kagi::v1::SignRequest& request,
+                    absl::string_view initiator, absl::Time deadline,
                     kagi::v1::SignResponse* out);
   grpc::Status Refresh(const kagi::v1::RefreshRequest& request,
-                       absl::Time deadline, kagi::v1::KeyInfo* out);
+                       absl::string_view initiator, absl::Time deadline,
+                       kagi::v1::KeyInfo* out);
   grpc::Status Reshare(const kagi::v1::ReshareRequest& request,
-                       absl::Time deadline, kagi::v1::KeyInfo* out);
+                       absl::string_view initiator, absl::Time deadline,
+                       kagi::v1::KeyInfo* out);
   grpc::Status GetRequestStatus(
       const kagi::v1::GetRequestStatusRequest& request, absl::Time deadline,
       kagi::v1::RequestStatus* out);
@@ -210,6 +214,8 @@ class Gateway {
   // CallDeadline is min(now + timeout, deadline).
   static absl::Time CallDeadline(absl::Time deadline, absl::Duration timeout);
   uint64_t ExpiryUnixSeconds() const;
+  // ClientExpiry: the client's expiry if it set one, else ExpiryUnixSeconds.
+  uint64_t ClientExpiry(uint64_t requested) const;
   std::string NewNonce();
   std::string UnhealthyList(const std::vector<Probe>& probes,
                             absl::Span<const size_t> nodes) const;

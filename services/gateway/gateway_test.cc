@@ -343,7 +343,8 @@ TEST(GatewaySignTest, SignsWithTheFirstSubsetAndVerifies) {
   Gateway& gateway = cluster.Start();
   const kagi::v1::SignRequest request = cluster.SignRequest();
   kagi::v1::SignResponse response;
-  const grpc::Status status = gateway.Sign(request, Soon(), &response);
+  const grpc::Status status =
+      gateway.Sign(request, "client/test", Soon(), &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.attempts(), 1u);
   EXPECT_THAT(response.signer_nodes(), ElementsAre("alpha", "bravo"));
@@ -372,7 +373,9 @@ TEST(GatewaySignTest, ConsecutiveRequestsRotateOverSubsets) {
   std::vector<std::vector<std::string>> used;
   for (int i = 0; i < 3; ++i) {
     kagi::v1::SignResponse response;
-    ASSERT_TRUE(gateway.Sign(cluster.SignRequest(), Soon(), &response).ok());
+    ASSERT_TRUE(
+        gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response)
+            .ok());
     used.emplace_back(response.signer_nodes().begin(),
                       response.signer_nodes().end());
   }
@@ -391,7 +394,9 @@ TEST(GatewaySignTest, ServesConcurrentRequests) {
     threads.emplace_back([&] {
       for (int i = 0; i < 5; ++i) {
         kagi::v1::SignResponse response;
-        if (gateway.Sign(cluster.SignRequest(3), Soon(), &response).ok() &&
+        if (gateway
+                .Sign(cluster.SignRequest(3), "client/test", Soon(), &response)
+                .ok() &&
             response.signatures_size() == 3) {
           ++ok;
         }
@@ -414,7 +419,7 @@ TEST(GatewaySignTest, AvoidsANodeThatIsDownAtTheHealthProbe) {
   Gateway& gateway = cluster.Start(/*down=*/{1});
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.attempts(), 1u);
   EXPECT_THAT(response.signer_nodes(), ElementsAre("alpha", "charlie"));
@@ -429,7 +434,7 @@ TEST(GatewaySignTest, FailsFastWhenTooFewNodesAnswerProbes) {
   cluster.StopNode(2);
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("no set of 2 signers to try"));
   EXPECT_THAT(status.error_message(), HasSubstr("alpha: UNAVAILABLE"));
@@ -442,7 +447,7 @@ TEST(GatewaySignTest, NamesNodesNeverReachedWhenPartiesCannotBePlaced) {
   Gateway& gateway = cluster.Start(/*down=*/{0, 2});
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("needs 2 signers"));
   EXPECT_THAT(status.error_message(),
@@ -475,7 +480,7 @@ TEST(GatewaySignTest, RetriesWithAnotherSubsetWhenASignerBecomesUnavailable) {
   Gateway& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.attempts(), 2u);
   EXPECT_THAT(response.signer_nodes(), ElementsAre("alpha", "charlie"));
@@ -502,7 +507,9 @@ TEST(GatewaySignTest, RetriesAfterAClassAAbortWithoutCulprit) {
   }
   Gateway& gateway = cluster.Start();
   kagi::v1::SignResponse response;
-  ASSERT_TRUE(gateway.Sign(cluster.SignRequest(), Soon(), &response).ok());
+  ASSERT_TRUE(
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response)
+          .ok());
   EXPECT_EQ(response.attempts(), 2u);
   EXPECT_THAT(response.signer_nodes(), ElementsAre("alpha", "charlie"));
 }
@@ -522,7 +529,7 @@ TEST(GatewaySignTest, ReturnsABlamedAbortUnchangedWithoutRetrying) {
   Gateway& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_EQ(cluster.TotalSignCalls(), 2);  // one attempt only
   const std::optional<kagi::v1::ErrorDetails> details =
@@ -544,7 +551,7 @@ TEST(GatewaySignTest, ForwardsARequestErrorWithItsDetails) {
   Gateway& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(status.error_message(), "expiry_unix_seconds: the request expired");
   const grpc::Status expected = bravo->NodeError(absl::FailedPreconditionError(
@@ -564,7 +571,7 @@ TEST(GatewaySignTest, RefusesSignersThatDisagree) {
   Gateway& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_THAT(
       status.error_message(),
@@ -593,7 +600,7 @@ TEST(GatewaySignTest, RefusesSignaturesThatDoNotVerify) {
   Gateway& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_THAT(status.error_message(),
               HasSubstr("signature 1 (path m/0/1): does not verify"));
@@ -609,7 +616,7 @@ TEST(GatewaySignTest, KeepsSignaturesWhenACoSignerOnlyTimedOut) {
   Gateway& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.attempts(), 1u);
   EXPECT_EQ(response.signatures_size(), 2);
@@ -626,7 +633,7 @@ TEST(GatewaySignTest, ReportsEveryAttemptWhenAllFail) {
   Gateway& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   // {alpha, bravo} fail, then {charlie, delta}; every other pair contains a
   // node that already failed.
@@ -645,13 +652,13 @@ TEST(GatewaySignTest, RefusesBadRequestsAndUnknownKeysBeforeSigning) {
   kagi::v1::SignResponse response;
   kagi::v1::SignRequest bad = cluster.SignRequest();
   bad.set_request_id("has space");
-  grpc::Status status = gateway.Sign(bad, Soon(), &response);
+  grpc::Status status = gateway.Sign(bad, "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(Details(status), HasSubstr("gw-test"));
 
   kagi::v1::SignRequest unknown = cluster.SignRequest();
   unknown.set_key_id(std::string(32, '\x07'));
-  status = gateway.Sign(unknown, Soon(), &response);
+  status = gateway.Sign(unknown, "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(status.error_message(),
               HasSubstr("not known to any reachable node (asked [alpha, "
@@ -665,7 +672,7 @@ TEST(GatewaySignTest, GivesUpWhenFewerThanThresholdNodesAreKnown) {
   Gateway& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
-      gateway.Sign(cluster.SignRequest(), Soon(), &response);
+      gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("needs 3 signers"));
   EXPECT_THAT(status.error_message(), HasSubstr("party 3"));
@@ -682,7 +689,8 @@ TEST(GatewayCreateKeyTest, RunsTheDkgOnEveryNodeAndNamesParties) {
   request.set_threshold(2);
   kagi::v1::KeyInfo key;
   const absl::Time before = absl::Now();
-  const grpc::Status status = gateway.CreateKey(request, Soon(), &key);
+  const grpc::Status status =
+      gateway.CreateKey(request, "client/test", Soon(), &key);
   ASSERT_TRUE(status.ok()) << status.error_message();
   ASSERT_EQ(key.parties_size(), 3);
   EXPECT_EQ(key.parties(0).node(), "alpha");
@@ -715,7 +723,7 @@ TEST(GatewayCreateKeyTest, UsesTheRequestedNodesInOrder) {
   request.add_nodes("charlie");
   request.add_nodes("alpha");
   kagi::v1::KeyInfo key;
-  ASSERT_TRUE(gateway.CreateKey(request, Soon(), &key).ok());
+  ASSERT_TRUE(gateway.CreateKey(request, "client/test", Soon(), &key).ok());
   EXPECT_EQ(cluster.Node(1).dkg_calls, 0);
   ASSERT_EQ(key.parties_size(), 2);
   EXPECT_EQ(key.parties(0).node(), "charlie");
@@ -736,7 +744,8 @@ TEST(GatewayCreateKeyTest, RefusesWhenNodesDisagree) {
   request.set_request_id("create-3");
   request.set_threshold(2);
   kagi::v1::KeyInfo key;
-  const grpc::Status status = gateway.CreateKey(request, Soon(), &key);
+  const grpc::Status status =
+      gateway.CreateKey(request, "client/test", Soon(), &key);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL);
   EXPECT_THAT(status.error_message(),
               HasSubstr("nodes disagree on the new key: [alpha, bravo] vs "
@@ -750,7 +759,8 @@ TEST(GatewayCreateKeyTest, RefusesWhenAChosenNodeIsDown) {
   request.set_request_id("create-4");
   request.set_threshold(2);
   kagi::v1::KeyInfo key;
-  const grpc::Status status = gateway.CreateKey(request, Soon(), &key);
+  const grpc::Status status =
+      gateway.CreateKey(request, "client/test", Soon(), &key);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("charlie: UNAVAILABLE"));
   EXPECT_EQ(cluster.Node(0).dkg_calls, 0);
@@ -768,7 +778,8 @@ TEST(GatewayCreateKeyTest, ForwardsANodesRefusal) {
   request.set_request_id("create-5");
   request.set_threshold(2);
   kagi::v1::KeyInfo key;
-  const grpc::Status status = gateway.CreateKey(request, Soon(), &key);
+  const grpc::Status status =
+      gateway.CreateKey(request, "client/test", Soon(), &key);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
   EXPECT_EQ(transport::GetErrorDetails(status)->reporting_node(), "bravo");
 }
@@ -855,7 +866,8 @@ TEST(GatewayReshareTest, RefreshKeepsTheCommitteeOnEveryParty) {
   request.set_request_id("refresh-1");
   request.set_key_id(cluster.Key().info.key_id());
   kagi::v1::KeyInfo key;
-  const grpc::Status status = gateway.Refresh(request, Soon(), &key);
+  const grpc::Status status =
+      gateway.Refresh(request, "client/test", Soon(), &key);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(key.epoch(), 1u);
   EXPECT_EQ(key.parties(2).node(), "charlie");
@@ -880,7 +892,8 @@ TEST(GatewayReshareTest, RefreshNeedsEveryParty) {
   request.set_request_id("refresh-2");
   request.set_key_id(cluster.Key().info.key_id());
   kagi::v1::KeyInfo key;
-  const grpc::Status status = gateway.Refresh(request, Soon(), &key);
+  const grpc::Status status =
+      gateway.Refresh(request, "client/test", Soon(), &key);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("party 2 "));
   EXPECT_THAT(status.error_message(),
@@ -899,7 +912,8 @@ TEST(GatewayReshareTest, RefreshNamesAPartyWhoseNodeWentDown) {
   request.set_request_id("refresh-3");
   request.set_key_id(cluster.Key().info.key_id());
   kagi::v1::KeyInfo key;
-  const grpc::Status status = gateway.Refresh(request, Soon(), &key);
+  const grpc::Status status =
+      gateway.Refresh(request, "client/test", Soon(), &key);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_THAT(status.error_message(), HasSubstr("party 2 bravo: UNAVAILABLE"));
   EXPECT_EQ(cluster.Node(0).reshare_calls, 0);
@@ -924,7 +938,8 @@ TEST(GatewayReshareTest, ReshareRunsOnDealersAndTheNewCommittee) {
   request.add_new_nodes("charlie");
   request.add_new_nodes("bravo");
   kagi::v1::KeyInfo key;
-  const grpc::Status status = gateway.Reshare(request, Soon(), &key);
+  const grpc::Status status =
+      gateway.Reshare(request, "client/test", Soon(), &key);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(key.epoch(), 1u);
   ASSERT_EQ(key.parties_size(), 3);
@@ -955,7 +970,8 @@ TEST(GatewayReshareTest, ReshareChoosesReachableDealers) {
   request.add_new_nodes("charlie");
   request.add_new_nodes("delta");
   kagi::v1::KeyInfo key;
-  const grpc::Status status = gateway.Reshare(request, Soon(), &key);
+  const grpc::Status status =
+      gateway.Reshare(request, "client/test", Soon(), &key);
   ASSERT_TRUE(status.ok()) << status.error_message();
   const auto sent = cluster.Node(1).ReshareRequests();
   ASSERT_EQ(sent.size(), 1u);

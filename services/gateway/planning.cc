@@ -147,6 +147,27 @@ absl::StatusOr<std::vector<std::string>> ChooseDkgNodes(
   return chosen;
 }
 
+absl::Status ValidateApprovals(
+    const google::protobuf::RepeatedPtrField<kagi::v1::Approval>& approvals) {
+  if (approvals.size() > kMaxApprovals) {
+    return FieldError("approvals", absl::StrCat("at most ", kMaxApprovals,
+                                                ", got ", approvals.size()));
+  }
+  for (int i = 0; i < approvals.size(); ++i) {
+    if (approvals[i].approver().empty() ||
+        approvals[i].approver().size() > 64) {
+      return FieldError(absl::StrCat("approvals[", i, "].approver"),
+                        "must be 1..64 characters");
+    }
+    if (approvals[i].signature().empty() ||
+        approvals[i].signature().size() > 128) {
+      return FieldError(absl::StrCat("approvals[", i, "].signature"),
+                        "must be 1..128 bytes");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateSignRequest(const kagi::v1::SignRequest& request) {
   KAGI_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   KAGI_RETURN_IF_ERROR(ValidateKeyId(request.key_id()));
@@ -156,6 +177,26 @@ absl::Status ValidateSignRequest(const kagi::v1::SignRequest& request) {
   switch (request.payload().kind_case()) {
     case kagi::v1::SignPayload::kRawDigest:
       break;
+    case kagi::v1::SignPayload::kBitcoinPsbt: {
+      // Shape only: every node decodes and checks the PSBT itself.
+      const auto& psbt = request.payload().bitcoin_psbt();
+      if (psbt.network() != "mainnet" && psbt.network() != "testnet" &&
+          psbt.network() != "regtest") {
+        return FieldError("payload.bitcoin_psbt.network",
+                          "must be mainnet, testnet or regtest");
+      }
+      if (psbt.psbt().empty()) {
+        return FieldError("payload.bitcoin_psbt.psbt", "missing");
+      }
+      return ValidateApprovals(request.approvals());
+    }
+    case kagi::v1::SignPayload::kEthereumTx:
+      if (request.payload().ethereum_tx().unsigned_tx().empty()) {
+        return FieldError("payload.ethereum_tx.unsigned_tx", "missing");
+      }
+      KAGI_RETURN_IF_ERROR(ValidatePath(request.payload().ethereum_tx().path(),
+                                        "payload.ethereum_tx.path"));
+      return ValidateApprovals(request.approvals());
     case kagi::v1::SignPayload::KIND_NOT_SET:
       return FieldError("payload", "no payload kind set");
   }
@@ -175,7 +216,7 @@ absl::Status ValidateSignRequest(const kagi::v1::SignRequest& request) {
     KAGI_RETURN_IF_ERROR(
         ValidatePath(items[i].path(), absl::StrCat(field, ".path")));
   }
-  return absl::OkStatus();
+  return ValidateApprovals(request.approvals());
 }
 
 absl::Status ValidateRefreshRequest(const kagi::v1::RefreshRequest& request) {
@@ -564,7 +605,22 @@ absl::StatusOr<kagi::v1::DerivedKey> DeriveFromKeyInfo(
 absl::Status VerifySignResponse(const kagi::v1::KeyInfo& key,
                                 const kagi::v1::SignRequest& request,
                                 const kagi::v1::StartSignResponse& response) {
-  const auto& items = request.payload().raw_digest().items();
+  // Raw digests: the signatures must be over exactly the requested items.
+  // Decoded payloads: the nodes computed the digests (each node its own,
+  // and they agreed); here every signature must verify under its key.
+  google::protobuf::RepeatedPtrField<kagi::v1::DigestItem> items;
+  if (request.payload().has_raw_digest()) {
+    items = request.payload().raw_digest().items();
+  } else {
+    for (const kagi::v1::SignatureResult& r : response.signatures()) {
+      kagi::v1::DigestItem* item = items.Add();
+      item->set_digest(r.digest());
+      *item->mutable_path() = r.path();
+    }
+    if (items.empty()) {
+      return absl::InternalError("the signers returned no signatures");
+    }
+  }
   if (response.signatures_size() != items.size()) {
     return absl::InternalError(
         absl::StrCat("the signers returned ", response.signatures_size(),

@@ -53,6 +53,7 @@ inline constexpr size_t kIdentityKeyBytes = 32;
 inline constexpr size_t kChainCodeBytes = 32;
 inline constexpr size_t kSignatureBytes = 64;
 inline constexpr int kMaxSignItems = 64;
+inline constexpr int kMaxApprovals = 32;
 inline constexpr size_t kMaxPathDepth = 255;
 // The most parties a key may have (the protocol's and the config's limit).
 inline constexpr int kMaxParties = 16;
@@ -92,6 +93,11 @@ absl::StatusOr<std::vector<std::string>> ChooseDkgNodes(
 // 32-byte digest and a valid non-hardened path. (Expiry and policy are the
 // nodes' to judge.)
 absl::Status ValidateSignRequest(const kagi::v1::SignRequest& request);
+
+// ValidateApprovals checks the shape of a request's approvals (each node
+// verifies them against its own policy).
+absl::Status ValidateApprovals(
+    const google::protobuf::RepeatedPtrField<kagi::v1::Approval>& approvals);
 
 // ValidateRefreshRequest checks request_id and key_id.
 absl::Status ValidateRefreshRequest(const kagi::v1::RefreshRequest& request);

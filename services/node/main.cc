@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "libs/base/status_macros.h"
+#include "libs/policy/policy.h"
 #include "libs/storage/kek.h"
 #include "libs/storage/sqlite_store.h"
 #include "libs/transport/config.h"
@@ -53,10 +54,26 @@ absl::Status Serve(const std::string& config_path) {
       kagi::storage::SqliteStore::Open(config.storage_path()));
   KAGI_ASSIGN_OR_RETURN(std::unique_ptr<kagi::node::GrpcPeerTransport> peers,
                         kagi::node::GrpcPeerTransport::Create(config));
+  // The policy is validated as a whole: a node whose policy does not load
+  // does not start. Without one it starts and refuses every request.
+  std::shared_ptr<const kagi::policy::Policy> policy;
+  if (!config.policy_file().empty()) {
+    kagi::v1::Policy proto;
+    KAGI_RETURN_IF_ERROR(
+        kagi::transport::LoadTextProto(config.policy_file(), &proto));
+    absl::StatusOr<kagi::policy::Policy> loaded =
+        kagi::policy::Policy::FromProto(std::move(proto));
+    if (!loaded.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config.policy_file(), ": ", loaded.status().message()));
+    }
+    policy = std::make_shared<const kagi::policy::Policy>(*std::move(loaded));
+  }
   KAGI_ASSIGN_OR_RETURN(
       std::unique_ptr<kagi::node::NodeCore> core,
       kagi::node::NodeCore::Create(config, std::move(store), *std::move(kek),
-                                   std::move(identity), peers.get()));
+                                   std::move(identity), peers.get(),
+                                   std::move(policy)));
   const kagi::transport::TlsFiles tls{config.tls().cert_file(),
                                       config.tls().key_file(),
                                       config.tls().ca_file()};

@@ -8,10 +8,13 @@
 #include "absl/time/clock.h"
 #include "libs/base/abort.h"
 #include "libs/base/status_macros.h"
+#include "libs/policy/approval.h"
+#include "libs/policy/request_digest.h"
 #include "libs/protocol/dkg.h"
 #include "libs/protocol/reshare.h"
 #include "libs/protocol/sign.h"
 #include "libs/storage/sealed.h"
+#include "services/node/payload.h"
 
 namespace kagi::node {
 namespace {
@@ -70,9 +73,10 @@ NodeCore::~NodeCore() = default;
 absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
     const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
     SecretBytes kek, crypto::Ed25519PrivateKey identity,
-    PeerTransport* transport) {
+    PeerTransport* transport, std::shared_ptr<const policy::Policy> policy) {
   std::unique_ptr<NodeCore> core(new NodeCore(
       config, std::move(store), std::move(kek), std::move(identity)));
+  core->policy_ = std::move(policy);
   std::map<std::string, Key32> keys;
   for (const v1::PeerConfig& peer : config.peers()) {
     absl::StatusOr<Bytes> raw = HexDecode(peer.identity_public_key());
@@ -281,6 +285,80 @@ absl::Status NodeCore::Finish(const std::string& request_id,
   return outcome;
 }
 
+absl::StatusOr<std::set<std::string>> NodeCore::Approvers(
+    const Key32& digest,
+    const google::protobuf::RepeatedPtrField<v1::Approval>& approvals) const {
+  if (policy_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(config_.name(),
+                     " has no policy (config policy_file): it refuses "
+                     "every signing and administrative request"));
+  }
+  return policy::VerifyApprovals(*policy_, digest, approvals);
+}
+
+absl::StatusOr<storage::Admission> NodeCore::Admit(
+    const policy::RequestFacts& facts, const std::set<std::string>& approvers,
+    const std::string& request_id) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  policy::VelocityUsed used;
+  for (const policy::VelocityQuery& q : policy_->VelocityQueries(facts)) {
+    KAGI_ASSIGN_OR_RETURN(
+        std::vector<Key32> amounts,
+        store_->VelocityAmounts(
+            q.scope, now - static_cast<int64_t>(q.window_seconds), request_id));
+    policy::Amount sum;
+    for (const Key32& a : amounts) {
+      KAGI_ASSIGN_OR_RETURN(policy::Amount v, policy::Amount::FromBigEndian(a));
+      absl::StatusOr<policy::Amount> next = sum.Add(v);
+      if (!next.ok()) break;  // saturated: far above any limit
+      sum = *next;
+    }
+    used[q.scope] = sum;
+  }
+  const policy::Decision decision = policy_->Evaluate(facts, approvers, used);
+  if (!decision.allowed) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "policy of ", config_.name(), " (revision '", policy_->revision(),
+        "') refuses ", facts.Summary(), ": ", decision.ToString()));
+  }
+  storage::Admission admission;
+  admission.decision.unix_time = now;
+  admission.decision.operation = "sign.admit";
+  admission.decision.request_id = request_id;
+  admission.decision.parties = facts.Summary();
+  admission.decision.outcome = absl::StrCat(
+      decision.ToString(), " (policy revision '", policy_->revision(), "')");
+  if (!decision.velocity_scope.empty()) {
+    admission.reservations.push_back(
+        {decision.velocity_scope, now, facts.amount.ToBigEndian()});
+  }
+  return admission;
+}
+
+absl::StatusOr<storage::Admission> NodeCore::AdmitAdmin(
+    absl::string_view operation, const std::string& summary,
+    const Key32& digest,
+    const google::protobuf::RepeatedPtrField<v1::Approval>& approvals,
+    const std::string& request_id) const {
+  KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
+                        Approvers(digest, approvals));
+  const policy::Decision decision = policy_->EvaluateAdmin(approvers);
+  if (!decision.allowed) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "policy of ", config_.name(), " (revision '", policy_->revision(),
+        "') refuses ", operation, " ", summary, ": ", decision.ToString()));
+  }
+  storage::Admission admission;
+  admission.decision.unix_time = absl::ToUnixSeconds(absl::Now());
+  admission.decision.operation = absl::StrCat(operation, ".admit");
+  admission.decision.request_id = request_id;
+  admission.decision.parties = summary;
+  admission.decision.outcome = absl::StrCat(
+      decision.ToString(), " (policy revision '", policy_->revision(), "')");
+  return admission;
+}
+
 void NodeCore::RecordRefusal(absl::string_view operation,
                              absl::string_view request_id,
                              const absl::Status& refusal) {
@@ -303,10 +381,22 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
   KAGI_RETURN_IF_ERROR(CheckExpiry(setup.expiry_unix_seconds, absl::Now(),
                                    limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
+  std::vector<std::string> node_names;
+  for (const auto& [id, node] : *names) node_names.push_back(node);
+  KAGI_ASSIGN_OR_RETURN(
+      storage::Admission admission,
+      AdmitAdmin(
+          "create_key",
+          absl::StrCat(request.threshold(), "-of-", node_names.size(), " on ",
+                       absl::StrJoin(node_names, ","), " from ",
+                       request.initiator()),
+          policy::CreateKeyDigest(request.request_id(), request.threshold(),
+                                  node_names, request.expiry_unix_seconds()),
+          request.approvals(), request.request_id()));
   const SessionSigner signer(SelfId(setup, self_key_), identity_);
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(
       request.request_id(), "dkg", DkgRequestDigest(request),
-      protocol::Sid0(setup), storage::Durability::kSynced));
+      protocol::Sid0(setup), storage::Durability::kSynced, &admission));
   info->recorded = true;
   absl::StatusOr<std::unique_ptr<protocol::DkgParty>> party =
       protocol::DkgParty::Create(setup, signer, rng_);
@@ -338,29 +428,42 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
 absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
     const v1::StartSignRequest& request, CallInfo* info) {
   PartyNames* names = &info->names;
-  KAGI_ASSIGN_OR_RETURN(
-      std::vector<protocol::SignItem> items,
-      SignItemsFromRequest(request.request(), limits_, config_.name()));
-  KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(request.request().key_id()));
-  KAGI_RETURN_IF_ERROR(CheckExpiry(request.request().expiry_unix_seconds(),
-                                   absl::Now(), limits_.max_expiry_ahead));
+  const v1::SignRequest& req = request.request();
+  KAGI_RETURN_IF_ERROR(ValidateRequestId(req.request_id()));
+  KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(req.key_id()));
+  KAGI_RETURN_IF_ERROR(CheckExpiry(req.expiry_unix_seconds(), absl::Now(),
+                                   limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(SharePtr share_ptr, LoadShare(key_id));
   const protocol::KeyShare& share = *share_ptr;
-  const Key32 digest = SignRequestDigest(request.request(), items);
+  // Decode in full and compute every digest here; then the request digest
+  // from the bytes received, the approvals over it, and the policy.
+  KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
+                        DecodePayload(req, share, limits_, config_.name()));
+  decoded.facts.initiator = request.initiator();
+  KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(req));
+  KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
+                        Approvers(digest, req.approvals()));
   KAGI_ASSIGN_OR_RETURN(protocol::SessionSetup setup,
-                        BuildSignSetup(share, request, items, digest));
+                        BuildSignSetup(share, request, decoded.items, digest));
   KAGI_ASSIGN_OR_RETURN(auto all_nodes, PartyNodes(setup, names));
   std::map<uint32_t, std::string> nodes;
   for (uint32_t id : setup.signers) {
     if (id != share.self) nodes[id] = all_nodes[id];
   }
   const SessionSigner signer(share.self, identity_);
-  const std::string& request_id = request.request().request_id();
+  const std::string& request_id = req.request_id();
   // Crash-safe, not yet synced: the presignature's consumption record, which
-  // precedes any signature share leaving, is synced and syncs this with it.
+  // precedes any signature share leaving, is synced and syncs this with it
+  // (and with the admission's audit record and velocity reservation).
   const Key32 sid0 = protocol::Sid0(setup);
-  KAGI_RETURN_IF_ERROR(store_->BeginRequest(request_id, "sign", digest, sid0,
-                                            storage::Durability::kCrashSafe));
+  {
+    absl::MutexLock lock(&admit_mu_);
+    KAGI_ASSIGN_OR_RETURN(storage::Admission admission,
+                          Admit(decoded.facts, approvers, request_id));
+    KAGI_RETURN_IF_ERROR(store_->BeginRequest(request_id, "sign", digest, sid0,
+                                              storage::Durability::kCrashSafe,
+                                              &admission));
+  }
   info->recorded = true;
   // Presignatures are keyed by (sid0, item): unique, since a sid0 never runs
   // twice. Their consumption is made durable in the background from now on
@@ -402,6 +505,10 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
       compact_all.insert(compact_all.end(), compact.begin(), compact.end());
     }
   }
+  if (st.ok()) {
+    response.set_request_digest(Str(digest));
+    st = FillSignedResult(decoded, (*party)->signatures(), &response);
+  }
   const std::string result = st.ok() ? response.SerializeAsString() : "";
   KAGI_RETURN_IF_ERROR(Finish(request_id, "sign", setup, st, AsBytes(result),
                               std::move(compact_all)));
@@ -421,10 +528,36 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
   KAGI_RETURN_IF_ERROR(CheckExpiry(setup.expiry_unix_seconds, absl::Now(),
                                    limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
+  std::vector<std::string> new_names;
+  for (const std::string& k : request.new_party_identity_keys()) {
+    Key32 key;
+    std::copy(k.begin(), k.end(), key.begin());  // 32 bytes: setup checked
+    new_names.push_back(NodeOf(key));
+  }
+  Key32 admin_digest;
+  if (request.operation() == "refresh") {
+    admin_digest = policy::RefreshDigest(request.request_id(), request.key_id(),
+                                         request.expiry_unix_seconds());
+  } else if (request.operation() == "reshare") {
+    admin_digest = policy::ReshareDigest(request.request_id(), request.key_id(),
+                                         request.new_threshold(), new_names,
+                                         request.expiry_unix_seconds());
+  } else {
+    return absl::InvalidArgumentError(
+        "operation: must be \"refresh\" or \"reshare\"");
+  }
+  KAGI_ASSIGN_OR_RETURN(
+      storage::Admission admission,
+      AdmitAdmin(request.operation(),
+                 absl::StrCat("key ", HexEncode(key_id), " epoch ",
+                              request.epoch(), " to ", request.new_threshold(),
+                              "-of ", absl::StrJoin(new_names, ","), " from ",
+                              request.initiator()),
+                 admin_digest, request.approvals(), request.request_id()));
   const SessionSigner signer(SelfId(setup, self_key_), identity_);
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(
       request.request_id(), "reshare", ReshareRequestDigest(request),
-      protocol::Sid0(setup), storage::Durability::kSynced));
+      protocol::Sid0(setup), storage::Durability::kSynced, &admission));
   info->recorded = true;
   absl::StatusOr<std::unique_ptr<protocol::ReshareParty>> party =
       protocol::ReshareParty::Create(setup, old_share, signer, rng_);

@@ -35,6 +35,7 @@
 #include "libs/base/rng.h"
 #include "libs/base/secret.h"
 #include "libs/crypto/evp.h"
+#include "libs/policy/policy.h"
 #include "libs/protocol/common/envelope.h"
 #include "libs/protocol/keyshare.h"
 #include "libs/storage/store.h"
@@ -64,11 +65,13 @@ using SharePtr = std::shared_ptr<const protocol::KeyShare>;
 class NodeCore {
  public:
   // `config` must be validated (transport/config.h). `transport` must
-  // outlive the core.
+  // outlive the core. Without a `policy` every signing and administrative
+  // request is refused.
   static absl::StatusOr<std::unique_ptr<NodeCore>> Create(
       const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
       SecretBytes kek, crypto::Ed25519PrivateKey identity,
-      PeerTransport* transport);
+      PeerTransport* transport,
+      std::shared_ptr<const policy::Policy> policy = nullptr);
   ~NodeCore();
 
   const std::string& name() const { return config_.name(); }
@@ -121,6 +124,25 @@ class NodeCore {
                       const absl::Status& outcome, ByteSpan result,
                       Bytes audit_signature);
   v1::KeyInfo DescribeKey(const protocol::KeyShare& share) const;
+  // Approvers returns the approvers whose signatures over `digest` verify
+  // under this node's policy (refusing unknown or repeated approvers and
+  // signatures over anything else).
+  absl::StatusOr<std::set<std::string>> Approvers(
+      const std::array<uint8_t, 32>& digest,
+      const google::protobuf::RepeatedPtrField<v1::Approval>& approvals) const;
+  // Admit evaluates the policy for a signing request and returns what
+  // BeginRequest records with it (the decision for the audit log and the
+  // velocity reservation). Callers hold admit_mu_ until BeginRequest, so
+  // that concurrent requests see each other's reservations.
+  absl::StatusOr<storage::Admission> Admit(
+      const policy::RequestFacts& facts, const std::set<std::string>& approvers,
+      const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(admit_mu_);
+  // AdmitAdmin: the same for key creation, refresh and reshare.
+  absl::StatusOr<storage::Admission> AdmitAdmin(
+      absl::string_view operation, const std::string& summary,
+      const std::array<uint8_t, 32>& digest,
+      const google::protobuf::RepeatedPtrField<v1::Approval>& approvals,
+      const std::string& request_id) const;
 
   const v1::NodeConfig config_;
   std::unique_ptr<storage::Store> store_;
@@ -130,6 +152,8 @@ class NodeCore {
   std::map<std::array<uint8_t, 32>, std::string> peer_by_key_;
   std::vector<std::array<uint8_t, 32>> peer_keys_;
   RequestLimits limits_;
+  std::shared_ptr<const policy::Policy> policy_;
+  absl::Mutex admit_mu_;
   OsRng rng_;
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<ConsumeJournal> journal_;

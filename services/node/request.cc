@@ -132,23 +132,6 @@ absl::StatusOr<std::vector<protocol::SignItem>> SignItemsFromRequest(
   return out;
 }
 
-std::array<uint8_t, 32> SignRequestDigest(
-    const v1::SignRequest& request,
-    const std::vector<protocol::SignItem>& items) {
-  crypto::Transcript t(crypto::Tag::kRequest);
-  t.Add(AsBytes("sign"))
-      .Add(AsBytes(request.request_id()))
-      .Add(AsBytes(request.key_id()))
-      .Add(AsBytes("raw_digest"))
-      .AddU32(static_cast<uint32_t>(items.size()));
-  for (const protocol::SignItem& item : items) {
-    t.Add(item.digest).AddU32(static_cast<uint32_t>(item.path.size()));
-    for (uint32_t index : item.path) t.AddU32(index);
-  }
-  t.AddU64(request.expiry_unix_seconds());
-  return t.H();
-}
-
 std::array<uint8_t, 32> DkgRequestDigest(const v1::StartDkgRequest& r) {
   crypto::Transcript t(crypto::Tag::kRequest);
   t.Add(AsBytes("dkg")).Add(AsBytes(r.request_id())).AddU32(r.threshold());

@@ -7,14 +7,9 @@
 // The gateway is trusted for nothing here; if it hands different nodes
 // different requests, their setups (hence sid0s) differ and round 1 aborts.
 //
-// Request digest (ARCHITECTURE.md "The life of a withdrawal"):
-//
-//   request_digest = H("kagi/request/v1", operation, request_id, key_id,
-//                      payload kind, [digest, path]*, expiry)      (sign)
-//
-// with the transcript encoding of libs/crypto/transcript.h (each field length-
-// prefixed), so no two different requests share a digest. Approvers sign this
-// digest (a later issue); the node binds it into the signing setup.
+// The signing request digest (libs/policy/request_digest.h) is what
+// approvers sign; the node binds it into the signing setup, so nodes that
+// were handed different requests abort in round 1.
 #ifndef KAGI_SERVICES_NODE_REQUEST_H_
 #define KAGI_SERVICES_NODE_REQUEST_H_
 
@@ -55,14 +50,12 @@ absl::StatusOr<std::vector<protocol::SignItem>> SignItemsFromRequest(
     const v1::SignRequest& request, const RequestLimits& limits,
     absl::string_view node);
 
-// SignRequestDigest returns the canonical request digest (see above).
-std::array<uint8_t, 32> SignRequestDigest(
-    const v1::SignRequest& request,
-    const std::vector<protocol::SignItem>& items);
-
-// AdminRequestDigest: the same for key creation, refresh and reshare, over
-// the Start request's fields other than the initiator nonce (so a retry of the
-// same request with a new session has the same digest).
+// DkgRequestDigest / ReshareRequestDigest bind a request id to one key
+// creation / refresh / reshare in the node's request records: over the Start
+// request's fields other than the initiator nonce and expiry (so a retry of
+// the same request with a new session has the same digest). Approvers sign
+// the admin digests of libs/policy/request_digest.h instead, which name
+// nodes as the client does.
 std::array<uint8_t, 32> DkgRequestDigest(const v1::StartDkgRequest& request);
 std::array<uint8_t, 32> ReshareRequestDigest(
     const v1::StartReshareRequest& request);

@@ -75,33 +75,6 @@ TEST(RequestTest, EveryMalformedFieldIsNamed) {
   EXPECT_THAT(ErrorOf(r, Allow()), HasSubstr("1..64 items"));
 }
 
-TEST(RequestTest, DigestBindsEveryField) {
-  const v1::SignRequest base = ValidRequest();
-  auto digest = [](const v1::SignRequest& r) {
-    auto items = SignItemsFromRequest(r, Allow(), "n");
-    EXPECT_TRUE(items.ok());
-    return SignRequestDigest(r, *items);
-  };
-  const auto d0 = digest(base);
-  v1::SignRequest r = base;
-  r.set_request_id("req-2");
-  EXPECT_NE(digest(r), d0);
-  r = base;
-  r.set_key_id(std::string(32, '\x12'));
-  EXPECT_NE(digest(r), d0);
-  r = base;
-  r.set_expiry_unix_seconds(2000000001);
-  EXPECT_NE(digest(r), d0);
-  r = base;
-  r.mutable_payload()->mutable_raw_digest()->mutable_items(0)->set_path(1, 6);
-  EXPECT_NE(digest(r), d0);
-  r = base;
-  r.mutable_payload()->mutable_raw_digest()->mutable_items(0)->set_digest(
-      std::string(32, '\x23'));
-  EXPECT_NE(digest(r), d0);
-  EXPECT_EQ(digest(base), d0);
-}
-
 TEST(RequestTest, ExpiryWindow) {
   const absl::Time now = absl::FromUnixSeconds(1000);
   EXPECT_EQ(CheckExpiry(999, now, absl::Hours(1)).code(),

@@ -22,7 +22,10 @@
 #include "libs/base/bytes.h"
 #include "libs/base/rng.h"
 #include "libs/base/status_macros.h"
+#include "libs/chain/bech32.h"
 #include "libs/crypto/evp.h"
+#include "libs/policy/approval.h"
+#include "libs/policy/policy.h"
 #include "libs/transport/config.h"
 #include "libs/transport/identity_key.h"
 #include "libs/transport/pki.h"
@@ -180,6 +183,83 @@ int NodeCount(const std::string& dir) {
   return n;
 }
 
+std::string DemoBitcoinDestination() {
+  const Bytes program = *HexDecode("751e76e8199196d454941c45d1b3a323f1433bd6");
+  return *chain::EncodeSegwitAddress(chain::Network::kRegtest, 0, program);
+}
+
+std::string ApproverKeyPath(const std::string& dir, absl::string_view name) {
+  return absl::StrCat(dir, "/approvers/", name, ".pem");
+}
+
+std::string NodePolicyPath(const std::string& dir, int i) {
+  return absl::StrCat(NodeDir(dir, i), "/policy.txt");
+}
+
+v1::Policy DemoPolicy(
+    const ClusterOptions& o,
+    const std::vector<std::pair<std::string, std::string>>& keys) {
+  v1::Policy p;
+  p.set_version(1);
+  p.set_revision("local-demo-1");
+  for (const auto& [name, hex] : keys) {
+    v1::Approver* a = p.add_approvers();
+    a->set_name(name);
+    if (name == "carol") {
+      a->add_groups("risk");
+      a->set_p256_public_key(hex);
+    } else {
+      a->add_groups("treasury");
+      a->add_groups("security");
+      a->set_ed25519_public_key(hex);
+    }
+  }
+  v1::AddressBook* book = p.add_address_books();
+  book->set_name("exchange-cold");
+  book->set_chain("bitcoin");
+  book->add_addresses(DemoBitcoinDestination());
+  auto quorum = [](v1::PolicyRule* r) {
+    v1::Quorum* q = r->add_approvals();
+    q->set_group("treasury");
+    q->set_count(2);
+    q = r->add_approvals();
+    q->set_group("risk");
+    q->set_count(1);
+  };
+  v1::PolicyRule* btc = p.add_rules();
+  btc->set_name("btc-withdrawals");
+  btc->set_chain("bitcoin");
+  btc->add_networks("regtest");
+  btc->add_networks("testnet");
+  btc->add_assets("BTC");
+  btc->add_address_books("exchange-cold");
+  btc->set_max_amount("100000000");  // 1 BTC
+  btc->set_max_fee(100000);
+  btc->mutable_velocity()->set_window_seconds(86400);
+  btc->mutable_velocity()->set_max_amount("300000000");
+  quorum(btc);
+  v1::PolicyRule* eth = p.add_rules();
+  eth->set_name("eth-withdrawals");
+  eth->set_chain("ethereum");
+  eth->add_networks(absl::StrCat(kDemoEthChainId));
+  eth->add_assets("ETH");
+  eth->add_destinations(kDemoEthDestination);
+  eth->set_max_amount("2000000000000000000");  // 2 ETH incl. the fee limit
+  quorum(eth);
+  if (o.allow_raw_digest) {
+    v1::PolicyRule* raw = p.add_rules();
+    raw->set_name("raw-digests-development");
+    raw->set_chain("raw_digest");
+  }
+  v1::AdminPolicy* admin = p.mutable_admin();
+  if (!o.admin_without_approvals) {
+    v1::Quorum* q = admin->add_approvals();
+    q->set_group("security");
+    q->set_count(1);
+  }
+  return p;
+}
+
 absl::Status InitCluster(const ClusterOptions& o) {
   if (o.nodes < 2 || o.nodes > 16) {
     return absl::InvalidArgumentError("--nodes must be 2..16");
@@ -222,6 +302,22 @@ absl::Status InitCluster(const ClusterOptions& o) {
         absl::StrCat(NodeDir(o.dir, i), "/kek"),
         absl::StrCat(HexEncode(kek.secret()), "\n"), 0600));
   }
+  // Approvers: their keys stay here (in a real deployment, with the people).
+  KAGI_RETURN_IF_ERROR(MakeDir(absl::StrCat(o.dir, "/approvers")));
+  std::vector<std::pair<std::string, std::string>> approver_keys;
+  for (const char* name : kDemoApprovers) {
+    KAGI_ASSIGN_OR_RETURN(policy::ApproverKey key,
+                          policy::ApproverKey::Generate(
+                              absl::string_view(name) == "carol"
+                                  ? policy::ApproverEntry::Scheme::kP256
+                                  : policy::ApproverEntry::Scheme::kEd25519));
+    KAGI_ASSIGN_OR_RETURN(std::string pem, key.ToPem());
+    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+        ApproverKeyPath(o.dir, name), pem, 0600));
+    approver_keys.emplace_back(name, key.PublicKeyHex());
+  }
+  const v1::Policy policy = DemoPolicy(o, approver_keys);
+  KAGI_RETURN_IF_ERROR(policy::Policy::FromProto(policy).status());
   KAGI_RETURN_IF_ERROR(issue(transport::Role::kGateway, kGatewayName));
   KAGI_RETURN_IF_ERROR(issue(transport::Role::kClient, kClientName));
 
@@ -244,6 +340,10 @@ absl::Status InitCluster(const ClusterOptions& o) {
     c.mutable_limits()->set_round_timeout_ms(
         static_cast<uint32_t>(o.round_timeout_ms));
     c.set_allow_raw_digest(o.allow_raw_digest);
+    // Each node reads its own copy: operators may diverge them on purpose.
+    c.set_policy_file(NodePolicyPath(o.dir, i));
+    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+        NodePolicyPath(o.dir, i), transport::RenderConfig(policy), 0644));
     KAGI_RETURN_IF_ERROR(transport::ValidateNodeConfig(c));
     KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
         NodeConfigPath(o.dir, i), transport::RenderConfig(c), 0644));

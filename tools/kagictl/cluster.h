@@ -20,10 +20,14 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "kagi/v1/config.pb.h"
+#include "kagi/v1/policy.pb.h"
 #include "kagi/v1/wallet.grpc.pb.h"
 
 namespace kagi::kagictl {
@@ -32,9 +36,29 @@ struct ClusterOptions {
   std::string dir;
   int nodes = 3;
   int base_port = 7100;
+  // Development switches (tests, bench): raw digests signable without
+  // approvals, and keys created/refreshed without admin approvals. The
+  // `kagictl cluster init` default is the strict policy (both off).
   bool allow_raw_digest = true;
+  bool admin_without_approvals = true;
   int round_timeout_ms = 10000;
 };
+
+// The demo policy's approvers (D/approvers/<name>.pem): alice and bob
+// (Ed25519; groups treasury and security) and carol (ECDSA P-256; risk).
+inline constexpr const char* kDemoApprovers[] = {"alice", "bob", "carol"};
+// The demo policy's allowlisted destinations.
+inline constexpr char kDemoEthDestination[] =
+    "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+inline constexpr uint64_t kDemoEthChainId = 1337;
+// DemoBitcoinDestination: a regtest P2WPKH address (BIP173's example program).
+std::string DemoBitcoinDestination();
+std::string ApproverKeyPath(const std::string& dir, absl::string_view name);
+std::string NodePolicyPath(const std::string& dir, int i);
+// DemoPolicy is the policy `cluster init` writes for every node.
+v1::Policy DemoPolicy(const ClusterOptions& options,
+                      const std::vector<std::pair<std::string, std::string>>&
+                          approver_public_keys);
 
 std::string NodeName(int i);  // "node-<i>", i from 1
 inline constexpr char kGatewayName[] = "gateway-1";

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -20,6 +22,7 @@
 #include "libs/crypto/bip32.h"
 #include "libs/crypto/ecdsa.h"
 #include "libs/crypto/evp.h"
+#include "libs/policy/request_digest.h"
 #include "libs/storage/audit.h"
 #include "libs/storage/sqlite_store.h"
 #include "libs/transport/config.h"
@@ -28,6 +31,7 @@
 #include "libs/transport/tls.h"
 #include "tools/kagictl/bench.h"
 #include "tools/kagictl/cluster.h"
+#include "tools/kagictl/requests.h"
 
 namespace kagi::kagictl {
 namespace {
@@ -36,8 +40,11 @@ constexpr char kUsage[] =
     R"(kagictl: operate and use a Kagi threshold-ECDSA cluster
 
 Local cluster (loopback, for demos and tests):
-  kagictl cluster init --dir D [--nodes 3] [--base-port 7100] [--no-raw-digest]
-  kagictl cluster up   --dir D [--nodes 3] [--base-port 7100] [--no-raw-digest]
+  kagictl cluster init --dir D [--nodes 3] [--base-port 7100] [--dev]
+  kagictl cluster up   --dir D [--nodes 3] [--base-port 7100] [--dev]
+      writes PKI, configs, approver keys (D/approvers/alice|bob|carol.pem)
+      and each node's policy (D/node-I/policy.txt). --dev also allows raw
+      digests and key creation/refresh without approvals (tests, bench).
   kagictl cluster down --dir D
   kagictl cluster stop-node  --dir D --node I     (SIGTERM node-I)
   kagictl cluster start-node --dir D --node I
@@ -57,16 +64,33 @@ PKI and node set-up (real deployments):
                       prints a validated node config (TLS files D/N.pem,
                       D/N.key, D/ca.pem)
 
-Wallet (through a gateway; --cluster D or --client-config FILE):
-  kagictl key create --threshold T [--nodes a,b,c] [--request-id ID]
+Wallet (through a gateway; --cluster D or --client-config FILE). APPROVALS
+are --approve NAME=KEY_FILE (signed here), --approval NAME:HEX, or
+--approvals FILE (lines NAME:HEX, as `kagictl approve --out` writes them):
+  kagictl key create --threshold T --nodes a,b,c [--request-id ID]
+                     [--expiry UNIX] [APPROVALS]
   kagictl key list
   kagictl key show KEY_ID
   kagictl key xpub KEY_ID [--path 0/1] [--network mainnet|testnet|regtest]
-  kagictl key refresh KEY_ID [--request-id ID]
+  kagictl key refresh KEY_ID [--request-id ID] [--expiry UNIX] [APPROVALS]
   kagictl key reshare KEY_ID --threshold T --nodes a,b,c [--request-id ID]
-  kagictl sign --key KEY_ID --digest HEX [--path 0/1] [--digest HEX --path P]...
-               [--request-id ID]
+                      [--expiry UNIX] [APPROVALS]
+  kagictl sign --key KEY_ID REQUEST [APPROVALS] [--out FILE] [--print-digest]
+      REQUEST is [--request-id ID] [--expiry UNIX] and one payload:
+        --psbt FILE [--network regtest]   (binary or base64 PSBT)
+        --eth-tx HEX [--path 0/0]         (unsigned EIP-1559/2930/155 tx)
+        --digest HEX [--path P] ...       (raw digests; policy must allow)
+      --out writes the signed PSBT (base64) or Ethereum transaction (hex).
+  kagictl approve --as NAME --approver-key FILE --key KEY_ID REQUEST
+                  [--out FILE]
+      shows the decoded request, signs its digest, prints (or appends to
+      FILE) the approval line NAME:HEX
   kagictl request status ID
+
+Demo transactions (no blockchain needed):
+  kagictl demo-psbt --key KEY_ID --to ADDRESS --amount SAT [--fee 1000]
+                    [--network regtest] --out FILE
+  kagictl demo-eth-tx --to ADDRESS --value-wei N [--chain-id 1337] [--nonce 0]
 
 Audit:
   kagictl audit verify --db NODE_DB [--last-hash HEX]
@@ -107,8 +131,8 @@ struct Args {
   }
 };
 
-const std::vector<std::string> kBoolFlags = {"no-raw-digest",
-                                             "allow-raw-digest"};
+const std::vector<std::string> kBoolFlags = {"dev", "allow-raw-digest",
+                                             "print-digest"};
 
 Args Parse(int argc, char** argv) {
   Args a;
@@ -207,6 +231,171 @@ std::vector<std::string> SplitList(const std::string& s) {
   return absl::StrSplit(s, ',');
 }
 
+// Expiry: --expiry UNIX, or five minutes from now.
+absl::StatusOr<uint64_t> Expiry(const Args& a) {
+  if (!a.Has("expiry")) {
+    return static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now()) + 300);
+  }
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(a.Get("expiry"), &v)) {
+    return absl::InvalidArgumentError("--expiry: not a unix time");
+  }
+  return v;
+}
+
+// AddApprovals collects the approvals of --approve, --approval, --approvals.
+absl::Status AddApprovals(
+    const Args& a, const std::array<uint8_t, 32>& digest,
+    google::protobuf::RepeatedPtrField<v1::Approval>* out) {
+  KAGI_ASSIGN_OR_RETURN(std::vector<v1::Approval> signed_here,
+                        ApproveAll(a.All("approve"), digest));
+  for (v1::Approval& ap : signed_here) *out->Add() = std::move(ap);
+  std::vector<std::string> lines = a.All("approval");
+  for (const std::string& file : a.All("approvals")) {
+    KAGI_ASSIGN_OR_RETURN(std::string text,
+                          transport::ReadFileToString(file, 1 << 20));
+    for (absl::string_view line : absl::StrSplit(text, '\n')) {
+      if (!line.empty()) lines.emplace_back(line);
+    }
+  }
+  for (const std::string& line : lines) {
+    KAGI_ASSIGN_OR_RETURN(v1::Approval ap, ParseApproval(line));
+    *out->Add() = std::move(ap);
+  }
+  return absl::OkStatus();
+}
+
+// ReadPsbt reads a binary or base64 PSBT file.
+absl::StatusOr<std::string> ReadPsbt(const std::string& path) {
+  KAGI_ASSIGN_OR_RETURN(std::string data,
+                        transport::ReadFileToString(path, 4 << 20));
+  if (data.rfind("psbt\xff", 0) == 0) return data;
+  std::string decoded;
+  std::string text(absl::StripAsciiWhitespace(data));
+  if (!absl::Base64Unescape(text, &decoded) ||
+      decoded.rfind("psbt\xff", 0) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--psbt ", path, ": neither a binary nor a base64 PSBT"));
+  }
+  return decoded;
+}
+
+// BuildSignRequest reads the REQUEST flags (see usage).
+absl::StatusOr<v1::SignRequest> BuildSignRequest(const Args& a) {
+  KAGI_ASSIGN_OR_RETURN(std::string key_hex, a.Required("key"));
+  KAGI_ASSIGN_OR_RETURN(std::string key_id, HexArg(key_hex, 32, "--key"));
+  v1::SignRequest req;
+  req.set_request_id(a.Get("request-id", NewRequestId("sign")));
+  req.set_key_id(key_id);
+  KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
+  req.set_expiry_unix_seconds(expiry);
+  if (a.Has("psbt")) {
+    v1::BitcoinPsbtPayload* p = req.mutable_payload()->mutable_bitcoin_psbt();
+    p->set_network(a.Get("network", "regtest"));
+    KAGI_ASSIGN_OR_RETURN(*p->mutable_psbt(), ReadPsbt(a.Get("psbt")));
+    return req;
+  }
+  if (a.Has("eth-tx")) {
+    v1::EthereumTxPayload* p = req.mutable_payload()->mutable_ethereum_tx();
+    std::string hex = a.Get("eth-tx");
+    if (hex.rfind("0x", 0) == 0) hex = hex.substr(2);
+    absl::StatusOr<Bytes> tx = HexDecode(hex);
+    if (!tx.ok() || tx->empty()) {
+      return absl::InvalidArgumentError("--eth-tx: expected hex");
+    }
+    p->set_unsigned_tx(std::string(tx->begin(), tx->end()));
+    KAGI_ASSIGN_OR_RETURN(std::vector<uint32_t> path,
+                          crypto::ParsePath(a.Get("path", "m/0/0")));
+    for (uint32_t i : path) p->add_path(i);
+    return req;
+  }
+  const std::vector<std::string> digests = a.All("digest");
+  const std::vector<std::string> paths = a.All("path");
+  if (digests.empty()) {
+    return absl::InvalidArgumentError(
+        "a payload is required: --psbt, --eth-tx or --digest");
+  }
+  for (size_t i = 0; i < digests.size(); ++i) {
+    v1::DigestItem* item =
+        req.mutable_payload()->mutable_raw_digest()->add_items();
+    KAGI_ASSIGN_OR_RETURN(std::string d, HexArg(digests[i], 32, "--digest"));
+    item->set_digest(d);
+    KAGI_ASSIGN_OR_RETURN(
+        std::vector<uint32_t> path,
+        crypto::ParsePath(i < paths.size() ? paths[i] : std::string("m")));
+    for (uint32_t p : path) item->add_path(p);
+  }
+  return req;
+}
+
+absl::Status ApproveCommand(const Args& a) {
+  KAGI_ASSIGN_OR_RETURN(std::string name, a.Required("as"));
+  KAGI_ASSIGN_OR_RETURN(std::string key_file, a.Required("approver-key"));
+  KAGI_ASSIGN_OR_RETURN(v1::SignRequest req, BuildSignRequest(a));
+  KAGI_ASSIGN_OR_RETURN(const auto digest, policy::SignRequestDigest(req));
+  std::cout << "request    " << req.request_id() << " for key "
+            << Hex(req.key_id()) << ", expires " << req.expiry_unix_seconds()
+            << "\n"
+            << DescribePayload(req.payload()) << "digest     "
+            << HexEncode(digest) << "\n";
+  KAGI_ASSIGN_OR_RETURN(v1::Approval approval, Approve(name, key_file, digest));
+  const std::string line = ApprovalText(approval);
+  if (a.Has("out")) {
+    std::string existing;
+    absl::StatusOr<std::string> old =
+        transport::ReadFileToString(a.Get("out"), 1 << 20);
+    if (old.ok()) existing = *old;
+    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+        a.Get("out"), absl::StrCat(existing, line, "\n"), 0644));
+    std::cout << "approved   by " << name << " (appended to " << a.Get("out")
+              << ")\n";
+  } else {
+    std::cout << line << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DemoCommand(const Args& a) {
+  if (a.words[0] == "demo-eth-tx") {
+    KAGI_ASSIGN_OR_RETURN(std::string to, a.Required("to"));
+    uint64_t value = 0, chain_id = 1337, nonce = 0;
+    if (!absl::SimpleAtoi(a.Get("value-wei", "0"), &value) ||
+        !absl::SimpleAtoi(a.Get("chain-id", "1337"), &chain_id) ||
+        !absl::SimpleAtoi(a.Get("nonce", "0"), &nonce)) {
+      return absl::InvalidArgumentError(
+          "--value-wei, --chain-id, --nonce: numbers");
+    }
+    KAGI_ASSIGN_OR_RETURN(Bytes tx, DemoEthTx(chain_id, nonce, to, value));
+    std::cout << HexEncode(tx) << "\n";
+    return absl::OkStatus();
+  }
+  KAGI_ASSIGN_OR_RETURN(auto wallet, Wallet(a));
+  KAGI_ASSIGN_OR_RETURN(std::string key_hex, a.Required("key"));
+  KAGI_ASSIGN_OR_RETURN(std::string key_id, HexArg(key_hex, 32, "--key"));
+  KAGI_ASSIGN_OR_RETURN(std::string to, a.Required("to"));
+  KAGI_ASSIGN_OR_RETURN(std::string out, a.Required("out"));
+  uint64_t amount = 0, fee = 1000;
+  if (!absl::SimpleAtoi(a.Get("amount", "0"), &amount) || amount == 0 ||
+      !absl::SimpleAtoi(a.Get("fee", "1000"), &fee)) {
+    return absl::InvalidArgumentError("--amount SAT and --fee SAT: numbers");
+  }
+  v1::GetKeyRequest get;
+  get.set_key_id(key_id);
+  v1::KeyInfo key;
+  KAGI_RETURN_IF_ERROR(
+      Rpc(wallet->GetKey(Ctx(absl::Seconds(30)).get(), get, &key)));
+  KAGI_ASSIGN_OR_RETURN(
+      Bytes psbt, DemoPsbt(key, a.Get("network", "regtest"), to, amount, fee));
+  KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+      out,
+      absl::Base64Escape(absl::string_view(
+          reinterpret_cast<const char*>(psbt.data()), psbt.size())),
+      0644));
+  std::cout << "PSBT written to " << out << ": " << amount << " sat to " << to
+            << ", fee " << fee << ", change to m/1/0\n";
+  return absl::OkStatus();
+}
+
 absl::Status KeyCommand(const Args& a) {
   if (a.words.size() < 2) return absl::InvalidArgumentError("key: subcommand");
   const std::string& sub = a.words[1];
@@ -217,6 +406,15 @@ absl::Status KeyCommand(const Args& a) {
     req.set_threshold(static_cast<uint32_t>(t));
     req.set_request_id(a.Get("request-id", NewRequestId("create")));
     for (const std::string& n : SplitList(a.Get("nodes"))) req.add_nodes(n);
+    KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
+    req.set_expiry_unix_seconds(expiry);
+    KAGI_RETURN_IF_ERROR(AddApprovals(
+        a,
+        policy::CreateKeyDigest(
+            req.request_id(), req.threshold(),
+            std::vector<std::string>(req.nodes().begin(), req.nodes().end()),
+            expiry),
+        req.mutable_approvals()));
     v1::KeyInfo key;
     KAGI_RETURN_IF_ERROR(
         Rpc(wallet->CreateKey(Ctx(absl::Seconds(120)).get(), req, &key)));
@@ -267,6 +465,11 @@ absl::Status KeyCommand(const Args& a) {
     v1::RefreshRequest req;
     req.set_key_id(key_id);
     req.set_request_id(a.Get("request-id", NewRequestId("refresh")));
+    KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
+    req.set_expiry_unix_seconds(expiry);
+    KAGI_RETURN_IF_ERROR(
+        AddApprovals(a, policy::RefreshDigest(req.request_id(), key_id, expiry),
+                     req.mutable_approvals()));
     v1::KeyInfo key;
     KAGI_RETURN_IF_ERROR(
         Rpc(wallet->Refresh(Ctx(absl::Seconds(120)).get(), req, &key)));
@@ -280,6 +483,15 @@ absl::Status KeyCommand(const Args& a) {
     KAGI_ASSIGN_OR_RETURN(int t, a.Int("threshold", 2));
     req.set_new_threshold(static_cast<uint32_t>(t));
     for (const std::string& n : SplitList(a.Get("nodes"))) req.add_new_nodes(n);
+    KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
+    req.set_expiry_unix_seconds(expiry);
+    KAGI_RETURN_IF_ERROR(AddApprovals(
+        a,
+        policy::ReshareDigest(req.request_id(), key_id, req.new_threshold(),
+                              std::vector<std::string>(req.new_nodes().begin(),
+                                                       req.new_nodes().end()),
+                              expiry),
+        req.mutable_approvals()));
     v1::KeyInfo key;
     KAGI_RETURN_IF_ERROR(
         Rpc(wallet->Reshare(Ctx(absl::Seconds(120)).get(), req, &key)));
@@ -290,28 +502,14 @@ absl::Status KeyCommand(const Args& a) {
 }
 
 absl::Status SignCommand(const Args& a) {
-  KAGI_ASSIGN_OR_RETURN(auto wallet, Wallet(a));
-  KAGI_ASSIGN_OR_RETURN(std::string key_hex, a.Required("key"));
-  KAGI_ASSIGN_OR_RETURN(std::string key_id, HexArg(key_hex, 32, "--key"));
-  v1::SignRequest req;
-  req.set_request_id(a.Get("request-id", NewRequestId("sign")));
-  req.set_key_id(key_id);
-  req.set_expiry_unix_seconds(
-      static_cast<uint64_t>(absl::ToUnixSeconds(absl::Now()) + 300));
-  const std::vector<std::string> digests = a.All("digest");
-  const std::vector<std::string> paths = a.All("path");
-  if (digests.empty())
-    return absl::InvalidArgumentError("--digest is required");
-  for (size_t i = 0; i < digests.size(); ++i) {
-    v1::DigestItem* item =
-        req.mutable_payload()->mutable_raw_digest()->add_items();
-    KAGI_ASSIGN_OR_RETURN(std::string d, HexArg(digests[i], 32, "--digest"));
-    item->set_digest(d);
-    KAGI_ASSIGN_OR_RETURN(
-        std::vector<uint32_t> path,
-        crypto::ParsePath(i < paths.size() ? paths[i] : std::string("m")));
-    for (uint32_t p : path) item->add_path(p);
+  KAGI_ASSIGN_OR_RETURN(v1::SignRequest req, BuildSignRequest(a));
+  KAGI_ASSIGN_OR_RETURN(const auto digest, policy::SignRequestDigest(req));
+  if (a.Has("print-digest")) {
+    std::cout << HexEncode(digest) << "\n";
+    return absl::OkStatus();
   }
+  KAGI_RETURN_IF_ERROR(AddApprovals(a, digest, req.mutable_approvals()));
+  KAGI_ASSIGN_OR_RETURN(auto wallet, Wallet(a));
   v1::SignResponse resp;
   KAGI_RETURN_IF_ERROR(
       Rpc(wallet->Sign(Ctx(absl::Seconds(60)).get(), req, &resp)));
@@ -339,6 +537,29 @@ absl::Status SignCommand(const Args& a) {
                           : absl::StrCat("NO: ", ok.message()))
               << "\n";
     if (!ok.ok()) return absl::DataLossError("a signature did not verify");
+  }
+  if (!resp.signed_psbt().empty()) {
+    const std::string b64 = absl::Base64Escape(resp.signed_psbt());
+    std::cout << "signed PSBT with " << resp.signatures_size()
+              << " partial signature(s)";
+    if (a.Has("out")) {
+      KAGI_RETURN_IF_ERROR(
+          transport::WriteFileAtomically(a.Get("out"), b64 + "\n", 0644));
+      std::cout << " written to " << a.Get("out") << "\n";
+    } else {
+      std::cout << ":\n" << b64 << "\n";
+    }
+  }
+  if (resp.has_ethereum()) {
+    const std::string hex =
+        absl::StrCat("0x", Hex(resp.ethereum().signed_tx()));
+    std::cout << "from       " << resp.ethereum().from() << "\n"
+              << "yParity    " << resp.ethereum().y_parity() << "\n"
+              << "signed tx  " << hex << "\n";
+    if (a.Has("out")) {
+      KAGI_RETURN_IF_ERROR(
+          transport::WriteFileAtomically(a.Get("out"), hex + "\n", 0644));
+    }
   }
   return absl::OkStatus();
 }
@@ -490,7 +711,8 @@ absl::Status Main(const Args& a) {
     KAGI_ASSIGN_OR_RETURN(o.dir, a.Required("dir"));
     KAGI_ASSIGN_OR_RETURN(o.nodes, a.Int("nodes", 3));
     KAGI_ASSIGN_OR_RETURN(o.base_port, a.Int("base-port", 7100));
-    o.allow_raw_digest = !a.Has("no-raw-digest");
+    o.allow_raw_digest = a.Has("dev");
+    o.admin_without_approvals = a.Has("dev");
     if (a.words[1] == "init") {
       KAGI_RETURN_IF_ERROR(InitCluster(o));
       std::cout << "cluster of " << o.nodes << " nodes written to " << o.dir
@@ -557,6 +779,8 @@ absl::Status Main(const Args& a) {
   }
   if (cmd == "key") return KeyCommand(a);
   if (cmd == "sign") return SignCommand(a);
+  if (cmd == "approve") return ApproveCommand(a);
+  if (cmd == "demo-psbt" || cmd == "demo-eth-tx") return DemoCommand(a);
   if (cmd == "request") return RequestCommand(a);
   if (cmd == "audit") return AuditCommand(a);
   if (cmd == "bench") {
