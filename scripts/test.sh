@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The README's test command (and what .ci/run calls): checks formatting,
 # builds and runs every test in the dev build, then again under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# AddressSanitizer + UndefinedBehaviorSanitizer, then the real npm clients
+# (tests/clients: bitcoinjs-lib, ethers) against a cluster of the dev build.
 source "$(dirname "$0")/lib/common.sh"
 
 kagi_ensure_packages "${KAGI_BUILD_PACKAGES[@]}" clang-format
+# Node.js and npm for the real-client tests (Debian's, unless one is there).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  kagi_ensure_packages nodejs npm
+fi
 cd "$KAGI_ROOT"
 
 log "checking formatting (clang-format, .clang-format)"
@@ -19,4 +24,6 @@ for preset in dev asan-ubsan; do
   log "running tests ($preset)"
   ctest --preset "$preset" -j "$jobs"
 done
-log "all tests passed (dev and asan-ubsan)"
+log "running the real-client tests (npm: bitcoinjs-lib, ethers)"
+"$KAGI_ROOT/scripts/test-clients.sh" "$KAGI_ROOT/build/dev/tools/kagictl/kagictl"
+log "all tests passed (dev, asan-ubsan, real clients)"

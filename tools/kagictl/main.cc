@@ -94,6 +94,7 @@ Demo transactions (no blockchain needed):
 
 Audit:
   kagictl audit verify --db NODE_DB [--last-hash HEX]
+  kagictl audit show --db NODE_DB [--request ID]   whole records (read-only)
 
 Benchmark (end to end, own local cluster):
   kagictl bench [--dir D] [--dkgs 5] [--sequential 200] [--signs 400]
@@ -585,8 +586,9 @@ absl::Status RequestCommand(const Args& a) {
 }
 
 absl::Status AuditCommand(const Args& a) {
-  if (a.words.size() != 2 || a.words[1] != "verify") {
-    return absl::InvalidArgumentError("audit verify --db PATH");
+  if (a.words.size() != 2 || (a.words[1] != "verify" && a.words[1] != "show")) {
+    return absl::InvalidArgumentError(
+        "audit verify --db PATH | audit show --db PATH [--request ID]");
   }
   KAGI_ASSIGN_OR_RETURN(std::string db, a.Required("db"));
   if (::access(db.c_str(), R_OK) != 0) {
@@ -603,9 +605,22 @@ absl::Status AuditCommand(const Args& a) {
         "audit log ends at ", last, ", expected ", a.Get("last-hash"),
         " (records were removed from its end)"));
   }
+  if (a.words[1] == "show") {
+    // Whole records (the decoded request summary, the decision, outcome).
+    for (const storage::AuditEntry& e : log) {
+      if (a.Has("request") && e.request_id != a.Get("request")) continue;
+      std::cout << "#" << e.seq << " " << e.operation << " " << e.request_id
+                << "\n";
+      if (!e.parties.empty()) std::cout << "  request  " << e.parties << "\n";
+      std::cout << "  outcome  " << e.outcome << "\n";
+    }
+    return absl::OkStatus();
+  }
   for (const storage::AuditEntry& e : log) {
+    std::string outcome = e.outcome;
+    if (outcome.size() > 100) outcome = outcome.substr(0, 97) + "...";
     std::cout << "  #" << e.seq << " " << e.operation << " " << e.request_id
-              << " " << e.outcome << "\n";
+              << " " << outcome << "\n";
   }
   std::cout << "audit chain OK: " << log.size() << " records, last hash "
             << last << "\n";
