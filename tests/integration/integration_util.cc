@@ -236,6 +236,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
   o.nodes = kNodes;
   o.base_port = config.base_port;
   o.allow_raw_digest = config.allow_raw_digest;
+  o.admin_without_approvals = config.admin_without_approvals;
   o.round_timeout_ms = config.round_timeout_ms;
   KAGI_RETURN_IF_ERROR(kagictl::InitCluster(o));
   // ~Cluster stops whatever started if a later step fails.

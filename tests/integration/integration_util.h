@@ -43,6 +43,8 @@ struct ClusterConfig {
   int base_port = 7600;
   int round_timeout_ms = 3000;
   bool allow_raw_digest = true;
+  // false: the strict demo policy (admin approvals required).
+  bool admin_without_approvals = true;
 };
 
 class Cluster {
