@@ -1,0 +1,186 @@
+// What a node decodes from a payload and hands to policy (payload.h).
+#include "services/node/payload.h"
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "libs/crypto/bip32.h"
+#include "libs/protocol/testing/dealer.h"
+#include "libs/protocol/testing/simulation.h"
+
+namespace kagi::node {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kToken[] = "0xdAC17F958D2ee523a2206206994597C13D831ec7";
+constexpr char kRecipient[] = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+chain::Uint256 U256(uint64_t v) {
+  chain::Uint256 out{};
+  for (size_t i = 0; i < 8; ++i)
+    out[31 - i] = static_cast<uint8_t>(v >> (8 * i));
+  return out;
+}
+
+class PayloadTest : public ::testing::Test {
+ protected:
+  PayloadTest() {
+    std::array<uint8_t, 32> chain_code;
+    chain_code.fill(0x42);
+    shares_ = protocol::testing::DealShares(
+        crypto::Scalar::FromUint64(123456789), chain_code, 2,
+        protocol::testing::MakeIdentities(3, 7), 7);
+  }
+
+  static chain::EthTransaction Base() {
+    chain::EthTransaction tx;
+    tx.type = chain::EthTxType::kDynamicFee;
+    tx.chain_id = 1337;
+    tx.max_priority_fee_per_gas = U256(1);
+    tx.max_fee_per_gas = U256(10);
+    tx.gas_limit = 21000;
+    tx.to = *chain::ParseAddress(kRecipient);
+    tx.value = U256(5000);
+    return tx;
+  }
+
+  absl::StatusOr<DecodedPayload> Decode(const chain::EthTransaction& tx,
+                                        std::vector<uint32_t> path = {0, 3}) {
+    v1::SignRequest r;
+    r.set_request_id("eth-1");
+    r.set_key_id(std::string(32, '\x01'));
+    const Bytes raw = chain::EncodeUnsignedTransaction(tx);
+    r.mutable_payload()->mutable_ethereum_tx()->set_unsigned_tx(
+        std::string(raw.begin(), raw.end()));
+    for (uint32_t i : path)
+      r.mutable_payload()->mutable_ethereum_tx()->add_path(i);
+    return DecodePayload(r, shares_[0], RequestLimits{}, "node-1");
+  }
+
+  static Bytes Erc20(uint8_t selector_last, uint64_t amount) {
+    // transfer(address,uint256) a9059cbb / approve(address,uint256) 095ea7b3
+    Bytes data = selector_last == 0xbb ? Bytes{0xa9, 0x05, 0x9c, 0xbb}
+                                       : Bytes{0x09, 0x5e, 0xa7, 0xb3};
+    data.insert(data.end(), 12, 0);
+    const chain::EthAddress to = *chain::ParseAddress(kRecipient);
+    data.insert(data.end(), to.begin(), to.end());
+    const chain::Uint256 a = U256(amount);
+    data.insert(data.end(), a.begin(), a.end());
+    return data;
+  }
+
+  std::vector<protocol::KeyShare> shares_;
+};
+
+TEST_F(PayloadTest, EthTransferCountsValuePlusMaxFee) {
+  absl::StatusOr<DecodedPayload> d = Decode(Base());
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->facts.chain, "ethereum");
+  EXPECT_EQ(d->facts.network, "1337");
+  EXPECT_EQ(d->facts.asset, "ETH");
+  ASSERT_EQ(d->facts.transfers.size(), 1u);
+  EXPECT_EQ(d->facts.transfers[0].destination, kRecipient);
+  EXPECT_EQ(d->facts.transfers[0].amount.ToString(), "5000");
+  EXPECT_EQ(d->facts.amount.ToString(), "215000");  // 5000 + 21000 * 10
+  EXPECT_FALSE(d->facts.contract_call);
+  // The node signs the signing hash it computed, at the requested path.
+  ASSERT_EQ(d->items.size(), 1u);
+  const chain::Keccak256Digest hash = chain::SigningHash(Base());
+  EXPECT_TRUE(std::equal(hash.begin(), hash.end(), d->items[0].digest.begin()));
+  EXPECT_EQ(d->items[0].path, (std::vector<uint32_t>{0, 3}));
+}
+
+TEST_F(PayloadTest, Erc20TransferAndApproveDecodedToTokenFacts) {
+  for (uint8_t kind : {uint8_t{0xbb}, uint8_t{0xb3}}) {
+    chain::EthTransaction tx = Base();
+    tx.value = U256(0);
+    tx.to = *chain::ParseAddress(kToken);
+    tx.data = Erc20(kind, 777);
+    absl::StatusOr<DecodedPayload> d = Decode(tx);
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ(d->facts.asset, absl::StrCat("ERC20:", kToken));
+    ASSERT_EQ(d->facts.transfers.size(), 1u);
+    EXPECT_EQ(d->facts.transfers[0].destination, kRecipient);
+    EXPECT_EQ(d->facts.amount.ToString(), "777");
+    EXPECT_FALSE(d->facts.contract_call);
+  }
+  // A token call that also sends ETH is refused.
+  chain::EthTransaction tx = Base();
+  tx.to = *chain::ParseAddress(kToken);
+  tx.data = Erc20(0xbb, 777);
+  EXPECT_THAT(std::string(Decode(tx).status().message()),
+              HasSubstr("ERC-20 call that also sends ETH"));
+}
+
+TEST_F(PayloadTest, OtherCallDataAndCreationAreContractCalls) {
+  chain::EthTransaction call = Base();
+  call.data = {0xde, 0xad, 0xbe, 0xef};
+  absl::StatusOr<DecodedPayload> d = Decode(call);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->facts.contract_call);
+  chain::EthTransaction create = Base();
+  create.to.reset();
+  create.data = {0x60, 0x00};
+  d = Decode(create);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->facts.contract_call);
+  EXPECT_TRUE(d->facts.transfers.empty());
+}
+
+TEST_F(PayloadTest, BadEthereumPayloadsNameTheField) {
+  EXPECT_THAT(std::string(Decode(Base(), {0x80000000u}).status().message()),
+              HasSubstr("payload.ethereum_tx.path: hardened index"));
+  v1::SignRequest r;
+  r.set_request_id("eth-2");
+  r.mutable_payload()->mutable_ethereum_tx()->set_unsigned_tx("\x02\xc1\x80");
+  absl::Status st =
+      DecodePayload(r, shares_[0], RequestLimits{}, "node-1").status();
+  EXPECT_FALSE(st.ok());
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr("payload.ethereum_tx.unsigned_tx"));
+  // A gas limit times fee per gas above 2^256 is refused, not wrapped.
+  chain::EthTransaction huge = Base();
+  huge.max_fee_per_gas.fill(0xff);
+  huge.max_priority_fee_per_gas.fill(0xff);
+  EXPECT_THAT(std::string(Decode(huge).status().message()),
+              HasSubstr("overflows"));
+}
+
+TEST_F(PayloadTest, BitcoinPayloadChecksNetworkAndPsbt) {
+  v1::SignRequest r;
+  r.set_request_id("btc-1");
+  r.mutable_payload()->mutable_bitcoin_psbt()->set_network("signet");
+  r.mutable_payload()->mutable_bitcoin_psbt()->set_psbt("psbt\xff");
+  EXPECT_THAT(std::string(DecodePayload(r, shares_[0], RequestLimits{}, "n")
+                              .status()
+                              .message()),
+              HasSubstr("payload.bitcoin_psbt.network"));
+  r.mutable_payload()->mutable_bitcoin_psbt()->set_network("regtest");
+  EXPECT_THAT(std::string(DecodePayload(r, shares_[0], RequestLimits{}, "n")
+                              .status()
+                              .message()),
+              HasSubstr("payload.bitcoin_psbt.psbt"));
+  v1::SignRequest none;
+  none.set_request_id("x");
+  EXPECT_FALSE(DecodePayload(none, shares_[0], RequestLimits{}, "n").ok());
+}
+
+TEST_F(PayloadTest, RawDigestNeedsTheConfigSwitch) {
+  v1::SignRequest r;
+  r.set_request_id("raw-1");
+  r.set_key_id(std::string(32, '\x01'));
+  v1::DigestItem* item = r.mutable_payload()->mutable_raw_digest()->add_items();
+  item->set_digest(std::string(32, '\x02'));
+  EXPECT_EQ(DecodePayload(r, shares_[0], RequestLimits{}, "n").status().code(),
+            absl::StatusCode::kPermissionDenied);
+  RequestLimits allow;
+  allow.allow_raw_digest = true;
+  absl::StatusOr<DecodedPayload> d = DecodePayload(r, shares_[0], allow, "n");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->facts.chain, "raw_digest");
+  EXPECT_EQ(d->items.size(), 1u);
+}
+
+}  // namespace
+}  // namespace kagi::node
