@@ -351,6 +351,12 @@ absl::StatusOr<Policy> Policy::FromProto(v1::Policy proto) {
   if (proto.has_admin()) {
     KAGI_RETURN_IF_ERROR(
         check_quorums("admin.approvals", proto.admin().approvals()));
+    for (int i = 0; i < proto.admin().initiators_size(); ++i) {
+      if (proto.admin().initiators(i).empty()) {
+        return Invalid(absl::StrCat("admin.initiators[", i, "]"),
+                       "must not be empty");
+      }
+    }
   }
   p.proto_ = std::move(proto);
   return p;
@@ -526,13 +532,21 @@ Decision Policy::Evaluate(const RequestFacts& facts,
   return d;
 }
 
-Decision Policy::EvaluateAdmin(const std::set<std::string>& approvers) const {
+Decision Policy::EvaluateAdmin(const std::set<std::string>& approvers,
+                               absl::string_view initiator) const {
   Decision d;
   if (!proto_.has_admin()) {
     d.reasons.push_back(absl::StrCat(
         "policy revision '", proto_.revision(),
         "' has no admin section: key creation, refresh and reshare are "
         "refused"));
+    return d;
+  }
+  const auto& initiators = proto_.admin().initiators();
+  if (std::find(initiators.begin(), initiators.end(), initiator) ==
+      initiators.end()) {
+    d.reasons.push_back(
+        absl::StrCat("initiator '", initiator, "' is not in admin.initiators"));
     return d;
   }
   const std::vector<v1::Quorum> quorums(proto_.admin().approvals().begin(),

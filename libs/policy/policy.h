@@ -111,8 +111,10 @@ class Policy {
                     const VelocityUsed& used) const;
 
   // EvaluateAdmin decides key creation, refresh and reshare: allowed when
-  // the policy has an admin section and its quorum is met.
-  Decision EvaluateAdmin(const std::set<std::string>& approvers) const;
+  // the policy has an admin section, lists `initiator` among its admin
+  // initiators and its quorum is met.
+  Decision EvaluateAdmin(const std::set<std::string>& approvers,
+                         absl::string_view initiator) const;
 
  private:
   struct CompiledRule {

@@ -58,7 +58,7 @@ rules {
   approvals { group: "treasury" count: 1 }
 }
 rules { name: "digests" chain: "raw_digest" approvals { group: "risk" count: 1 } }
-admin { approvals { group: "treasury" count: 2 } }
+admin { approvals { group: "treasury" count: 2 } initiators: "client/ops" }
 )");
 }
 
@@ -205,13 +205,27 @@ TEST(PolicyTest, RawDigestIsItsOwnRule) {
 TEST(PolicyTest, DenyByDefault) {
   const Policy p = Load("version: 1");
   EXPECT_FALSE(p.Evaluate(Btc(1), {}, {}).allowed);
-  EXPECT_FALSE(p.EvaluateAdmin({}).allowed);
+  EXPECT_FALSE(p.EvaluateAdmin({}, "client/ops").allowed);
 }
 
 TEST(PolicyTest, AdminQuorum) {
   const Policy p = Load(PolicyText());
-  EXPECT_FALSE(p.EvaluateAdmin({"t1"}).allowed);
-  EXPECT_TRUE(p.EvaluateAdmin({"t1", "t2"}).allowed);
+  EXPECT_FALSE(p.EvaluateAdmin({"t1"}, "client/ops").allowed);
+  EXPECT_TRUE(p.EvaluateAdmin({"t1", "t2"}, "client/ops").allowed);
+}
+
+// Only the listed client identities may submit admin operations at all,
+// whatever approvals they carry; none when the list is empty.
+TEST(PolicyTest, AdminInitiatorsMustBeListed) {
+  const Policy p = Load(PolicyText());
+  const Decision d = p.EvaluateAdmin({"t1", "t2"}, "client/backend");
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.ToString(),
+              HasSubstr("'client/backend' is not in admin.initiators"));
+  EXPECT_FALSE(p.EvaluateAdmin({"t1", "t2"}, "").allowed);
+  const Policy none = Load(
+      absl::StrReplaceAll(PolicyText(), {{" initiators: \"client/ops\"", ""}}));
+  EXPECT_FALSE(none.EvaluateAdmin({"t1", "t2"}, "client/ops").allowed);
 }
 
 TEST(PolicyTest, InvalidPoliciesNameTheField) {
@@ -221,6 +235,8 @@ TEST(PolicyTest, InvalidPoliciesNameTheField) {
   };
   const std::vector<Case> cases = {
       {"version: 1", "version: 2", "version: must be 1"},
+      {"initiators: \"client/ops\"", "initiators: \"\"",
+       "admin.initiators[0]: must not be empty"},
       {"max_amount: \"100000000\"", "", "max_amount: required"},
       {"max_amount: \"100000000\"", "max_amount: \"1e8\"",
        "only decimal digits"},

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/base/bytes.h"
 #include "libs/crypto/transcript.h"
 
 namespace kagi::policy {
@@ -14,11 +17,12 @@ crypto::Transcript& AddPath(
   return t;
 }
 
-crypto::Transcript& AddNames(crypto::Transcript& t,
-                             std::vector<std::string> names) {
-  std::sort(names.begin(), names.end());
-  t.AddU32(static_cast<uint32_t>(names.size()));
-  for (const std::string& n : names) t.Add(AsBytes(n));
+crypto::Transcript& AddCommittee(crypto::Transcript& t,
+                                 const std::vector<CommitteeMember>& members) {
+  t.AddU32(static_cast<uint32_t>(members.size()));
+  for (const CommitteeMember& m : members) {
+    t.Add(AsBytes(m.node)).Add(m.identity_key);
+  }
   return t;
 }
 
@@ -53,29 +57,49 @@ absl::StatusOr<RequestDigest> SignRequestDigest(const v1::SignRequest& r) {
   return t.H();
 }
 
-RequestDigest CreateKeyDigest(absl::string_view request_id, uint32_t threshold,
-                              std::vector<std::string> nodes, uint64_t expiry) {
-  crypto::Transcript t(crypto::Tag::kRequest);
-  t.Add(AsBytes("create_key")).Add(AsBytes(request_id)).AddU32(threshold);
-  AddNames(t, std::move(nodes)).AddU64(expiry);
-  return t.H();
+absl::string_view AdminOperationName(AdminOperation op) {
+  switch (op) {
+    case AdminOperation::kCreateKey:
+      return "create_key";
+    case AdminOperation::kRefresh:
+      return "refresh";
+    case AdminOperation::kReshare:
+      return "reshare";
+  }
+  return "unknown";
 }
 
-RequestDigest RefreshDigest(absl::string_view request_id,
-                            absl::string_view key_id, uint64_t expiry) {
-  crypto::Transcript t(crypto::Tag::kRequest);
-  t.Add(AsBytes("refresh")).Add(AsBytes(request_id)).Add(AsBytes(key_id));
-  t.AddU64(expiry);
-  return t.H();
+std::string AdminChange::Summary() const {
+  auto committee = [](uint32_t t, const std::vector<CommitteeMember>& c) {
+    std::vector<std::string> names;
+    for (const CommitteeMember& m : c) names.push_back(m.node);
+    return absl::StrCat(t, "-of-", c.size(), " [", absl::StrJoin(names, ","),
+                        "]");
+  };
+  if (operation == AdminOperation::kCreateKey) {
+    return absl::StrCat("create_key ", committee(new_threshold, new_committee),
+                        ", request ", request_id);
+  }
+  return absl::StrCat(AdminOperationName(operation), " of key ",
+                      HexEncode(AsBytes(key_id)), " epoch ", epoch, ": ",
+                      committee(old_threshold, old_committee), " -> ",
+                      committee(new_threshold, new_committee), ", dealers ",
+                      absl::StrJoin(dealers, ","), ", request ", request_id);
 }
 
-RequestDigest ReshareDigest(absl::string_view request_id,
-                            absl::string_view key_id, uint32_t new_threshold,
-                            std::vector<std::string> nodes, uint64_t expiry) {
+RequestDigest AdminDigest(const AdminChange& c) {
   crypto::Transcript t(crypto::Tag::kRequest);
-  t.Add(AsBytes("reshare")).Add(AsBytes(request_id)).Add(AsBytes(key_id));
-  t.AddU32(new_threshold);
-  AddNames(t, std::move(nodes)).AddU64(expiry);
+  t.Add(AsBytes("admin"))
+      .AddU32(static_cast<uint32_t>(c.operation))
+      .Add(AsBytes(c.request_id))
+      .Add(AsBytes(c.key_id))
+      .AddU64(c.epoch)
+      .AddU32(c.old_threshold);
+  AddCommittee(t, c.old_committee).AddU32(c.new_threshold);
+  AddCommittee(t, c.new_committee)
+      .AddU32(static_cast<uint32_t>(c.dealers.size()));
+  for (uint32_t id : c.dealers) t.AddU32(id);
+  t.AddU64(c.expiry);
   return t.H();
 }
 

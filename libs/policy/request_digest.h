@@ -11,11 +11,19 @@
 //     bitcoin_psbt: kind "bitcoin_psbt", network, psbt bytes
 //     ethereum_tx:  kind "ethereum_tx",  unsigned_tx, u32 path length,
 //                   u32 index...
-//   create_key: H("create_key", request_id, u32 threshold, u32 n, node names
-//                 sorted, expiry)
-//   refresh:    H("refresh", request_id, key_id, expiry)
-//   reshare:    H("reshare", request_id, key_id, u32 new_threshold, u32 n,
-//                 new node names sorted, expiry)
+//   admin:      H("admin", u32 operation, request_id, key_id, u64 epoch,
+//                 u32 old_threshold, <old committee>, u32 new_threshold,
+//                 <new committee>, u32 d, u32 dealer id..., expiry)
+//     operation: 1 create_key, 2 refresh, 3 reshare
+//     committee: u32 n, then per member in party-id order: node name,
+//                32-byte identity key
+//     create_key: key_id empty, epoch 0, old_threshold 0, no old committee,
+//                 no dealers
+//
+// An admin digest binds everything the operation changes (ARCHITECTURE.md):
+// a node computes it from its own share and config plus the request, so an
+// approved refresh cannot be replayed as a reshare, nor a reshare to another
+// committee, threshold or dealer set.
 //
 // Integers are big-endian; expiry is u64 unix seconds. docs/policy.md shows
 // the bytes; tests/clients recomputes them independently in JavaScript.
@@ -38,13 +46,47 @@ using RequestDigest = std::array<uint8_t, 32>;
 // SignRequestDigest: InvalidArgument if the payload kind is unset/unknown.
 absl::StatusOr<RequestDigest> SignRequestDigest(const v1::SignRequest& request);
 
-RequestDigest CreateKeyDigest(absl::string_view request_id, uint32_t threshold,
-                              std::vector<std::string> nodes, uint64_t expiry);
-RequestDigest RefreshDigest(absl::string_view request_id,
-                            absl::string_view key_id, uint64_t expiry);
-RequestDigest ReshareDigest(absl::string_view request_id,
-                            absl::string_view key_id, uint32_t new_threshold,
-                            std::vector<std::string> nodes, uint64_t expiry);
+// The key administration operations, as numbered in the admin digest.
+enum class AdminOperation : uint32_t {
+  kCreateKey = 1,
+  kRefresh = 2,
+  kReshare = 3,
+};
+
+// AdminOperationName returns "create_key", "refresh" or "reshare".
+absl::string_view AdminOperationName(AdminOperation op);
+
+// One member of a committee: its node name and 32-byte identity key.
+struct CommitteeMember {
+  std::string node;
+  std::array<uint8_t, 32> identity_key{};
+  bool operator==(const CommitteeMember& o) const {
+    return node == o.node && identity_key == o.identity_key;
+  }
+};
+
+// AdminChange is everything a key administration request changes, as the
+// approvers see it and as each node rebuilds it from its own share and config.
+struct AdminChange {
+  AdminOperation operation = AdminOperation::kCreateKey;
+  std::string request_id;
+  std::string key_id;  // 32 bytes; empty for create_key
+  uint64_t epoch = 0;  // the current epoch; 0 for create_key
+  uint32_t old_threshold = 0;
+  std::vector<CommitteeMember> old_committee;  // party-id order
+  uint32_t new_threshold = 0;
+  std::vector<CommitteeMember> new_committee;  // new party-id order
+  std::vector<uint32_t> dealers;               // old party ids, increasing
+  uint64_t expiry = 0;
+
+  // Summary describes the change for approvers and the audit log, e.g.
+  // "reshare of key 6c9b..., epoch 3, 2-of-3 [node-1,node-2,node-3] ->
+  // 2-of-2 [node-1,node-2], dealers 1,2".
+  std::string Summary() const;
+};
+
+// AdminDigest returns the admin digest of `change` (see the file comment).
+RequestDigest AdminDigest(const AdminChange& change);
 
 }  // namespace kagi::policy
 

@@ -879,6 +879,22 @@ grpc::Status Gateway::RunReshare(const KeyInfo& old_key,
   return grpc::Status::OK;
 }
 
+grpc::Status Gateway::ListNodes(const kagi::v1::ListNodesRequest& /*request*/,
+                                absl::Time deadline,
+                                kagi::v1::ListNodesResponse* out) {
+  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    kagi::v1::NodeEntry* e = out->add_nodes();
+    e->set_name(nodes_[i].name);
+    e->set_identity_key(probes[i].identity_key);
+    e->set_reachable(probes[i].healthy);
+    if (!probes[i].healthy) {
+      e->set_error(DescribeNodeError(nodes_[i].name, probes[i].status));
+    }
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status Gateway::Refresh(const kagi::v1::RefreshRequest& request,
                               absl::string_view initiator, absl::Time deadline,
                               KeyInfo* out) {
@@ -918,14 +934,27 @@ grpc::Status Gateway::Refresh(const kagi::v1::RefreshRequest& request,
         " parties of the key reachable: ", absl::StrJoin(missing, "; "),
         UnidentifiedNodes(probes))));
   }
+  std::vector<uint32_t> dealers;
+  if (request.dealers().empty()) {
+    for (uint32_t id = 1; id <= key.threshold(); ++id) dealers.push_back(id);
+  } else {
+    absl::Status checked = CheckDealers(request.dealers(), key);
+    if (!checked.ok()) {
+      return Error(checked);
+    }
+    dealers.assign(request.dealers().begin(), request.dealers().end());
+  }
   kagi::v1::StartReshareRequest reshare;
   reshare.set_request_id(request.request_id());
   reshare.set_key_id(key.key_id());
   reshare.set_epoch(key.epoch());
-  for (uint32_t id = 1; id <= key.threshold(); ++id) {
+  for (uint32_t id : dealers) {
     reshare.add_dealers(id);
     reshare.add_dealer_identity_keys(
         key.parties(static_cast<int>(id - 1)).identity_key());
+  }
+  for (const kagi::v1::KeyParty& party : key.parties()) {
+    reshare.add_old_party_identity_keys(party.identity_key());
   }
   for (const kagi::v1::KeyParty& party : key.parties()) {
     reshare.add_new_party_identity_keys(party.identity_key());
@@ -953,7 +982,19 @@ grpc::Status Gateway::Reshare(const kagi::v1::ReshareRequest& request,
   if (!fetched.ok()) {
     return fetched;
   }
-  // Dealers: the first t_old old parties that are reachable.
+  // Dealers: the client's choice (bound by the admin digest), else the
+  // first t_old old parties that are reachable.
+  if (!request.dealers().empty()) {
+    absl::Status checked = CheckDealers(request.dealers(), key);
+    if (!checked.ok()) {
+      return Error(checked);
+    }
+  }
+  auto chosen = [&request](uint32_t id) {
+    return request.dealers().empty() ||
+           std::find(request.dealers().begin(), request.dealers().end(), id) !=
+               request.dealers().end();
+  };
   const std::vector<std::optional<size_t>> party_nodes = PartyNodes(key);
   std::vector<uint32_t> dealers;
   std::vector<std::string> dealer_identity_keys;
@@ -961,7 +1002,8 @@ grpc::Status Gateway::Reshare(const kagi::v1::ReshareRequest& request,
   for (int p = 0; p < key.parties_size() && dealers.size() < key.threshold();
        ++p) {
     const std::optional<size_t>& node = party_nodes[static_cast<size_t>(p)];
-    if (node.has_value() && probes[*node].healthy) {
+    if (chosen(key.parties(p).id()) && node.has_value() &&
+        probes[*node].healthy) {
       dealers.push_back(key.parties(p).id());
       dealer_identity_keys.push_back(key.parties(p).identity_key());
       dealer_nodes.push_back(*node);
@@ -1023,6 +1065,9 @@ grpc::Status Gateway::Reshare(const kagi::v1::ReshareRequest& request,
   }
   for (const std::string& identity : identity_keys) {
     reshare.add_new_party_identity_keys(identity);
+  }
+  for (const kagi::v1::KeyParty& party : key.parties()) {
+    reshare.add_old_party_identity_keys(party.identity_key());
   }
   reshare.set_new_threshold(request.new_threshold());
   reshare.set_initiator_nonce(NewNonce());
@@ -1117,6 +1162,12 @@ grpc::Status WalletService::ListKeys(grpc::ServerContext* ctx,
                                      const kagi::v1::ListKeysRequest* request,
                                      kagi::v1::ListKeysResponse* response) {
   KAGI_WALLET_HANDLER(ListKeys);
+}
+
+grpc::Status WalletService::ListNodes(grpc::ServerContext* ctx,
+                                      const kagi::v1::ListNodesRequest* request,
+                                      kagi::v1::ListNodesResponse* response) {
+  KAGI_WALLET_HANDLER(ListNodes);
 }
 
 grpc::Status WalletService::DerivePublicKey(

@@ -121,6 +121,8 @@ class Gateway {
                       absl::Time deadline, kagi::v1::KeyInfo* out);
   grpc::Status ListKeys(const kagi::v1::ListKeysRequest& request,
                         absl::Time deadline, kagi::v1::ListKeysResponse* out);
+  grpc::Status ListNodes(const kagi::v1::ListNodesRequest& request,
+                         absl::Time deadline, kagi::v1::ListNodesResponse* out);
   grpc::Status DerivePublicKey(const kagi::v1::DeriveRequest& request,
                                absl::Time deadline, kagi::v1::DerivedKey* out);
   grpc::Status Sign(const kagi::v1::SignRequest& request,
@@ -259,6 +261,9 @@ class WalletService final : public kagi::v1::Wallet::Service {
   grpc::Status ListKeys(grpc::ServerContext* ctx,
                         const kagi::v1::ListKeysRequest* request,
                         kagi::v1::ListKeysResponse* response) override;
+  grpc::Status ListNodes(grpc::ServerContext* ctx,
+                         const kagi::v1::ListNodesRequest* request,
+                         kagi::v1::ListNodesResponse* response) override;
   grpc::Status DerivePublicKey(grpc::ServerContext* ctx,
                                const kagi::v1::DeriveRequest* request,
                                kagi::v1::DerivedKey* response) override;

@@ -219,6 +219,30 @@ absl::Status ValidateSignRequest(const kagi::v1::SignRequest& request) {
   return ValidateApprovals(request.approvals());
 }
 
+absl::Status CheckDealers(
+    const google::protobuf::RepeatedField<uint32_t>& dealers,
+    const kagi::v1::KeyInfo& key) {
+  if (static_cast<uint32_t>(dealers.size()) != key.threshold()) {
+    return FieldError("dealers",
+                      absl::StrCat("must name exactly ", key.threshold(),
+                                   " parties of the key (its threshold), got ",
+                                   dealers.size()));
+  }
+  for (int i = 0; i < dealers.size(); ++i) {
+    if (dealers.Get(i) < 1 ||
+        dealers.Get(i) > static_cast<uint32_t>(key.parties_size())) {
+      return FieldError(absl::StrCat("dealers[", i, "]"),
+                        absl::StrCat("party ", dealers.Get(i),
+                                     " is not a party of the key (1..",
+                                     key.parties_size(), ")"));
+    }
+    if (i > 0 && dealers.Get(i) <= dealers.Get(i - 1)) {
+      return FieldError("dealers", "must be increasing");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateRefreshRequest(const kagi::v1::RefreshRequest& request) {
   KAGI_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   return ValidateKeyId(request.key_id());

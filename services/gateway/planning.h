@@ -99,6 +99,12 @@ absl::Status ValidateSignRequest(const kagi::v1::SignRequest& request);
 absl::Status ValidateApprovals(
     const google::protobuf::RepeatedPtrField<kagi::v1::Approval>& approvals);
 
+// CheckDealers checks a client's dealer choice for `key`: exactly
+// key.threshold() party ids of the key, increasing.
+absl::Status CheckDealers(
+    const google::protobuf::RepeatedField<uint32_t>& dealers,
+    const kagi::v1::KeyInfo& key);
+
 // ValidateRefreshRequest checks request_id and key_id.
 absl::Status ValidateRefreshRequest(const kagi::v1::RefreshRequest& request);
 

@@ -14,6 +14,7 @@
 #include "libs/protocol/reshare.h"
 #include "libs/protocol/sign.h"
 #include "libs/storage/sealed.h"
+#include "services/node/admin_change.h"
 #include "services/node/payload.h"
 
 namespace kagi::node {
@@ -122,6 +123,10 @@ v1::NodeInfo NodeCore::Info() const {
   info.set_identity_key(Str(self_key_));
   info.set_allow_raw_digest(config_.allow_raw_digest());
   return info;
+}
+
+NodeNameOf NodeCore::NameOf() const {
+  return [this](const Key32& k) { return NodeOf(k); };
 }
 
 std::string NodeCore::NodeOf(const Key32& identity_key) const {
@@ -337,22 +342,25 @@ absl::StatusOr<storage::Admission> NodeCore::Admit(
 }
 
 absl::StatusOr<storage::Admission> NodeCore::AdmitAdmin(
-    absl::string_view operation, const std::string& summary,
-    const Key32& digest,
+    const policy::AdminChange& change,
     const google::protobuf::RepeatedPtrField<v1::Approval>& approvals,
-    const std::string& request_id) const {
+    const std::string& initiator) const {
+  const std::string operation(policy::AdminOperationName(change.operation));
+  const std::string summary =
+      absl::StrCat(change.Summary(), ", from ", initiator);
   KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
-                        Approvers(digest, approvals));
-  const policy::Decision decision = policy_->EvaluateAdmin(approvers);
+                        Approvers(policy::AdminDigest(change), approvals));
+  const policy::Decision decision =
+      policy_->EvaluateAdmin(approvers, initiator);
   if (!decision.allowed) {
     return absl::PermissionDeniedError(absl::StrCat(
         "policy of ", config_.name(), " (revision '", policy_->revision(),
-        "') refuses ", operation, " ", summary, ": ", decision.ToString()));
+        "') refuses ", summary, ": ", decision.ToString()));
   }
   storage::Admission admission;
   admission.decision.unix_time = absl::ToUnixSeconds(absl::Now());
   admission.decision.operation = absl::StrCat(operation, ".admit");
-  admission.decision.request_id = request_id;
+  admission.decision.request_id = change.request_id;
   admission.decision.parties = summary;
   admission.decision.outcome = absl::StrCat(
       decision.ToString(), " (policy revision '", policy_->revision(), "')");
@@ -381,18 +389,11 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
   KAGI_RETURN_IF_ERROR(CheckExpiry(setup.expiry_unix_seconds, absl::Now(),
                                    limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
-  std::vector<std::string> node_names;
-  for (const auto& [id, node] : *names) node_names.push_back(node);
+  KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,
+                        DkgChange(request, NameOf()));
   KAGI_ASSIGN_OR_RETURN(
       storage::Admission admission,
-      AdmitAdmin(
-          "create_key",
-          absl::StrCat(request.threshold(), "-of-", node_names.size(), " on ",
-                       absl::StrJoin(node_names, ","), " from ",
-                       request.initiator()),
-          policy::CreateKeyDigest(request.request_id(), request.threshold(),
-                                  node_names, request.expiry_unix_seconds()),
-          request.approvals(), request.request_id()));
+      AdmitAdmin(change, request.approvals(), request.initiator()));
   const SessionSigner signer(SelfId(setup, self_key_), identity_);
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(
       request.request_id(), "dkg", DkgRequestDigest(request),
@@ -528,32 +529,11 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
   KAGI_RETURN_IF_ERROR(CheckExpiry(setup.expiry_unix_seconds, absl::Now(),
                                    limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
-  std::vector<std::string> new_names;
-  for (const std::string& k : request.new_party_identity_keys()) {
-    Key32 key;
-    std::copy(k.begin(), k.end(), key.begin());  // 32 bytes: setup checked
-    new_names.push_back(NodeOf(key));
-  }
-  Key32 admin_digest;
-  if (request.operation() == "refresh") {
-    admin_digest = policy::RefreshDigest(request.request_id(), request.key_id(),
-                                         request.expiry_unix_seconds());
-  } else if (request.operation() == "reshare") {
-    admin_digest = policy::ReshareDigest(request.request_id(), request.key_id(),
-                                         request.new_threshold(), new_names,
-                                         request.expiry_unix_seconds());
-  } else {
-    return absl::InvalidArgumentError(
-        "operation: must be \"refresh\" or \"reshare\"");
-  }
+  KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,
+                        ReshareChange(request, old_share, NameOf()));
   KAGI_ASSIGN_OR_RETURN(
       storage::Admission admission,
-      AdmitAdmin(request.operation(),
-                 absl::StrCat("key ", HexEncode(key_id), " epoch ",
-                              request.epoch(), " to ", request.new_threshold(),
-                              "-of ", absl::StrJoin(new_names, ","), " from ",
-                              request.initiator()),
-                 admin_digest, request.approvals(), request.request_id()));
+      AdmitAdmin(change, request.approvals(), request.initiator()));
   const SessionSigner signer(SelfId(setup, self_key_), identity_);
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(
       request.request_id(), "reshare", ReshareRequestDigest(request),

@@ -36,9 +36,11 @@
 #include "libs/base/secret.h"
 #include "libs/crypto/evp.h"
 #include "libs/policy/policy.h"
+#include "libs/policy/request_digest.h"
 #include "libs/protocol/common/envelope.h"
 #include "libs/protocol/keyshare.h"
 #include "libs/storage/store.h"
+#include "services/node/admin_change.h"
 #include "services/node/consume_journal.h"
 #include "services/node/request.h"
 #include "services/node/session_manager.h"
@@ -113,6 +115,8 @@ class NodeCore {
       std::function<const protocol::KeyShare*()> pending);
   // NodeOf returns the node name holding `identity_key` ("self" for us).
   std::string NodeOf(const std::array<uint8_t, 32>& identity_key) const;
+  // NameOf: NodeOf as a function, "" for a key this node does not know.
+  NodeNameOf NameOf() const;
   // PartyNodes maps every party of `setup` but us to its node; refuses a
   // party this node does not know or has banned.
   absl::StatusOr<std::map<uint32_t, std::string>> PartyNodes(
@@ -137,12 +141,13 @@ class NodeCore {
   absl::StatusOr<storage::Admission> Admit(
       const policy::RequestFacts& facts, const std::set<std::string>& approvers,
       const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(admit_mu_);
-  // AdmitAdmin: the same for key creation, refresh and reshare.
+  // AdmitAdmin: the same for key creation, refresh and reshare: the
+  // approvals must verify over the admin digest of `change` (which this node
+  // rebuilt itself) and the initiator must be one the policy lists.
   absl::StatusOr<storage::Admission> AdmitAdmin(
-      absl::string_view operation, const std::string& summary,
-      const std::array<uint8_t, 32>& digest,
+      const policy::AdminChange& change,
       const google::protobuf::RepeatedPtrField<v1::Approval>& approvals,
-      const std::string& request_id) const;
+      const std::string& initiator) const;
 
   const v1::NodeConfig config_;
   std::unique_ptr<storage::Store> store_;

@@ -113,6 +113,7 @@ export class WalletClient {
   }
 
   createKey(req) { return this.call('CreateKey', req); }
+  listNodes() { return this.call('ListNodes', {}); }
   getKey(req) { return this.call('GetKey', req); }
   derivePublicKey(req) { return this.call('DerivePublicKey', req); }
   sign(req) { return this.call('Sign', req); }
@@ -186,13 +187,43 @@ export function signRequestDigest(req) {
   return e.digest();
 }
 
-export function createKeyDigest({ request_id, threshold, nodes, expiry_unix_seconds }) {
-  const sorted = [...nodes].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+// The admin digest (docs/policy.md "Admin digests"): operation 1 =
+// create_key, 2 = refresh, 3 = reshare; committees are [{ node,
+// identity_key }] in party-id order; dealers are old party ids.
+export function adminDigest({ operation, request_id, key_id = Buffer.alloc(0), epoch = 0,
+  old_threshold = 0, old_committee = [], new_threshold, new_committee, dealers = [],
+  expiry_unix_seconds }) {
   const e = new Encoder();
-  e.field('create_key').field(request_id).u32(threshold).u32(sorted.length);
-  for (const n of sorted) e.field(n);
+  e.field('admin').u32(operation).field(request_id).field(key_id).u64(epoch).u32(old_threshold);
+  const committee = (members) => {
+    e.u32(members.length);
+    for (const m of members) e.field(m.node).field(m.identity_key);
+  };
+  committee(old_committee);
+  e.u32(new_threshold);
+  committee(new_committee);
+  e.u32(dealers.length);
+  for (const d of dealers) e.u32(d);
   e.u64(expiry_unix_seconds);
   return e.digest();
+}
+
+// The create_key digest of `req`, with the identity keys the gateway's
+// ListNodes reports for its nodes (an approver compares them with the
+// cluster's published keys).
+export function createKeyDigest(req, listed) {
+  const byName = new Map(listed.nodes.map((n) => [n.name, n]));
+  const new_committee = req.nodes.map((name) => {
+    const n = byName.get(name);
+    if (!n || !n.identity_key || n.identity_key.length !== 32) {
+      throw new Error(`createKeyDigest: no identity key for ${name}`);
+    }
+    return { node: name, identity_key: n.identity_key };
+  });
+  return adminDigest({
+    operation: 1, request_id: req.request_id, new_threshold: req.threshold,
+    new_committee, expiry_unix_seconds: req.expiry_unix_seconds,
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -255,7 +286,7 @@ export async function createKey(client, { threshold = 2, nodes = ['node-1', 'nod
     nodes,
     expiry_unix_seconds: String(nowSeconds() + 300),
   };
-  req.approvals = approvals(ADMIN_APPROVERS, createKeyDigest(req));
+  req.approvals = approvals(ADMIN_APPROVERS, createKeyDigest(req, await client.listNodes()));
   return client.createKey(req);
 }
 

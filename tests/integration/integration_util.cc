@@ -410,6 +410,17 @@ v1::SignRequest SimpleSignRequest(const std::string& key_id,
                          {Item{RandomDigest(), path}});
 }
 
+absl::StatusOr<v1::ListNodesResponse> ListNodes(v1::Wallet::Stub* wallet) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::ListNodesResponse out;
+  grpc::Status st = wallet->ListNodes(&ctx, v1::ListNodesRequest(), &out);
+  if (!st.ok()) {
+    return absl::UnavailableError(absl::StrCat("ListNodes: ", Describe(st)));
+  }
+  return out;
+}
+
 grpc::Status CreateKey(v1::Wallet::Stub* wallet, uint32_t threshold,
                        v1::KeyInfo* out) {
   v1::CreateKeyRequest req;

@@ -129,6 +129,8 @@ v1::SignRequest SimpleSignRequest(const std::string& key_id,
 
 grpc::Status CreateKey(v1::Wallet::Stub* wallet, uint32_t threshold,
                        v1::KeyInfo* out);
+// ListNodes: the gateway's node list (names and identity keys).
+absl::StatusOr<v1::ListNodesResponse> ListNodes(v1::Wallet::Stub* wallet);
 grpc::Status Sign(v1::Wallet::Stub* wallet, const v1::SignRequest& request,
                   v1::SignResponse* out,
                   absl::Duration timeout = absl::Seconds(60));

@@ -43,25 +43,24 @@ class PolicyTest : public ::testing::Test {
     req.set_threshold(2);
     for (int i = 1; i <= kNodes; ++i) req.add_nodes(cluster_->NodeName(i));
     req.set_expiry_unix_seconds(Expiry());
-    const auto digest = policy::CreateKeyDigest(req.request_id(), 2,
-                                                {"node-1", "node-2", "node-3"},
-                                                req.expiry_unix_seconds());
     grpc::ClientContext unapproved;
     unapproved.set_deadline(
         absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
     create_without_approval_ =
         cluster_->wallet()->CreateKey(&unapproved, req, &key_);
-    absl::StatusOr<v1::Approval> a = Approver("alice", digest);
+    req.set_request_id(NewRequestId("create"));  // the first one is used up
+    absl::StatusOr<v1::ListNodesResponse> nodes = ListNodes(cluster_->wallet());
+    absl::StatusOr<policy::AdminChange> change =
+        nodes.ok() ? kagictl::CreateKeyChange(&req, *nodes)
+                   : absl::StatusOr<policy::AdminChange>(nodes.status());
+    absl::StatusOr<v1::Approval> a =
+        change.ok() ? Approver("alice", policy::AdminDigest(*change))
+                    : absl::StatusOr<v1::Approval>(change.status());
     if (!a.ok()) {
       setup_error_ = std::string(a.status().message());
       return;
     }
     *req.add_approvals() = *a;
-    req.set_request_id(NewRequestId("create"));  // the first one is used up
-    *req.mutable_approvals(0) = *Approver(
-        "alice", policy::CreateKeyDigest(req.request_id(), 2,
-                                         {"node-1", "node-2", "node-3"},
-                                         req.expiry_unix_seconds()));
     grpc::ClientContext ctx;
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
     grpc::Status st = cluster_->wallet()->CreateKey(&ctx, req, &key_);

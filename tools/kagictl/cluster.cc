@@ -252,6 +252,8 @@ v1::Policy DemoPolicy(
     raw->set_chain("raw_digest");
   }
   v1::AdminPolicy* admin = p.mutable_admin();
+  // Only the cluster's own client (kagictl) may submit admin operations.
+  admin->add_initiators(absl::StrCat("client/", kClientName));
   if (!o.admin_without_approvals) {
     v1::Quorum* q = admin->add_approvals();
     q->set_group("security");

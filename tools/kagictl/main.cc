@@ -68,13 +68,17 @@ Wallet (through a gateway; --cluster D or --client-config FILE). APPROVALS
 are --approve NAME=KEY_FILE (signed here), --approval NAME:HEX, or
 --approvals FILE (lines NAME:HEX, as `kagictl approve --out` writes them):
   kagictl key create --threshold T --nodes a,b,c [--request-id ID]
-                     [--expiry UNIX] [APPROVALS]
+                     [--expiry UNIX] [APPROVALS | --print-digest]
   kagictl key list
   kagictl key show KEY_ID
   kagictl key xpub KEY_ID [--path 0/1] [--network mainnet|testnet|regtest]
-  kagictl key refresh KEY_ID [--request-id ID] [--expiry UNIX] [APPROVALS]
-  kagictl key reshare KEY_ID --threshold T --nodes a,b,c [--request-id ID]
-                      [--expiry UNIX] [APPROVALS]
+  kagictl key refresh KEY_ID [--dealers 1,2] [--request-id ID]
+                      [--expiry UNIX] [APPROVALS | --print-digest]
+  kagictl key reshare KEY_ID --threshold T --nodes a,b,c [--dealers 1,2]
+                      [--request-id ID] [--expiry UNIX]
+                      [APPROVALS | --print-digest]
+      admin commands print the change and its admin digest (with every
+      member's identity key) before sending; --print-digest sends nothing
   kagictl sign --key KEY_ID REQUEST [APPROVALS] [--out FILE] [--print-digest]
       REQUEST is [--request-id ID] [--expiry UNIX] and one payload:
         --psbt FILE [--network regtest]   (binary or base64 PSBT)
@@ -266,6 +270,56 @@ absl::Status AddApprovals(
   return absl::OkStatus();
 }
 
+// ListNodes / GetKey: the gateway's node list and a key's description.
+absl::StatusOr<v1::ListNodesResponse> ListNodes(v1::Wallet::Stub& wallet) {
+  v1::ListNodesResponse nodes;
+  KAGI_RETURN_IF_ERROR(Rpc(wallet.ListNodes(Ctx(absl::Seconds(30)).get(),
+                                            v1::ListNodesRequest(), &nodes)));
+  return nodes;
+}
+
+absl::StatusOr<v1::KeyInfo> GetKey(v1::Wallet::Stub& wallet,
+                                   const std::string& key_id) {
+  v1::GetKeyRequest get;
+  get.set_key_id(key_id);
+  v1::KeyInfo key;
+  KAGI_RETURN_IF_ERROR(
+      Rpc(wallet.GetKey(Ctx(absl::Seconds(30)).get(), get, &key)));
+  return key;
+}
+
+// AddDealers parses --dealers 1,3 (old party ids).
+absl::Status AddDealers(const Args& a,
+                        google::protobuf::RepeatedField<uint32_t>* out) {
+  for (const std::string& d : SplitList(a.Get("dealers"))) {
+    uint32_t id = 0;
+    if (!absl::SimpleAtoi(d, &id)) {
+      return absl::InvalidArgumentError("--dealers: party ids, e.g. 1,3");
+    }
+    out->Add(id);
+  }
+  return absl::OkStatus();
+}
+
+// ApproveAdmin shows what the admin quorum approves (the change and its
+// digest, including every node's identity key: compare them with the
+// cluster's published keys) and adds the approvals. Returns false for
+// --print-digest, which sends nothing.
+absl::StatusOr<bool> ApproveAdmin(
+    const Args& a, const policy::AdminChange& change,
+    google::protobuf::RepeatedPtrField<v1::Approval>* out) {
+  const std::array<uint8_t, 32> digest = policy::AdminDigest(change);
+  std::cout << "change     " << change.Summary() << "\n";
+  for (const policy::CommitteeMember& m : change.new_committee) {
+    std::cout << "member     " << m.node << " identity "
+              << HexEncode(m.identity_key) << "\n";
+  }
+  std::cout << "digest     " << HexEncode(digest) << "\n";
+  if (a.Has("print-digest")) return false;
+  KAGI_RETURN_IF_ERROR(AddApprovals(a, digest, out));
+  return true;
+}
+
 // ReadPsbt reads a binary or base64 PSBT file.
 absl::StatusOr<std::string> ReadPsbt(const std::string& path) {
   KAGI_ASSIGN_OR_RETURN(std::string data,
@@ -409,13 +463,12 @@ absl::Status KeyCommand(const Args& a) {
     for (const std::string& n : SplitList(a.Get("nodes"))) req.add_nodes(n);
     KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
     req.set_expiry_unix_seconds(expiry);
-    KAGI_RETURN_IF_ERROR(AddApprovals(
-        a,
-        policy::CreateKeyDigest(
-            req.request_id(), req.threshold(),
-            std::vector<std::string>(req.nodes().begin(), req.nodes().end()),
-            expiry),
-        req.mutable_approvals()));
+    KAGI_ASSIGN_OR_RETURN(v1::ListNodesResponse nodes, ListNodes(*wallet));
+    KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,
+                          CreateKeyChange(&req, nodes));
+    KAGI_ASSIGN_OR_RETURN(bool send,
+                          ApproveAdmin(a, change, req.mutable_approvals()));
+    if (!send) return absl::OkStatus();
     v1::KeyInfo key;
     KAGI_RETURN_IF_ERROR(
         Rpc(wallet->CreateKey(Ctx(absl::Seconds(120)).get(), req, &key)));
@@ -468,9 +521,14 @@ absl::Status KeyCommand(const Args& a) {
     req.set_request_id(a.Get("request-id", NewRequestId("refresh")));
     KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
     req.set_expiry_unix_seconds(expiry);
-    KAGI_RETURN_IF_ERROR(
-        AddApprovals(a, policy::RefreshDigest(req.request_id(), key_id, expiry),
-                     req.mutable_approvals()));
+    KAGI_RETURN_IF_ERROR(AddDealers(a, req.mutable_dealers()));
+    KAGI_ASSIGN_OR_RETURN(v1::KeyInfo current, GetKey(*wallet, key_id));
+    KAGI_ASSIGN_OR_RETURN(v1::ListNodesResponse nodes, ListNodes(*wallet));
+    KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,
+                          RefreshChange(&req, current, nodes));
+    KAGI_ASSIGN_OR_RETURN(bool send,
+                          ApproveAdmin(a, change, req.mutable_approvals()));
+    if (!send) return absl::OkStatus();
     v1::KeyInfo key;
     KAGI_RETURN_IF_ERROR(
         Rpc(wallet->Refresh(Ctx(absl::Seconds(120)).get(), req, &key)));
@@ -486,13 +544,14 @@ absl::Status KeyCommand(const Args& a) {
     for (const std::string& n : SplitList(a.Get("nodes"))) req.add_new_nodes(n);
     KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
     req.set_expiry_unix_seconds(expiry);
-    KAGI_RETURN_IF_ERROR(AddApprovals(
-        a,
-        policy::ReshareDigest(req.request_id(), key_id, req.new_threshold(),
-                              std::vector<std::string>(req.new_nodes().begin(),
-                                                       req.new_nodes().end()),
-                              expiry),
-        req.mutable_approvals()));
+    KAGI_RETURN_IF_ERROR(AddDealers(a, req.mutable_dealers()));
+    KAGI_ASSIGN_OR_RETURN(v1::KeyInfo current, GetKey(*wallet, key_id));
+    KAGI_ASSIGN_OR_RETURN(v1::ListNodesResponse nodes, ListNodes(*wallet));
+    KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,
+                          ReshareChange(&req, current, nodes));
+    KAGI_ASSIGN_OR_RETURN(bool send,
+                          ApproveAdmin(a, change, req.mutable_approvals()));
+    if (!send) return absl::OkStatus();
     v1::KeyInfo key;
     KAGI_RETURN_IF_ERROR(
         Rpc(wallet->Reshare(Ctx(absl::Seconds(120)).get(), req, &key)));

@@ -1,5 +1,6 @@
 #include "tools/kagictl/requests.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,63 @@ chain::Uint256 U256(uint64_t v) {
     out[31 - static_cast<size_t>(i)] = static_cast<uint8_t>(v >> (8 * i));
   }
   return out;
+}
+
+// Member returns the committee member with `identity_key`, named as the
+// gateway's ListNodes names it.
+absl::StatusOr<policy::CommitteeMember> MemberByKey(
+    const std::string& identity_key, const v1::ListNodesResponse& nodes) {
+  for (const v1::NodeEntry& e : nodes.nodes()) {
+    if (e.identity_key() == identity_key && identity_key.size() == 32) {
+      policy::CommitteeMember m;
+      m.node = e.name();
+      std::copy(identity_key.begin(), identity_key.end(),
+                m.identity_key.begin());
+      return m;
+    }
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("no node the gateway lists has identity key ",
+                   HexEncode(AsBytes(identity_key)), " (unreachable?)"));
+}
+
+absl::StatusOr<policy::CommitteeMember> MemberByName(
+    const std::string& name, const v1::ListNodesResponse& nodes) {
+  for (const v1::NodeEntry& e : nodes.nodes()) {
+    if (e.name() != name) continue;
+    if (e.identity_key().size() != 32) {
+      return absl::UnavailableError(absl::StrCat(
+          "node ", name,
+          " is unreachable, its identity key unknown: ", e.error()));
+    }
+    return MemberByKey(e.identity_key(), nodes);
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("node ", name, " is not a node of the gateway"));
+}
+
+absl::StatusOr<std::vector<policy::CommitteeMember>> KeyCommittee(
+    const v1::KeyInfo& key, const v1::ListNodesResponse& nodes) {
+  std::vector<policy::CommitteeMember> out;
+  for (const v1::KeyParty& p : key.parties()) {
+    KAGI_ASSIGN_OR_RETURN(policy::CommitteeMember m,
+                          MemberByKey(p.identity_key(), nodes));
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+policy::AdminChange ChangeOfKey(policy::AdminOperation op,
+                                const std::string& request_id,
+                                const v1::KeyInfo& key, uint64_t expiry) {
+  policy::AdminChange c;
+  c.operation = op;
+  c.request_id = request_id;
+  c.key_id = key.key_id();
+  c.epoch = key.epoch();
+  c.old_threshold = key.threshold();
+  c.expiry = expiry;
+  return c;
 }
 
 }  // namespace
@@ -218,6 +276,68 @@ std::string DescribePayload(const v1::SignPayload& payload) {
         " (nothing to decode: only a raw_digest rule can allow them)"));
   }
   return absl::StrCat(absl::StrJoin(lines, "\n"), "\n");
+}
+
+absl::StatusOr<policy::AdminChange> CreateKeyChange(
+    v1::CreateKeyRequest* request, const v1::ListNodesResponse& nodes) {
+  if (request->nodes().empty()) {
+    for (const v1::NodeEntry& e : nodes.nodes()) request->add_nodes(e.name());
+  }
+  policy::AdminChange c;
+  c.operation = policy::AdminOperation::kCreateKey;
+  c.request_id = request->request_id();
+  c.new_threshold = request->threshold();
+  for (const std::string& name : request->nodes()) {
+    KAGI_ASSIGN_OR_RETURN(policy::CommitteeMember m, MemberByName(name, nodes));
+    c.new_committee.push_back(std::move(m));
+  }
+  c.expiry = request->expiry_unix_seconds();
+  return c;
+}
+
+absl::StatusOr<policy::AdminChange> RefreshChange(
+    v1::RefreshRequest* request, const v1::KeyInfo& key,
+    const v1::ListNodesResponse& nodes) {
+  if (request->dealers().empty()) {
+    for (uint32_t id = 1; id <= key.threshold(); ++id) request->add_dealers(id);
+  }
+  policy::AdminChange c =
+      ChangeOfKey(policy::AdminOperation::kRefresh, request->request_id(), key,
+                  request->expiry_unix_seconds());
+  KAGI_ASSIGN_OR_RETURN(c.old_committee, KeyCommittee(key, nodes));
+  c.new_threshold = key.threshold();
+  c.new_committee = c.old_committee;
+  c.dealers.assign(request->dealers().begin(), request->dealers().end());
+  return c;
+}
+
+absl::StatusOr<policy::AdminChange> ReshareChange(
+    v1::ReshareRequest* request, const v1::KeyInfo& key,
+    const v1::ListNodesResponse& nodes) {
+  policy::AdminChange c =
+      ChangeOfKey(policy::AdminOperation::kReshare, request->request_id(), key,
+                  request->expiry_unix_seconds());
+  KAGI_ASSIGN_OR_RETURN(c.old_committee, KeyCommittee(key, nodes));
+  if (request->dealers().empty()) {
+    for (int p = 0;
+         p < key.parties_size() &&
+         static_cast<uint32_t>(request->dealers_size()) < key.threshold();
+         ++p) {
+      for (const v1::NodeEntry& e : nodes.nodes()) {
+        if (e.reachable() &&
+            e.identity_key() == key.parties(p).identity_key()) {
+          request->add_dealers(key.parties(p).id());
+        }
+      }
+    }
+  }
+  c.new_threshold = request->new_threshold();
+  for (const std::string& name : request->new_nodes()) {
+    KAGI_ASSIGN_OR_RETURN(policy::CommitteeMember m, MemberByName(name, nodes));
+    c.new_committee.push_back(std::move(m));
+  }
+  c.dealers.assign(request->dealers().begin(), request->dealers().end());
+  return c;
 }
 
 }  // namespace kagi::kagictl

@@ -17,7 +17,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "kagi/v1/common.pb.h"
+#include "kagi/v1/wallet.pb.h"
 #include "libs/base/bytes.h"
+#include "libs/policy/request_digest.h"
 
 namespace kagi::kagictl {
 
@@ -34,6 +36,24 @@ absl::StatusOr<std::vector<v1::Approval>> ApproveAll(
 // ApprovalText / ParseApproval: "NAME:HEX", one approval per line.
 std::string ApprovalText(const v1::Approval& approval);
 absl::StatusOr<v1::Approval> ParseApproval(absl::string_view line);
+
+// The admin changes a client asks approvers to sign (libs/policy/
+// request_digest.h), built from the request and what the gateway reports:
+// `nodes` from Wallet.ListNodes (names and identity keys; an approver should
+// check the keys against the cluster's published ones) and, for refresh and
+// reshare, the key from Wallet.GetKey. Each fills what the client left to
+// defaults into the request, so that the request sent is the one approved:
+// create_key without nodes: every node, in the gateway's order; refresh
+// without dealers: parties 1..t; reshare without dealers: the first t_old
+// parties that ListNodes reports reachable.
+absl::StatusOr<policy::AdminChange> CreateKeyChange(
+    v1::CreateKeyRequest* request, const v1::ListNodesResponse& nodes);
+absl::StatusOr<policy::AdminChange> RefreshChange(
+    v1::RefreshRequest* request, const v1::KeyInfo& key,
+    const v1::ListNodesResponse& nodes);
+absl::StatusOr<policy::AdminChange> ReshareChange(
+    v1::ReshareRequest* request, const v1::KeyInfo& key,
+    const v1::ListNodesResponse& nodes);
 
 // DemoPsbt returns a binary PSBT for `key` on `network`: one input spending
 // a made-up previous output of `input_sat` paid to the key's m/0/1 P2WPKH
