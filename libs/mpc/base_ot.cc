@@ -40,14 +40,27 @@ Point HashToCurve(const std::array<uint8_t, 32>& sid_ot, uint32_t index,
   }
 }
 
-// RandomPoint samples x uniformly until 0x02 ‖ x is on the curve. The
-// rejected candidates are discarded, so the number of tries reveals nothing
-// about the point that is kept (which is published anyway).
+// RandomPoint samples a point uniformly over the whole group: a uniform x
+// until 0x02/0x03 ‖ x is on the curve, with the prefix (the y parity) drawn
+// from the rng as well. Every valid x has exactly two points, one of each
+// parity (y ≠ 0 on secp256k1), so the result is uniform over all points.
+//
+// The parity MUST be random. P is published as r_{1−c}, next to
+// r_c = a·G − H2C(…), whose parity is a fair coin. With a fixed parity for P
+// (it used to be always 0x02) the base-OT sender learns c whenever r_c has the
+// other parity: about half of Δ, passively (libs/mpc/leakage_test.cc;
+// docs/protocol-notes.md). Every point published here must be uniform and
+// independent of the choice bit.
+//
+// The rejected candidates are discarded, so the number of tries reveals
+// nothing about the point that is kept (which is published anyway).
 Point RandomPoint(Rng& rng) {
   for (;;) {
+    // 33 bytes per try: the low bit of the first picks the parity, the
+    // other 32 are x.
     std::array<uint8_t, kPointBytes> candidate{};
-    candidate[0] = 0x02;
-    rng.Fill(absl::MakeSpan(candidate.data() + 1, 32));
+    rng.Fill(absl::MakeSpan(candidate));
+    candidate[0] = static_cast<uint8_t>(0x02 | (candidate[0] & 1));
     absl::StatusOr<Point> p = Point::FromCompressed(candidate);
     if (p.ok()) {
       return *p;
@@ -142,7 +155,8 @@ BaseOtReceiver BaseOtReceiver::StartWithChoiceBitsForTesting(
   msg.insert(msg.end(), st.sid_ot_.begin(), st.sid_ot_.end());
   for (uint32_t l = 0; l < kBaseOts; ++l) {
     const uint64_t c = GetBit(st.delta_.secret(), l);
-    // r_{1-c} = P, a uniformly random point nobody knows the logarithm of.
+    // r_{1-c} = P, a uniformly random point (either parity) nobody knows
+    // the logarithm of.
     const Point p = RandomPoint(rng);
     // Both candidates, then a constant-time choice of H2C(.., c, P).
     Point h_c = HashToCurve(st.sid_ot_, l, 0, p);

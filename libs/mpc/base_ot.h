@@ -20,6 +20,11 @@
 // sender). Decoders take exactly these lengths, 33-byte compressed points
 // that are on the curve; the identity has no encoding.
 //
+// Uniformity: every point in msg1 and msg2 is uniform over the whole group
+// and independent of Δ (P = r_{1−c} has a random y parity like r_c; a fixed
+// parity for P told B about half of Δ). libs/mpc/leakage_test.cc checks this
+// with passive guessers.
+//
 // Secret handling: Δ, the receiver's a_ℓ and every key are in wiping types.
 // The receiver's work that depends on Δ_ℓ (which of r_0/r_1 is random, which
 // B_c it multiplies) uses constant-time selects; both hash-to-curve

@@ -13,7 +13,10 @@ using crypto::Point;
 using crypto::Scalar;
 
 constexpr char kMagic[] = "KAGI-KS";  // 7 bytes, no terminator on the wire
-constexpr uint16_t kFormatVersion = 1;
+// Version 2 adds field 12 (legacy_base_ot); version 1 is still read and
+// means "made before the uniform base-OT fix" (keyshare.h).
+constexpr uint16_t kFormatVersion = 2;
+constexpr uint16_t kFormatVersionLegacyBaseOt = 1;
 constexpr size_t kSeedBytes = mpc::kBaseOts * 32;
 
 // Field tags, in the order they appear.
@@ -29,6 +32,7 @@ enum FieldTag : uint8_t {
   kTagPublicShares,
   kTagChainCode,
   kTagPairwise,
+  kTagLegacyBaseOt,  // version 2 only
 };
 
 void PutField(ByteWriter& w, uint8_t tag, ByteSpan value) {
@@ -152,6 +156,10 @@ SecretBytes KeyShare::Serialize() const {
     Bytes raw = std::move(v).Take();
     SecureWipe(raw.data(), raw.size());
   }
+  {
+    const uint8_t legacy[1] = {static_cast<uint8_t>(legacy_base_ot ? 1 : 0)};
+    PutField(w, kTagLegacyBaseOt, ByteSpan(legacy, 1));
+  }
   const crypto::Digest32 sum = crypto::Sha256(w.bytes());
   w.PutRaw(sum);
   Bytes raw = std::move(w).Take();
@@ -178,7 +186,7 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
   KAGI_ASSIGN_OR_RETURN(const uint8_t vhi, r.ReadU8("keyshare.version"));
   KAGI_ASSIGN_OR_RETURN(const uint8_t vlo, r.ReadU8("keyshare.version"));
   const uint16_t version = static_cast<uint16_t>((vhi << 8) | vlo);
-  if (version != kFormatVersion) {
+  if (version != kFormatVersion && version != kFormatVersionLegacyBaseOt) {
     return absl::InvalidArgumentError(
         absl::StrCat("keyshare: unsupported format version ", version));
   }
@@ -286,6 +294,20 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
       s.pairwise.push_back(std::move(m));
     }
     KAGI_RETURN_IF_ERROR(pr.ExpectEnd("keyshare.pairwise"));
+  }
+  if (version == kFormatVersionLegacyBaseOt) {
+    // Written before the uniform base-OT fix: the peer knows about half of
+    // each Δ in this OT material.
+    s.legacy_base_ot = true;
+  } else {
+    KAGI_ASSIGN_OR_RETURN(f,
+                          GetField(r, kTagLegacyBaseOt, "legacy_base_ot", 1));
+    KAGI_RETURN_IF_ERROR(ExpectLength(f, 1, "legacy_base_ot"));
+    if (f[0] > 1) {
+      return absl::InvalidArgumentError(
+          "keyshare: legacy_base_ot must be 0 or 1");
+    }
+    s.legacy_base_ot = f[0] == 1;
   }
   KAGI_RETURN_IF_ERROR(r.ExpectEnd("keyshare"));
 

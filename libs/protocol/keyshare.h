@@ -17,6 +17,19 @@
 // Lagrange-combination of the public shares) and checksum mismatch, with a
 // reason. Serialized bytes contain the secret share: seal them (storage
 // layer) and wipe them.
+//
+// Format versions:
+//   1  fields 1..11 (key_id .. pairwise). Written before the uniform base-OT
+//      fix (docs/protocol-notes.md, "Base OT: every published point is
+//      uniform"): its OT material came from base OTs that leaked about half
+//      of each pairwise Δ to the peer. Still accepted; decodes with
+//      legacy_base_ot = true.
+//   2  (current) fields 1..11 as in version 1, then field 12,
+//      legacy_base_ot: one byte, 0x00 or 0x01 (anything else is refused).
+//      Serialize always writes version 2.
+// The flag is stored in the record, rather than inferred from the version,
+// so that a legacy share that is re-serialized (e.g. re-sealed or migrated)
+// stays marked until a refresh replaces its OT material.
 #ifndef KAGI_LIBS_PROTOCOL_KEYSHARE_H_
 #define KAGI_LIBS_PROTOCOL_KEYSHARE_H_
 
@@ -55,6 +68,13 @@ struct KeyShare {
   std::vector<crypto::Point> public_shares;  // X_1..X_n (index m-1)
   std::array<uint8_t, 32> chain_code{};      // root chain code cc
   std::vector<PairwiseMaterial> pairwise;    // one per peer, by peer id
+  // legacy_base_ot is true when this share's pairwise OT material was made
+  // by the old base OT whose random point always had an even y, so the peer
+  // learned about half of each Δ: set when decoding a version-1 record, kept
+  // by every later Serialize/Deserialize. False for every share produced by
+  // DKG or by a refresh/reshare (which runs fresh base OTs). A node must
+  // report such keys; the operator must refresh them (docs/rotation.md).
+  bool legacy_base_ot = false;
 
   uint32_t n() const { return static_cast<uint32_t>(parties.size()); }
   const PairwiseMaterial* Pairwise(uint32_t peer) const;

@@ -41,7 +41,9 @@ enum : uint8_t {
   kPublicShares,
   kChainCode,
   kPairwise,
+  kLegacyBaseOt,  // version 2 only
 };
+constexpr size_t kFields = 12;
 constexpr size_t kHeader = 7 + 2;  // "KAGI-KS" ‖ u16 version
 constexpr size_t kChecksum = 32;
 
@@ -106,6 +108,20 @@ struct Record {
   }
 };
 
+// V1Of builds the version-1 encoding of `share` by hand from the documented
+// format (keyshare.h): the version-2 record with version 1 in the header and
+// without field 12, under a fresh checksum. Version 1 is exactly what nodes
+// wrote before the uniform base-OT fix.
+Bytes V1Of(const KeyShare& share) {
+  Record r = Record::Parse(Serialized(share));
+  EXPECT_EQ(r.fields.size(), kFields);
+  EXPECT_EQ(r.fields.back().first, kLegacyBaseOt);
+  r.fields.pop_back();
+  r.header[7] = 0;
+  r.header[8] = 1;
+  return r.Encode();
+}
+
 // Expects rejection with InvalidArgument and a message containing `reason`.
 void ExpectRejected(const Bytes& b, absl::string_view reason,
                     const std::string& what) {
@@ -134,6 +150,7 @@ void ExpectEqualShares(const KeyShare& a, const KeyShare& b) {
   EXPECT_EQ(a.public_key, b.public_key);
   EXPECT_EQ(a.public_shares, b.public_shares);
   EXPECT_EQ(a.chain_code, b.chain_code);
+  EXPECT_EQ(a.legacy_base_ot, b.legacy_base_ot);
   ASSERT_EQ(a.pairwise.size(), b.pairwise.size());
   for (size_t i = 0; i < a.pairwise.size(); ++i) {
     const PairwiseMaterial& x = a.pairwise[i];
@@ -179,22 +196,24 @@ TEST(KeyShareTest, SerializeIsDeterministic) {
   EXPECT_EQ(a, b);
   // Different parties' shares differ.
   EXPECT_NE(a, Serialized(Dkg().shares[0]));
-  // Expected size: header, 11 fields, checksum.
+  // Expected size: header, 12 fields, checksum.
   const size_t n = 3;
   const size_t pair = 4 + 32 + 3 * mpc::kBaseOts * 32 + 32;
-  const size_t want = kHeader + 11 * 5 + 32 + 32 + 8 + 4 + 4 + (4 + n * 36) +
-                      32 + 33 + (4 + n * 33) + 32 + (4 + (n - 1) * pair) +
-                      kChecksum;
+  const size_t want = kHeader + kFields * 5 + 32 + 32 + 8 + 4 + 4 +
+                      (4 + n * 36) + 32 + 33 + (4 + n * 33) + 32 +
+                      (4 + (n - 1) * pair) + 1 + kChecksum;
   EXPECT_EQ(a.size(), want);
-  // The layout is what the header documents.
+  // The layout is what the header documents: version 2, fields 1..12, the
+  // last one the legacy_base_ot byte (0: a DKG share).
   EXPECT_EQ(std::string(a.begin(), a.begin() + 7), "KAGI-KS");
   EXPECT_EQ(a[7], 0);
-  EXPECT_EQ(a[8], 1);
+  EXPECT_EQ(a[8], 2);
   const Record r = Record::Parse(a);
-  ASSERT_EQ(r.fields.size(), 11u);
+  ASSERT_EQ(r.fields.size(), kFields);
   for (size_t i = 0; i < r.fields.size(); ++i) {
     EXPECT_EQ(r.fields[i].first, i + 1);
   }
+  EXPECT_EQ(r.fields.back().second, Bytes{0});
   EXPECT_EQ(Record::Parse(a).Encode(), a);  // the test's re-encoder is exact
 }
 
@@ -312,10 +331,14 @@ TEST(KeyShareTest, TrailingBytesAreRejected) {
   const crypto::Digest32 sum = crypto::Sha256(body);
   body.insert(body.end(), sum.begin(), sum.end());
   ExpectRejected(body, "keyshare", "trailing byte");
-  // A 12th (unknown) field after the last one.
+  // A 13th (unknown) field after the last one.
   Record r = Record::Parse(full);
-  r.fields.emplace_back(12, Bytes{1, 2, 3});
+  r.fields.emplace_back(13, Bytes{1, 2, 3});
   ExpectRejected(r.Encode(), "keyshare", "unknown trailing field");
+  // A version-1 record carrying the version-2 field 12.
+  Record v1 = Record::Parse(V1Of(Dkg().shares[0]));
+  v1.fields.emplace_back(kLegacyBaseOt, Bytes{1});
+  ExpectRejected(v1.Encode(), "keyshare", "field 12 in a version-1 record");
 }
 
 // A valid checksum over a tampered body: each inconsistency is caught by
@@ -402,8 +425,10 @@ TEST(KeyShareTest, TamperedBodyWithValidChecksumIsRejected) {
   ExpectRejected(with([](Record& r) { r.Field(kSelf)[3] = 2; }),
                  "pairwise material out of order", "self = 2");
   // Format version and magic.
-  ExpectRejected(with([](Record& r) { r.header[8] = 2; }),
-                 "unsupported format version", "version 2");
+  ExpectRejected(with([](Record& r) { r.header[8] = 3; }),
+                 "unsupported format version", "version 3");
+  ExpectRejected(with([](Record& r) { r.header[8] = 0; }),
+                 "unsupported format version", "version 0");
   ExpectRejected(with([](Record& r) { r.header[7] = 1; }),
                  "unsupported format version", "version 257");
   ExpectRejected(with([](Record& r) { r.header[0] = 'k'; }),
@@ -463,6 +488,55 @@ TEST(KeyShareTest, TamperedBodyWithValidChecksumIsRejected) {
                  "zero_seed", "pairwise entry one byte short");
   ExpectRejected(with([](Record& r) { r.Field(kPairwise).push_back(0); }),
                  "pairwise", "pairwise one byte long");
+  // The legacy flag: required in version 2, one byte, 0 or 1.
+  ExpectRejected(with([](Record& r) { r.fields.pop_back(); }), "legacy_base_ot",
+                 "v2 without the flag");
+  ExpectRejected(with([](Record& r) { r.Field(kLegacyBaseOt) = Bytes{2}; }),
+                 "legacy_base_ot must be 0 or 1", "flag = 2");
+  ExpectRejected(with([](Record& r) { r.Field(kLegacyBaseOt) = Bytes{}; }),
+                 "legacy_base_ot must be 1 byte", "empty flag");
+  ExpectRejected(with([](Record& r) {
+                   r.Field(kLegacyBaseOt) = Bytes{0, 0};
+                 }),
+                 "legacy_base_ot", "2-byte flag");
+}
+
+// Shares made before the uniform base-OT fix (format version 1) carry OT
+// material the peer partly knows: they decode with legacy_base_ot set, and
+// the flag survives re-serialization (which writes version 2) for as long
+// as the share exists. New shares never have it.
+TEST(KeyShareTest, VersionOneSharesAreMarkedLegacyBaseOt) {
+  for (const KeyShare& share : Dkg().shares) {
+    EXPECT_FALSE(share.legacy_base_ot) << "a new DKG share is not legacy";
+    const Bytes v1 = V1Of(share);
+    ASSERT_EQ(v1[8], 1);
+    absl::StatusOr<KeyShare> old = KeyShare::Deserialize(v1);
+    ASSERT_TRUE(old.ok()) << old.status();
+    EXPECT_TRUE(old->legacy_base_ot) << "party " << share.self;
+    // Everything else decodes as before.
+    KeyShare expect = std::move(*KeyShare::Deserialize(Serialized(share)));
+    expect.legacy_base_ot = true;
+    ExpectEqualShares(expect, *old);
+    // Round trip: re-serialized as version 2 with the flag byte 1, and it
+    // decodes still marked; once more gives the same bytes.
+    const Bytes v2 = Serialized(*old);
+    EXPECT_EQ(v2[8], 2);
+    EXPECT_EQ(Record::Parse(v2).Field(kLegacyBaseOt), Bytes{1});
+    absl::StatusOr<KeyShare> again = KeyShare::Deserialize(v2);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_TRUE(again->legacy_base_ot);
+    ExpectEqualShares(*old, *again);
+    EXPECT_EQ(Serialized(*again), v2);
+    // The flag is the only difference from the new share's encoding.
+    Record diff = Record::Parse(v2);
+    diff.Field(kLegacyBaseOt) = Bytes{0};
+    EXPECT_EQ(diff.Encode(), Serialized(share));
+  }
+  // A new share round-trips with the flag clear.
+  absl::StatusOr<KeyShare> fresh =
+      KeyShare::Deserialize(Serialized(Dkg().shares[0]));
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_FALSE(fresh->legacy_base_ot);
 }
 
 // keyshare.h promises Deserialize rejects "X ≠ Lagrange-combination of the

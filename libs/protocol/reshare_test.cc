@@ -184,6 +184,31 @@ TEST(ReshareTest, RefreshReplacesEverySharesAndKeepsTheKey) {
   ExpectSigns(r.shares, r.new_nodes, {1, 3}, 13, Derived(dkg.shares[0]));
 }
 
+// A refresh runs fresh base OTs, so shares made from legacy ones (format
+// version 1, before the uniform base-OT fix) come out with the flag clear.
+TEST(ReshareTest, RefreshOfLegacySharesClearsLegacyBaseOt) {
+  const DkgRun& dkg = Key(2, 3);
+  ASSERT_TRUE(dkg.ok());
+  std::vector<KeyShare> legacy;
+  for (const KeyShare& s : dkg.shares) {
+    absl::StatusOr<KeyShare> copy =
+        KeyShare::Deserialize(s.Serialize().secret());
+    ASSERT_TRUE(copy.ok()) << copy.status();
+    copy->legacy_base_ot = true;
+    legacy.push_back(std::move(*copy));
+  }
+  const Reshared r = Reshare(legacy, {{0, 1, 1}, {1, 2, 2}, {2, 0, 3}}, 2, 5);
+  ASSERT_TRUE(r.run.ok()) << r.run.result.status.begin()->second;
+  ExpectSameKey(dkg.shares, r.shares, 2, 3);
+  for (const KeyShare& s : r.shares) {
+    EXPECT_FALSE(s.legacy_base_ot) << "party " << s.self;
+    absl::StatusOr<KeyShare> back =
+        KeyShare::Deserialize(s.Serialize().secret());
+    ASSERT_TRUE(back.ok());
+    EXPECT_FALSE(back->legacy_base_ot);
+  }
+}
+
 TEST(ReshareTest, TwoOfThreeToThreeOfFive) {
   const DkgRun& dkg = Key(2, 3);
   const Reshared r =

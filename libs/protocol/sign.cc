@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/base/abort.h"
 #include "libs/base/check.h"
+#include "libs/base/secret.h"
 #include "libs/base/status_macros.h"
 #include "libs/crypto/bip32.h"
 #include "libs/crypto/commitment.h"
@@ -556,7 +557,10 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
       if (!d.ok()) {
         return d.status();  // μ failure: class C naming j
       }
-      // Γ checks: χ·R_j = d_u·G + Γ_u and χ·pk_j = d_v·G + Γ_v.
+      // Γ checks: χ·R_j = d_u·G + Γ_u and χ·pk_j = d_v·G + Γ_v. Both sides
+      // depend on the secrets χ and d, so they are compared in constant time
+      // on their compressed encodings (Point's operator== stops at the
+      // first differing byte), and the encodings are wiped afterwards.
       const std::array<std::pair<const Point*, const Point*>, 2> eqs = {
           std::make_pair(&it.peer_r.at(j), &*gu),
           std::make_pair(&it.peer_pk.at(j), &*gv)};
@@ -565,7 +569,17 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
         absl::StatusOr<Point> dg = Point::MulGenerator((*d)[q]);
         absl::StatusOr<Point> rhs =
             dg.ok() ? dg->Add(*eqs[q].second) : dg.status();
-        if (!lhs.ok() || !rhs.ok() || *lhs != *rhs) {
+        bool equal = false;
+        if (lhs.ok() && rhs.ok()) {
+          std::array<uint8_t, Point::kCompressedBytes> lhs_enc =
+              lhs->ToCompressed();
+          std::array<uint8_t, Point::kCompressedBytes> rhs_enc =
+              rhs->ToCompressed();
+          equal = ConstantTimeEqual(lhs_enc, rhs_enc);
+          WipeInline(lhs_enc);
+          WipeInline(rhs_enc);
+        }
+        if (!equal) {
           return BanError(j, absl::StrCat("sign: Gamma check ",
                                           q == 0 ? "(nonce R)" : "(key pk)",
                                           " failed for party ", j));

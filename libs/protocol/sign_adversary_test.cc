@@ -1125,6 +1125,27 @@ TEST(SignAdversaryTest, GammaUMismatchForOneReceiverIsBanned) {
       });
 }
 
+// The same for Γ_v alone (R, pk and Γ_u honest): χ·pk_j ≠ d_v·G + Γ_v. The
+// victim's check must refuse it (compared in constant time) and ban.
+TEST(SignAdversaryTest, GammaVMismatchForOneReceiverIsBanned) {
+  RunSignAttack(
+      [](const Identities* ids, const SignConfig& c) {
+        return Corrupt(
+            ids, {c.corrupted, 3, Kind::kDirect, c.victim},
+            [c](Bytes& p) { AddGeneratorAt(p, P3Item(Last(c)) + kP3GammaV); });
+      },
+      [](const SignConfig& c, const SignOutcome& o) {
+        ExpectAbort(c.victim, o.status.at(c.victim), AbortClass::kBan,
+                    {c.corrupted});
+        for (uint32_t id : c.signers) {
+          if (id != c.corrupted) {
+            ExpectFailed(id, o.status.at(id), c.corrupted);
+            EXPECT_TRUE(o.signatures.at(id).empty()) << "party " << id;
+          }
+        }
+      });
+}
+
 // Lying about pk_i (to every peer) ⇒ the Γ_v check fails ⇒ BAN.
 TEST(SignAdversaryTest, LyingPkIsBanned) {
   RunSignAttack(
