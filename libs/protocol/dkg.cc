@@ -98,7 +98,9 @@ struct DkgParty::State {
     ot_receivers.clear();
     ot_senders.clear();
     zero_seeds.clear();
-    pending.reset();
+    // `pending` is kept: a share that exists (after R3) is never lost on an
+    // abort. The caller keeps it PENDING until a certificate activates it
+    // (activation.h), or until the key provably moved on.
     return st;
   }
 

@@ -144,7 +144,9 @@ struct ReshareParty::State {
     ot_receivers.clear();
     ot_senders.clear();
     zero_seeds.clear();
-    pending.reset();
+    // `pending` is kept: a share that exists (after R3) is never lost on an
+    // abort. The caller keeps it PENDING until a certificate activates it
+    // (activation.h), or until the key provably moved on.
     return st;
   }
   crypto::PokContext Pok(uint32_t prover, absl::string_view label,
