@@ -45,6 +45,7 @@ constexpr TagInfo kTagTable[kNumTags] = {
     {Tag::kSealAad, "seal-aad", 1},
     {Tag::kAudit, "audit", 1},
     {Tag::kRequest, "request", 1},
+    {Tag::kActivationAck, "activation-ack", 1},
 };
 
 // Every row sits at its enumerator's index.

@@ -70,6 +70,8 @@ enum class Tag : uint8_t {
   kAudit,
   // API: request_digest = H("request", canonical request fields)
   kRequest,
+  // §3.4 / §3.7 activation: the ack every member signs over the view
+  kActivationAck,
   kCount,  // sentinel, keep last
 };
 

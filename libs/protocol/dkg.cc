@@ -9,6 +9,7 @@
 #include "libs/crypto/schnorr.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/base_ot.h"
+#include "libs/protocol/activation.h"
 #include "libs/protocol/lagrange.h"
 
 namespace kagi::protocol {
@@ -84,6 +85,13 @@ struct DkgParty::State {
   std::map<uint32_t, mpc::BaseOtSenderResult> ot_senders;  // (A = j, B = self)
   std::map<uint32_t, SecretBytes> zero_seeds;
   std::optional<KeyShare> pending;
+  // Round 4: what this party acks, its own signed ack, the acks received
+  // (kept whatever they say, as evidence) and, once every ack matched, the
+  // activation certificate.
+  ActivationView activation;
+  Envelope own_ack;
+  std::map<uint32_t, Envelope> received_acks;
+  std::optional<ActivationCertificate> certificate;
 
   Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
     return SignRoundEnvelope(*signer, Op::kDkg, round, sid0, sid, to,
@@ -98,7 +106,9 @@ struct DkgParty::State {
     ot_receivers.clear();
     ot_senders.clear();
     zero_seeds.clear();
-    pending.reset();
+    // `pending` is kept: a share that exists (after R3) is never lost on an
+    // abort. The caller keeps it PENDING until a certificate activates it
+    // (activation.h), or until the key provably moved on.
     return st;
   }
 
@@ -160,6 +170,12 @@ const std::vector<uint32_t>& DkgParty::peers() const { return s_->peers; }
 bool DkgParty::finished() const { return s_->phase == Phase::kDone; }
 const KeyShare* DkgParty::pending_share() const {
   return s_->pending.has_value() ? &*s_->pending : nullptr;
+}
+const ActivationCertificate* DkgParty::certificate() const {
+  return s_->certificate.has_value() ? &*s_->certificate : nullptr;
+}
+const std::map<uint32_t, Envelope>& DkgParty::received_acks() const {
+  return s_->received_acks;
 }
 
 RoundSpec DkgParty::expecting() const {
@@ -512,22 +528,35 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round3(
   pending = std::move(share_out);
   coeffs.clear();
 
-  ByteWriter w;
-  w.PutRaw(Transcript(Tag::kDkgAck).Add(sid).Add(view).H());
-  return std::vector<Envelope>{Sign(4, kBroadcast, std::move(w).Take())};
+  // R4: ack = AckDigest(view of the pending share) (activation.h).
+  activation = ActivationView::Of(*pending, Op::kDkg);
+  const Hash32 ack = AckDigest(activation);
+  own_ack = Sign(4, kBroadcast, Bytes(ack.begin(), ack.end()));
+  return std::vector<Envelope>{own_ack};
 }
 
 absl::Status DkgParty::State::Round4(const RoundInput& in) {
+  for (const auto& [j, e] : in.broadcasts) {
+    received_acks[j] = e;
+  }
   KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
-  const Hash32 ack = Transcript(Tag::kDkgAck).Add(sid).Add(view).H();
+  const Hash32 ack = AckDigest(activation);
   for (uint32_t j : peers) {
     const Envelope& b = in.broadcasts.at(j);
     KAGI_RETURN_IF_ERROR(CheckSession(b, sid));
-    if (b.payload.size() != 32 ||
+    if (b.payload.size() != ack.size() ||
         !std::equal(ack.begin(), ack.end(), b.payload.begin())) {
-      return BlameError(j, "dkg: acknowledgement does not match");
+      return BlameError(j,
+                        "dkg: acknowledgement does not match (not over this "
+                        "party's activation view)");
     }
   }
+  ActivationCertificate cert;
+  cert.view = activation;
+  for (uint32_t id : all) {
+    cert.acks.push_back(id == self ? own_ack : in.broadcasts.at(id));
+  }
+  certificate = std::move(cert);
   return absl::OkStatus();
 }
 

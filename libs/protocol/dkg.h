@@ -9,15 +9,26 @@
 //      p2p    σ_{i→j} = f_i(j) ‖ base-OT msg1 of instance (A = i, B = j)
 //   R3 bcast  PoK of x_i ("dkg-share", bound to cc and X) ‖ v_i
 //      p2p    base-OT msg2 of instance (A = j, B = i) ‖ κ_{ij} if i < j
-//   R4 bcast  ack_i = H("dkg-ack", sid, v_i)
+//   R4 bcast  ack_i = AckDigest(ActivationView::Of(pending share, DKG))
+//             (activation.h): H("activation-ack", op, sid, key id, epoch 0,
+//             t, the committee and its identity keys, X, X_1..X_n, cc)
 //
 // Every incoming message is checked (§3.9): session binding, exact lengths,
 // canonical scalars and valid points, the commitment opening, every
 // coefficient's PoK, Feldman for the share, the share PoK, the view hash and
 // the ack. A failure aborts with the class of §3.10 and the culprit; the
-// party is then dead (every later call returns the same error). The share is
-// available as pending after R3 (`pending_share`) and final after R4
-// (`TakeShare`): a caller persists it PENDING, then ACTIVE.
+// party is then dead (every later call returns the same error).
+//
+// Activation (PROTOCOL.md §3.4): the share is available as pending after R3
+// (`pending_share`), and stays available after ANY later abort: a caller
+// persists it PENDING and never deletes it because of an abort. Once every
+// ack matched, the party holds the activation certificate (`certificate`):
+// every member's signed ack of the same view, its own included. The caller
+// persists the certificate, activates the share (`TakeShare`) and hands the
+// certificate to members that aborted in R4 (a malicious member may have
+// sent them a bad ack or none); each of them activates its pending share on
+// it after CheckCertificateFor. `received_acks` keeps the R4 envelopes this
+// party received, matching or not, as evidence (FindEquivocation).
 #ifndef KAGI_LIBS_PROTOCOL_DKG_H_
 #define KAGI_LIBS_PROTOCOL_DKG_H_
 
@@ -28,6 +39,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/base/rng.h"
+#include "libs/protocol/activation.h"
 #include "libs/protocol/common/envelope.h"
 #include "libs/protocol/common/setup.h"
 #include "libs/protocol/keyshare.h"
@@ -52,8 +64,16 @@ class DkgParty final : public RoundProtocol {
       const RoundInput& input) override;
   bool finished() const override;
 
-  // The share once R3 has been processed (null before).
+  // The share once R3 has been processed (null before); still available
+  // after an abort in R4.
   const KeyShare* pending_share() const;
+  // The activation certificate once R4 succeeded (null before or after an
+  // abort): the view of the pending share and every member's ack envelope in
+  // id order, this party's own included.
+  const ActivationCertificate* certificate() const;
+  // The round-4 envelopes received, by sender, whether or not they matched
+  // (empty before R4 input).
+  const std::map<uint32_t, Envelope>& received_acks() const;
   // TakeShare returns the share after R4 (every ack matched); once.
   absl::StatusOr<KeyShare> TakeShare();
 

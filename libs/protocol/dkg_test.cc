@@ -4,9 +4,13 @@
 #include "libs/protocol/dkg.h"
 
 #include "gtest/gtest.h"
+#include "libs/base/abort.h"
+#include "libs/crypto/ecdsa.h"
+#include "libs/crypto/hash.h"
 #include "libs/mpc/bit_matrix.h"
 #include "libs/protocol/lagrange.h"
 #include "libs/protocol/testing/simulation.h"
+#include "tests/testing/openssl_ecdsa.h"
 
 namespace kagi::protocol {
 namespace {
@@ -35,6 +39,56 @@ TEST(DkgTest, ShareIsPendingAfterRoundThreeAndFinalOnlyAfterEveryAck) {
   // Party 3 got every ack and may activate.
   EXPECT_TRUE(p3->TakeShare().ok());
   EXPECT_FALSE(p3->TakeShare().ok());  // once
+}
+
+KeyShare CopyShare(const KeyShare& s) {
+  return KeyShare::Deserialize(s.Serialize().secret()).value();
+}
+
+// Member 3 is malicious in round 4: party 1 gets its good ack, party 2 a
+// different one (validly signed: member 3 holds its own identity key). Party
+// 1 finishes, party 2 aborts blaming 3; neither may lose the new key: party 2
+// keeps its pending share, and the two honest members sign together with it.
+TEST(DkgTest, MaliciousAckerCannotMakeAnHonestMemberLoseItsShare) {
+  testing::Identities ids = testing::MakeIdentities(3, 21);
+  SessionSetup setup;
+  setup.op = Op::kDkg;
+  setup.parties = ids.parties;
+  setup.threshold = 2;
+  InsecureDeterministicRng r1(1), r2(2), r3(3);
+  std::unique_ptr<DkgParty> p1 = *DkgParty::Create(setup, ids.signer(1), r1);
+  std::unique_ptr<DkgParty> p2 = *DkgParty::Create(setup, ids.signer(2), r2);
+  std::unique_ptr<DkgParty> p3 = *DkgParty::Create(setup, ids.signer(3), r3);
+  const testing::AdversaryHook split = [&ids](testing::Outgoing& o) {
+    if (o.from == 3 && o.envelope.header.round == 4) {
+      Envelope bad = o.envelope;
+      bad.payload[0] ^= 1;
+      testing::Resign(ids, bad);
+      o.per_recipient[2] = bad;
+    }
+  };
+  const testing::SimulationResult r =
+      testing::RunSession({p1.get(), p2.get(), p3.get()}, setup, 21, split);
+  ASSERT_TRUE(r.status.at(1).ok()) << r.status.at(1);
+  ASSERT_FALSE(r.status.at(2).ok());
+  EXPECT_EQ(GetAbortInfo(r.status.at(2))->culprits, std::vector<uint32_t>{3});
+  // The aborted honest member still holds its pending share...
+  ASSERT_NE(p2->pending_share(), nullptr);
+  // ...which signs with the finished honest member's share.
+  std::vector<KeyShare> shares(3);
+  shares[0] = p1->TakeShare().value();
+  shares[1] = CopyShare(*p2->pending_share());
+  std::vector<SignItem> items(1);
+  items[0].digest = crypto::Sha256(AsBytes("after a split ack"));
+  const SessionSetup sign =
+      testing::MakeSignSetup(shares[0], {1, 2}, items, 22);
+  const testing::SignRun run = testing::RunSign(ids, shares, sign, 22);
+  ASSERT_TRUE(run.ok()) << run.result.status.begin()->second;
+  const Signature& sig = run.signatures.at(1)[0];
+  EXPECT_EQ(sig.public_key, shares[1].public_key);
+  EXPECT_TRUE(kagi::testing::OpenSslVerifyEcdsa(sig.public_key.ToCompressed(),
+                                                sig.digest, sig.r, sig.s)
+                  .ok());
 }
 
 TEST(DkgTest, PairwiseMaterialAgreesForEveryOrderedPair) {

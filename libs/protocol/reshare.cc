@@ -12,6 +12,7 @@
 #include "libs/crypto/schnorr.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/base_ot.h"
+#include "libs/protocol/activation.h"
 #include "libs/protocol/lagrange.h"
 
 namespace kagi::protocol {
@@ -121,6 +122,14 @@ struct ReshareParty::State {
   std::map<uint32_t, mpc::BaseOtSenderResult> ot_senders;  // by participant
   std::map<uint32_t, SecretBytes> zero_seeds;              // by participant
   std::optional<KeyShare> pending;
+  // Round 4: what this participant acks (a pure dealer builds the same view
+  // from the data it has after R3), its own signed ack, the acks received
+  // (kept whatever they say, as evidence) and, once every ack matched, the
+  // certificate (the new committee's acks only).
+  ActivationView activation;
+  Envelope own_ack;
+  std::map<uint32_t, Envelope> received_acks;
+  std::optional<ActivationCertificate> certificate;
 
   bool IsDealer(uint32_t p) const {
     return setup.reshare_roles[p - 1].old_id != 0;
@@ -144,7 +153,9 @@ struct ReshareParty::State {
     ot_receivers.clear();
     ot_senders.clear();
     zero_seeds.clear();
-    pending.reset();
+    // `pending` is kept: a share that exists (after R3) is never lost on an
+    // abort. The caller keeps it PENDING until a certificate activates it
+    // (activation.h), or until the key provably moved on.
     return st;
   }
   crypto::PokContext Pok(uint32_t prover, absl::string_view label,
@@ -270,6 +281,12 @@ bool ReshareParty::finished() const { return s_->phase == Phase::kDone; }
 bool ReshareParty::is_member() const { return s_->role.new_id != 0; }
 const KeyShare* ReshareParty::pending_share() const {
   return s_->pending.has_value() ? &*s_->pending : nullptr;
+}
+const ActivationCertificate* ReshareParty::certificate() const {
+  return s_->certificate.has_value() ? &*s_->certificate : nullptr;
+}
+const std::map<uint32_t, Envelope>& ReshareParty::received_acks() const {
+  return s_->received_acks;
 }
 
 RoundSpec ReshareParty::expecting() const {
@@ -708,18 +725,30 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round3(
     share_out.pairwise.push_back(std::move(m));
   }
   ot_senders.clear();
+  // The view every participant acks: the new committee (new ids with their
+  // identity keys), epoch e + 1 and the new public data.
+  activation.op = Op::kReshare;
+  activation.sid = sid;
+  activation.key_id = setup.key_id;
+  activation.epoch = setup.epoch + 1;
+  activation.threshold = t_new;
+  activation.parties.clear();
+  for (uint32_t id = 1; id <= new_n; ++id) {
+    for (const PartyInfo& p : setup.parties) {
+      if (setup.reshare_roles[p.id - 1].new_id == id) {
+        activation.parties.push_back(PartyInfo{id, p.identity_key});
+      }
+    }
+  }
+  activation.public_key = view->x;
+  activation.public_shares = new_public_shares;
+  activation.chain_code = view->chain_code;
   if (role.new_id != 0) {
     std::sort(share_out.pairwise.begin(), share_out.pairwise.end(),
               [](const PairwiseMaterial& a, const PairwiseMaterial& b) {
                 return a.peer < b.peer;
               });
-    for (uint32_t id = 1; id <= new_n; ++id) {
-      for (const PartyInfo& p : setup.parties) {
-        if (setup.reshare_roles[p.id - 1].new_id == id) {
-          share_out.parties.push_back(PartyInfo{id, p.identity_key});
-        }
-      }
-    }
+    share_out.parties = activation.parties;
     share_out.key_id = setup.key_id;
     share_out.sid_key = sid;
     share_out.epoch = setup.epoch + 1;
@@ -730,23 +759,46 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round3(
     share_out.public_shares = new_public_shares;
     share_out.chain_code = view->chain_code;
     pending = std::move(share_out);
+    if (ActivationView::Of(*pending, Op::kReshare) != activation) {
+      return absl::InternalError(
+          "reshare: the new share's activation view differs from the "
+          "session's");
+    }
   }
-  ByteWriter w;
-  w.PutRaw(Transcript(Tag::kReshareAck).Add(sid).Add(view_hash).H());
-  return std::vector<Envelope>{Sign(4, kBroadcast, std::move(w).Take())};
+  // R4: ack = AckDigest(activation view) (activation.h).
+  const Hash32 ack = AckDigest(activation);
+  own_ack = Sign(4, kBroadcast, Bytes(ack.begin(), ack.end()));
+  return std::vector<Envelope>{own_ack};
 }
 
 absl::Status ReshareParty::State::Round4(const RoundInput& in) {
+  for (const auto& [p, e] : in.broadcasts) {
+    received_acks[p] = e;
+  }
   KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
-  const Hash32 ack = Transcript(Tag::kReshareAck).Add(sid).Add(view_hash).H();
+  const Hash32 ack = AckDigest(activation);
   for (uint32_t p : peers) {
     const Envelope& b = in.broadcasts.at(p);
     KAGI_RETURN_IF_ERROR(CheckSession(b, sid));
-    if (b.payload.size() != 32 ||
+    if (b.payload.size() != ack.size() ||
         !std::equal(ack.begin(), ack.end(), b.payload.begin())) {
-      return BlameError(p, "reshare: acknowledgement does not match");
+      return BlameError(p,
+                        "reshare: acknowledgement does not match (not over "
+                        "this participant's activation view)");
     }
   }
+  // The certificate: the new committee's acks in new-id order; pure
+  // dealers' acks are checked above but are not part of it.
+  ActivationCertificate cert;
+  cert.view = activation;
+  for (uint32_t id = 1; id <= new_n; ++id) {
+    for (const PartyInfo& p : setup.parties) {
+      if (NewId(p.id) == id) {
+        cert.acks.push_back(p.id == self ? own_ack : in.broadcasts.at(p.id));
+      }
+    }
+  }
+  certificate = std::move(cert);
   return absl::OkStatus();
 }
 

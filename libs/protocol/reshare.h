@@ -19,25 +19,40 @@
 //   R3 bcast  (members) PoK of x'_j ("rs-share") ‖ v = H("rs-view", sid, X,
 //             cc, X'_1..X'_n')
 //      p2p    (member → member) base-OT msg2 ‖ κ if new id lower
-//   R4 bcast  ack = H("rs-ack", sid, v)
+//   R4 bcast  (everyone) ack = AckDigest(ActivationView) (activation.h) of
+//             the new share: RESHARE, sid, key id, epoch e + 1, t', the new
+//             committee (new ids and identity keys), X, X'_1..X'_n', cc. A
+//             pure dealer builds the same view from what it has after R3.
 //
 // Checks by every participant: the openings, every coefficient PoK, that all
 // dealers present the same (X, X_m, cc, key_id) and that it is the setup's
 // key (and, for a participant holding an old share, its own view), each
 // dealer's constant term A'_{p,0} = λ_p^D·X_p (attributable), Σ A'_{p,0} = X,
 // Feldman for every received g_p(j), the share PoKs, the view hash and the
-// acks. Two-phase activation: the new share is PENDING after R3
-// (`pending_share`) and final after every ack (`TakeShare`); only then may the
-// old share, its presignatures and OT material be deleted. Without all acks
-// the caller keeps epoch e and discards the new material.
+// acks.
+//
+// Activation (PROTOCOL.md §3.7): the new share is PENDING after R3
+// (`pending_share`) and stays available after ANY later abort; the caller
+// never deletes it because of an abort. Once every participant's ack
+// matched, the party holds the activation certificate (`certificate`): the
+// new committee's signed acks of the same view, its own included (pure
+// dealers' acks are checked but are not part of it; a pure dealer gets the
+// certificate too). The new share becomes ACTIVE at epoch e + 1 only on a
+// certificate: its own, or one from a finished member for a member that
+// aborted in R4 (CheckCertificateFor). Epoch e is erased only after this node
+// activated e + 1; a departing member erases its epoch-e share on the
+// certificate (CheckDepartureCertificate). `received_acks` keeps the R4
+// envelopes received, matching or not, as evidence (FindEquivocation).
 #ifndef KAGI_LIBS_PROTOCOL_RESHARE_H_
 #define KAGI_LIBS_PROTOCOL_RESHARE_H_
 
+#include <map>
 #include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "libs/base/rng.h"
+#include "libs/protocol/activation.h"
 #include "libs/protocol/common/envelope.h"
 #include "libs/protocol/common/setup.h"
 #include "libs/protocol/keyshare.h"
@@ -68,8 +83,15 @@ class ReshareParty final : public RoundProtocol {
 
   // True for a participant with a new id.
   bool is_member() const;
-  // The new share after R3 (members; null before or for pure dealers).
+  // The new share after R3 (members; null before or for pure dealers); still
+  // available after an abort in R4.
   const KeyShare* pending_share() const;
+  // The activation certificate once R4 succeeded (null before or after an
+  // abort), for members and pure dealers alike.
+  const ActivationCertificate* certificate() const;
+  // The round-4 envelopes received, by participant, whether or not they
+  // matched.
+  const std::map<uint32_t, Envelope>& received_acks() const;
   // The new share once every participant acknowledged the same view.
   absl::StatusOr<KeyShare> TakeShare();
 

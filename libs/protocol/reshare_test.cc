@@ -303,6 +303,44 @@ TEST(ReshareTest, MissingAcknowledgementKeepsTheOldEpoch) {
   ExpectSigns(dkg.shares, {0, 1, 2}, {1, 2}, 71, Derived(dkg.shares[0]));
 }
 
+// Member 3 is malicious in round 4 of a 2-of-3 refresh: participant 1 gets
+// its good ack, participant 2 a different, validly signed one. 1 finishes, 2
+// aborts blaming 3, and 2 must still hold its pending epoch-1 share: the two
+// honest members then sign at epoch 1 without member 3.
+TEST(ReshareTest, MaliciousAckerCannotMakeAnHonestMemberLoseItsShare) {
+  const DkgRun& dkg = Key(2, 3);
+  const Identities ids = NodesIdentities({0, 1, 2});
+  const SessionSetup setup = MakeReshareSetup(
+      dkg.shares[0], ids, {{0, 1, 1}, {1, 2, 2}, {2, 0, 3}}, 2);
+  InsecureDeterministicRng r1(1), r2(2), r3(3);
+  std::unique_ptr<ReshareParty> p1 =
+      *ReshareParty::Create(setup, &dkg.shares[0], ids.signer(1), r1);
+  std::unique_ptr<ReshareParty> p2 =
+      *ReshareParty::Create(setup, &dkg.shares[1], ids.signer(2), r2);
+  std::unique_ptr<ReshareParty> p3 =
+      *ReshareParty::Create(setup, nullptr, ids.signer(3), r3);
+  const testing::AdversaryHook split = [&ids](testing::Outgoing& o) {
+    if (o.from == 3 && o.envelope.header.round == 4) {
+      Envelope bad = o.envelope;
+      bad.payload[0] ^= 1;
+      testing::Resign(ids, bad);
+      o.per_recipient[2] = bad;
+    }
+  };
+  const testing::SimulationResult r =
+      testing::RunSession({p1.get(), p2.get(), p3.get()}, setup, 23, split);
+  ASSERT_TRUE(r.status.at(1).ok()) << r.status.at(1);
+  ASSERT_FALSE(r.status.at(2).ok());
+  EXPECT_EQ(GetAbortInfo(r.status.at(2))->culprits, std::vector<uint32_t>{3});
+  ASSERT_NE(p2->pending_share(), nullptr);
+  std::vector<KeyShare> shares(3);
+  shares[0] = p1->TakeShare().value();
+  shares[1] =
+      KeyShare::Deserialize(p2->pending_share()->Serialize().secret()).value();
+  EXPECT_EQ(shares[1].epoch, 1u);
+  ExpectSigns(shares, {0, 1, 2}, {1, 2}, 24, Derived(dkg.shares[0]));
+}
+
 TEST(ReshareTest, DealerWithWrongConstantTermIsNamed) {
   const DkgRun& dkg = Key(2, 3);
   // Old party 2 deals from a share that is not its real one.

@@ -627,8 +627,9 @@ TEST(DkgAdversaryTest, WrongViewHashIsBlamed) {
       Configs::kSmallOnly);
 }
 
-// A wrong round-4 ack. The share was PENDING; it must not become final, and
-// the abort discards it (PROTOCOL.md §3.4: "Otherwise delete it").
+// A wrong round-4 ack. The share was PENDING; it must not become final here,
+// and the abort keeps it PENDING (PROTOCOL.md §3.4: never deleted on an
+// abort; it becomes ACTIVE only on an activation certificate).
 TEST(DkgAdversaryTest, WrongAckIsBlamedAndTheShareNeverBecomesFinal) {
   RunDkgAttack(
       [](const Identities* ids, const DkgConfig& c) {
@@ -639,9 +640,9 @@ TEST(DkgAdversaryTest, WrongAckIsBlamedAndTheShareNeverBecomesFinal) {
         ExpectDkgAbort(c, o, AbortClass::kBlame);
         for (uint32_t id = 1; id <= c.n; ++id) {
           if (id != c.corrupted) {
-            // R3 passed, so a PENDING share existed; the abort deleted it
-            // and TakeShare refuses (ExpectDkgAbort checked has_share).
-            EXPECT_FALSE(o.pending.at(id)) << "party " << id;
+            // R3 passed, so a PENDING share exists and survives the abort;
+            // TakeShare refuses (ExpectDkgAbort checked has_share).
+            EXPECT_TRUE(o.pending.at(id)) << "party " << id;
           }
         }
       },

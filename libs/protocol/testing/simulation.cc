@@ -82,16 +82,19 @@ SimulationResult RunSession(std::vector<RoundProtocol*> parties,
       if (!o.drop) {
         for (auto& [id, node] : nodes) {
           auto pr = o.per_recipient.find(id);
-          if (id != from && pr != o.per_recipient.end()) {
+          if (id != from && pr != o.per_recipient.end() &&
+              o.withhold_from.count(id) == 0) {
             queue.push_back({o.transport_sender, id, pr->second});
           }
         }
-        if (o.per_recipient.empty()) {
+        if (o.per_recipient.empty() && o.withhold_from.empty()) {
           all.push_back(std::move(o.envelope));
         } else {
-          // Everyone without a per-recipient version gets `envelope`.
+          // Everyone without a per-recipient version, and not withheld
+          // from, gets `envelope`.
           for (auto& [id, node] : nodes) {
             if (id != from && o.per_recipient.count(id) == 0 &&
+                o.withhold_from.count(id) == 0 &&
                 (o.envelope.header.to == kBroadcast ||
                  o.envelope.header.to == id)) {
               queue.push_back({o.transport_sender, id, o.envelope});

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -48,6 +49,9 @@ struct Outgoing {
   // (delivered whatever its `to`; ignored if `drop`): lets a corrupted party
   // equivocate, sending different signed broadcasts to different parties.
   std::map<uint32_t, Envelope> per_recipient;
+  // Recipients that get nothing of `envelope` (nor a per-recipient version):
+  // lets a corrupted party withhold a broadcast from some parties only.
+  std::set<uint32_t> withhold_from;
 };
 using AdversaryHook = std::function<void(Outgoing&)>;
 
