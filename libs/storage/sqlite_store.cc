@@ -62,9 +62,12 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS shares (
   key_id BLOB NOT NULL,
   epoch INTEGER NOT NULL,
+  sid BLOB NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('PENDING', 'ACTIVE', 'RETIRED')),
   sealed BLOB NOT NULL,
-  PRIMARY KEY (key_id, epoch)
+  certificate BLOB NOT NULL DEFAULT x'',
+  evidence BLOB NOT NULL DEFAULT x'',
+  PRIMARY KEY (key_id, epoch, sid)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS shares_one_active
   ON shares (key_id) WHERE state = 'ACTIVE';
@@ -117,31 +120,68 @@ CREATE TABLE IF NOT EXISTS velocity (
   PRIMARY KEY (request_id, scope)
 );
 CREATE INDEX IF NOT EXISTS velocity_by_scope ON velocity (scope, unix_time);
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
+)sql";
+
+// Version 2 -> 3: shares are keyed by (key id, epoch, session id), so that a
+// PENDING share from an aborted session is kept beside a later session's
+// (each waits for its own activation certificate), and carry the
+// certificate that activated them and the acknowledgements seen.
+constexpr const char* kMigrateShares2To3 = R"sql(
+ALTER TABLE shares RENAME TO shares_v2;
+DROP INDEX IF EXISTS shares_one_active;
+CREATE TABLE shares (
+  key_id BLOB NOT NULL,
+  epoch INTEGER NOT NULL,
+  sid BLOB NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('PENDING', 'ACTIVE', 'RETIRED')),
+  sealed BLOB NOT NULL,
+  certificate BLOB NOT NULL DEFAULT x'',
+  evidence BLOB NOT NULL DEFAULT x'',
+  PRIMARY KEY (key_id, epoch, sid)
+);
+INSERT INTO shares (key_id, epoch, sid, state, sealed)
+  SELECT key_id, epoch, x'', state, sealed FROM shares_v2;
+DROP TABLE shares_v2;
 )sql";
 
 // Statements (cached by pointer, so each must be a single named constant).
 constexpr const char* kInsertShare =
-    "INSERT INTO shares (key_id, epoch, state, sealed) VALUES (?, ?, ?, ?)";
+    "INSERT INTO shares (key_id, epoch, sid, state, sealed) VALUES (?, ?, ?, "
+    "?, ?)";
 constexpr const char* kShareState =
-    "SELECT state FROM shares WHERE key_id = ? AND epoch = ?";
+    "SELECT state FROM shares WHERE key_id = ? AND epoch = ? AND sid = ?";
 constexpr const char* kRetireActive =
     "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
     "state = 'ACTIVE'";
+constexpr const char* kRetireAll =
+    "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
+    "state != 'RETIRED'";
+constexpr const char* kRetireOtherPending =
+    "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
+    "state = 'PENDING' AND epoch <= ? AND NOT (epoch = ? AND sid = ?)";
 constexpr const char* kActivate =
-    "UPDATE shares SET state = 'ACTIVE' WHERE key_id = ? AND epoch = ? AND "
-    "state = 'PENDING'";
+    "UPDATE shares SET state = 'ACTIVE', certificate = ? WHERE key_id = ? AND "
+    "epoch = ? AND sid = ? AND state = 'PENDING'";
+constexpr const char* kSetEvidence =
+    "UPDATE shares SET evidence = ? WHERE key_id = ? AND epoch = ? AND sid = "
+    "? AND state = 'PENDING'";
 constexpr const char* kGetActive =
-    "SELECT epoch, sealed FROM shares WHERE key_id = ? AND state = 'ACTIVE'";
+    "SELECT epoch, sealed, certificate FROM shares WHERE key_id = ? AND "
+    "state = 'ACTIVE'";
 constexpr const char* kInsertSid0 =
     "INSERT INTO sid0s (sid0, started_at) VALUES (?, "
     "CAST(strftime('%s', 'now') AS INTEGER))";
 constexpr const char* kListShares =
-    "SELECT key_id, epoch, state, sealed FROM shares WHERE state != 'RETIRED' "
-    "ORDER BY key_id, epoch";
+    "SELECT key_id, epoch, state, sealed, sid, certificate, evidence FROM "
+    "shares WHERE state != 'RETIRED' ORDER BY key_id, epoch, sid";
 constexpr const char* kGetShare =
-    "SELECT key_id, epoch, state, sealed FROM shares WHERE key_id = ? AND "
-    "epoch = ?";
+    "SELECT key_id, epoch, state, sealed, sid, certificate, evidence FROM "
+    "shares WHERE key_id = ? AND epoch = ? ORDER BY state = 'ACTIVE' DESC, "
+    "state = 'PENDING' DESC, sid LIMIT 1";
+constexpr const char* kGetPending =
+    "SELECT key_id, epoch, state, sealed, sid, certificate, evidence FROM "
+    "shares WHERE key_id = ? AND epoch = ? AND state = 'PENDING' ORDER BY sid";
 constexpr const char* kGetRequest =
     "SELECT request_id, operation, request_digest, state, outcome, result, "
     "attempts FROM requests WHERE request_id = ?";
@@ -252,7 +292,8 @@ absl::StatusOr<std::array<uint8_t, 32>> ColumnDigest(sqlite3_stmt* s, int col,
 
 // Stmt binds and steps one cached prepared statement, and resets it (and
 // clears its bindings) when it goes out of scope.
-// ReadShareRow reads (key_id, epoch, state, sealed) at the cursor.
+// ReadShareRow reads (key_id, epoch, state, sealed, sid, certificate,
+// evidence) at the cursor.
 absl::StatusOr<ShareRecord> ReadShareRow(sqlite3_stmt* s) {
   ShareRecord rec;
   KAGI_ASSIGN_OR_RETURN(rec.key_id,
@@ -262,6 +303,9 @@ absl::StatusOr<ShareRecord> ReadShareRow(sqlite3_stmt* s) {
   if (!state) return absl::DataLossError("sqlite: shares.state is invalid");
   rec.state = *state;
   rec.sealed = ColumnBytes(s, 3);
+  rec.sid = ColumnBytes(s, 4);
+  rec.certificate = ColumnBytes(s, 5);
+  rec.evidence = ColumnBytes(s, 6);
   return rec;
 }
 
@@ -418,6 +462,23 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   {
     Txn txn(db);
     KAGI_RETURN_IF_ERROR(txn.Begin("open: schema"));
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          store->Prepare("PRAGMA user_version", "open"));
+    int64_t version = 0;
+    {
+      Stmt v(store.get(), raw, "open: user_version");
+      KAGI_ASSIGN_OR_RETURN(bool row, v.Step());
+      version = row ? sqlite3_column_int64(raw, 0) : 0;
+    }
+    if (version > 3) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("sqlite: open ", p, ": schema version ", version,
+                       " is newer than this binary's (3)"));
+    }
+    if (version == 2) {
+      KAGI_RETURN_IF_ERROR(
+          store->Exec(kMigrateShares2To3, "open: migrate shares to v3"));
+    }
     KAGI_RETURN_IF_ERROR(store->Exec(kSchema, "open: schema"));
     KAGI_RETURN_IF_ERROR(txn.Commit("open: schema"));
   }
@@ -491,19 +552,22 @@ absl::StatusOr<std::string> SqliteStore::PragmaValue(absl::string_view name) {
 }
 
 absl::Status SqliteStore::PutShare(const KeyId& key_id, uint64_t epoch,
-                                   ShareState state, ByteSpan sealed) {
+                                   ShareState state, ByteSpan sealed,
+                                   ByteSpan sid) {
   constexpr absl::string_view kOp = "PutShare";
   absl::MutexLock lock(&mu_);
   KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertShare, kOp));
   Stmt s(this, raw, kOp);
   s.Blob(key_id)
       .Int(static_cast<int64_t>(epoch))
+      .Blob(sid)
       .Text(ShareStateName(state))
       .Blob(sealed);
   return s.Run();
 }
 
-absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch) {
+absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch,
+                                        ByteSpan sid, ByteSpan certificate) {
   constexpr absl::string_view kOp = "ActivateShare";
   absl::MutexLock lock(&mu_);
   Txn txn(db_);
@@ -511,7 +575,7 @@ absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch) {
   {
     KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kShareState, kOp));
     Stmt s(this, raw, kOp);
-    s.Blob(key_id).Int(static_cast<int64_t>(epoch));
+    s.Blob(key_id).Int(static_cast<int64_t>(epoch)).Blob(sid);
     KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) {
       return absl::NotFoundError(
@@ -531,9 +595,19 @@ absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch) {
     KAGI_RETURN_IF_ERROR(s.Run());
   }
   {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw,
+                          Prepare(kRetireOtherPending, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(key_id)
+        .Int(static_cast<int64_t>(epoch))
+        .Int(static_cast<int64_t>(epoch))
+        .Blob(sid);
+    KAGI_RETURN_IF_ERROR(s.Run());
+  }
+  {
     KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kActivate, kOp));
     Stmt s(this, raw, kOp);
-    s.Blob(key_id).Int(static_cast<int64_t>(epoch));
+    s.Blob(certificate).Blob(key_id).Int(static_cast<int64_t>(epoch)).Blob(sid);
     KAGI_RETURN_IF_ERROR(s.Run());
     if (s.Changes() != 1) {
       return absl::InternalError("ActivateShare: activation changed no row");
@@ -545,10 +619,42 @@ absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch) {
 absl::Status SqliteStore::RetireShares(const KeyId& key_id) {
   constexpr absl::string_view kOp = "RetireShares";
   absl::MutexLock lock(&mu_);
-  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kRetireActive, kOp));
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kRetireAll, kOp));
   Stmt s(this, raw, kOp);
   s.Blob(key_id);
   return s.Run();
+}
+
+absl::Status SqliteStore::SetShareEvidence(const KeyId& key_id, uint64_t epoch,
+                                           ByteSpan sid, ByteSpan evidence) {
+  constexpr absl::string_view kOp = "SetShareEvidence";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kSetEvidence, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(evidence).Blob(key_id).Int(static_cast<int64_t>(epoch)).Blob(sid);
+  KAGI_RETURN_IF_ERROR(s.Run());
+  if (s.Changes() != 1) {
+    return absl::NotFoundError(
+        absl::StrCat("SetShareEvidence: no PENDING share of epoch ", epoch));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ShareRecord>> SqliteStore::GetPendingShares(
+    const KeyId& key_id, uint64_t epoch) {
+  constexpr absl::string_view kOp = "GetPendingShares";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetPending, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(key_id).Int(static_cast<int64_t>(epoch));
+  std::vector<ShareRecord> out;
+  while (true) {
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    KAGI_ASSIGN_OR_RETURN(ShareRecord rec, ReadShareRow(raw));
+    out.push_back(std::move(rec));
+  }
+  return out;
 }
 
 absl::StatusOr<StoredShare> SqliteStore::GetActiveShare(const KeyId& key_id) {
@@ -562,6 +668,7 @@ absl::StatusOr<StoredShare> SqliteStore::GetActiveShare(const KeyId& key_id) {
   StoredShare out;
   out.epoch = static_cast<uint64_t>(sqlite3_column_int64(raw, 0));
   out.sealed = ColumnBytes(raw, 1);
+  out.certificate = ColumnBytes(raw, 2);
   return out;
 }
 

@@ -45,9 +45,15 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   absl::Status PutShare(const KeyId& key_id, uint64_t epoch, ShareState state,
-                        ByteSpan sealed) override;
-  absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch) override;
+                        ByteSpan sealed, ByteSpan sid = {}) override;
+  absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch,
+                             ByteSpan sid = {},
+                             ByteSpan certificate = {}) override;
   absl::Status RetireShares(const KeyId& key_id) override;
+  absl::Status SetShareEvidence(const KeyId& key_id, uint64_t epoch,
+                                ByteSpan sid, ByteSpan evidence) override;
+  absl::StatusOr<std::vector<ShareRecord>> GetPendingShares(
+      const KeyId& key_id, uint64_t epoch) override;
   absl::StatusOr<StoredShare> GetActiveShare(const KeyId& key_id) override;
   absl::StatusOr<std::vector<ShareRecord>> ListShares() override;
   absl::StatusOr<ShareRecord> GetShare(const KeyId& key_id,

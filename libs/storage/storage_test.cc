@@ -563,6 +563,88 @@ TEST_F(StoreTest, ListAndGetShares) {
             absl::StatusCode::kNotFound);
 }
 
+// A pending share is never lost to a later session of the same epoch: each
+// waits for its own certificate; activating one (with its certificate)
+// erases the others and the old epoch.
+TEST_F(StoreTest, PendingSharesOfSeveralSessionsWaitForTheirCertificate) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const KeyId key = TestKeyId(4);
+  const Bytes s0 = {0}, s1 = {1}, s2 = {2}, s9 = {9};
+  ASSERT_TRUE(
+      store->PutShare(key, 0, ShareState::kPending, Bytes{10}, s0).ok());
+  ASSERT_TRUE(store->ActivateShare(key, 0, s0, Bytes{0xc0}).ok());
+  ASSERT_TRUE(
+      store->PutShare(key, 1, ShareState::kPending, Bytes{11}, s1).ok());
+  ASSERT_TRUE(
+      store->PutShare(key, 1, ShareState::kPending, Bytes{12}, s2).ok());
+  ASSERT_TRUE(
+      store->PutShare(key, 2, ShareState::kPending, Bytes{13}, s9).ok());
+  EXPECT_EQ(store->PutShare(key, 1, ShareState::kPending, Bytes{14}, s2).code(),
+            absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(store->SetShareEvidence(key, 1, s1, Bytes{0xee}).ok());
+  EXPECT_EQ(store->SetShareEvidence(key, 0, s0, Bytes{1}).code(),
+            absl::StatusCode::kNotFound);  // not PENDING
+  absl::StatusOr<std::vector<ShareRecord>> pending =
+      store->GetPendingShares(key, 1);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].sid, s1);
+  EXPECT_EQ((*pending)[0].evidence, Bytes{0xee});
+  EXPECT_EQ((*pending)[1].sealed, Bytes{12});
+  // The old epoch stays ACTIVE until a certificate activates epoch 1.
+  EXPECT_EQ(store->GetActiveShare(key)->epoch, 0u);
+  EXPECT_EQ(store->GetActiveShare(key)->certificate, Bytes{0xc0});
+
+  ASSERT_TRUE(store->ActivateShare(key, 1, s2, Bytes{0xc1}).ok());
+  absl::StatusOr<StoredShare> active = store->GetActiveShare(key);
+  ASSERT_TRUE(active.ok());
+  EXPECT_EQ(active->epoch, 1u);
+  EXPECT_EQ(active->sealed, Bytes{12});
+  EXPECT_EQ(active->certificate, Bytes{0xc1});
+  EXPECT_TRUE(store->GetPendingShares(key, 1)->empty());  // s1 erased
+  absl::StatusOr<ShareRecord> old = store->GetShare(key, 0);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->state, ShareState::kRetired);
+  EXPECT_TRUE(old->sealed.empty());
+  EXPECT_EQ(store->GetPendingShares(key, 2)->size(), 1u);  // a later epoch
+  // A departure erases everything of the key, pending included.
+  ASSERT_TRUE(store->RetireShares(key).ok());
+  EXPECT_TRUE(store->GetPendingShares(key, 2)->empty());
+  EXPECT_EQ(store->GetActiveShare(key).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// A version-2 database (shares keyed by key and epoch) opens as version 3
+// with its shares intact.
+TEST_F(StoreTest, MigratesVersion2Shares) {
+  const std::string path = dir_.File("v2.db");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* v2 =
+        "CREATE TABLE shares (key_id BLOB NOT NULL, epoch INTEGER NOT NULL, "
+        "state TEXT NOT NULL, sealed BLOB NOT NULL, PRIMARY KEY (key_id, "
+        "epoch));"
+        "CREATE UNIQUE INDEX shares_one_active ON shares (key_id) WHERE "
+        "state = 'ACTIVE';"
+        "INSERT INTO shares VALUES (x'0505050505050505050505050505050505050505"
+        "050505050505050505050505', 3, 'ACTIVE', x'aabb');"
+        "PRAGMA user_version = 2;";
+    ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  KeyId key;
+  key.fill(5);
+  absl::StatusOr<StoredShare> active = (*store)->GetActiveShare(key);
+  ASSERT_TRUE(active.ok()) << active.status();
+  EXPECT_EQ(active->epoch, 3u);
+  EXPECT_EQ(active->sealed, (Bytes{0xaa, 0xbb}));
+  EXPECT_EQ(*(*store)->PragmaValue("user_version"), "3");
+}
+
 TEST_F(StoreTest, PresignatureConsumedOnce) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);

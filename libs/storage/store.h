@@ -42,14 +42,20 @@ absl::string_view ShareStateName(ShareState state);
 struct StoredShare {
   uint64_t epoch = 0;
   Bytes sealed;
+  Bytes certificate;  // the activation certificate (empty before v3)
 };
 
-// A share row with its key and state (ListShares).
+// A share row with its key and state (ListShares). A row is identified by
+// (key_id, epoch, sid): PENDING shares of one epoch from different sessions
+// are kept side by side, each waiting for its own activation certificate.
 struct ShareRecord {
   KeyId key_id{};
   uint64_t epoch = 0;
   ShareState state = ShareState::kPending;
   Bytes sealed;
+  Bytes sid;          // the session that made it
+  Bytes certificate;  // ACTIVE: the certificate that activated it
+  Bytes evidence;     // PENDING: the acknowledgements this node saw
 };
 
 enum class RequestState { kInProgress, kSucceeded, kFailed };
@@ -97,26 +103,40 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // PutShare inserts the sealed share of (key_id, epoch). AlreadyExists if
-  // that (key_id, epoch) is already stored.
+  // PutShare inserts the sealed share of (key_id, epoch, sid). AlreadyExists
+  // if that row is already stored.
   virtual absl::Status PutShare(const KeyId& key_id, uint64_t epoch,
-                                ShareState state, ByteSpan sealed) = 0;
-  // ActivateShare, in one transaction, moves (key_id, epoch) PENDING -> ACTIVE
-  // and every other ACTIVE epoch of key_id -> RETIRED. A RETIRED row keeps
-  // its (key_id, epoch) but its sealed share is erased: an old epoch's share
-  // must not survive a refresh. NotFound if missing,
-  // FailedPrecondition if that epoch is not PENDING.
-  virtual absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch) = 0;
-  // RetireShares retires (and erases) the ACTIVE share of key_id, if any:
-  // for a dealer that left the committee in a reshare.
+                                ShareState state, ByteSpan sealed,
+                                ByteSpan sid = {}) = 0;
+  // ActivateShare, in one transaction, moves (key_id, epoch, sid) PENDING ->
+  // ACTIVE, recording `certificate` with it, and retires every other ACTIVE
+  // row of key_id and every other PENDING row of key_id at an epoch up to
+  // `epoch`. A RETIRED row keeps its (key_id, epoch) but its sealed share is
+  // erased: an old epoch's share must not survive a refresh. NotFound if
+  // missing, FailedPrecondition if that row is not PENDING.
+  virtual absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch,
+                                     ByteSpan sid = {},
+                                     ByteSpan certificate = {}) = 0;
+  // RetireShares retires (and erases) every ACTIVE and PENDING share of
+  // key_id: for a member that left the committee in a reshare.
   virtual absl::Status RetireShares(const KeyId& key_id) = 0;
+  // SetShareEvidence records, with the PENDING row (key_id, epoch, sid), the
+  // acknowledgements this node received in an aborted session (compared
+  // with a certificate's later, to prove equivocation). NotFound if no such
+  // PENDING row.
+  virtual absl::Status SetShareEvidence(const KeyId& key_id, uint64_t epoch,
+                                        ByteSpan sid, ByteSpan evidence) = 0;
+  // GetPendingShares returns every PENDING row of (key_id, epoch).
+  virtual absl::StatusOr<std::vector<ShareRecord>> GetPendingShares(
+      const KeyId& key_id, uint64_t epoch) = 0;
   // GetActiveShare returns the ACTIVE epoch and its sealed share, or NotFound.
   virtual absl::StatusOr<StoredShare> GetActiveShare(const KeyId& key_id) = 0;
 
   // ListShares returns every ACTIVE and PENDING share row (RETIRED rows are
   // left out), ordered by key id and epoch.
   virtual absl::StatusOr<std::vector<ShareRecord>> ListShares() = 0;
-  // GetShare returns one (key_id, epoch) row, or NotFound.
+  // GetShare returns one (key_id, epoch) row (ACTIVE first, then PENDING),
+  // or NotFound.
   virtual absl::StatusOr<ShareRecord> GetShare(const KeyId& key_id,
                                                uint64_t epoch) = 0;
 

@@ -35,9 +35,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,6 +92,7 @@ KAGI_ASYNC_NODE_CALL(StartReshare);
 KAGI_ASYNC_NODE_CALL(GetKey);
 KAGI_ASYNC_NODE_CALL(ListKeys);
 KAGI_ASYNC_NODE_CALL(GetRequestStatus);
+KAGI_ASYNC_NODE_CALL(Activate);
 #undef KAGI_ASYNC_NODE_CALL
 
 absl::Time DeadlineOf(const grpc::ServerContext& ctx) {
@@ -534,34 +537,40 @@ grpc::Status Gateway::CreateKey(const kagi::v1::CreateKeyRequest& request,
       CallEach<kagi::v1::StartDkgRequest, KeyInfo>(
           nodes, dkg, CallDeadline(deadline, options_.request_timeout),
           StartDkgCall());
-  grpc::Status failure = PickFailure(calls);
-  if (!failure.ok()) {
-    return failure;
+  std::vector<const Call<KeyInfo>*> succeeded;
+  std::vector<std::string> warnings;
+  grpc::Status activated =
+      ActivateEverywhere(calls, nodes, {}, deadline, &succeeded, &warnings);
+  if (!activated.ok()) {
+    return activated;
   }
   std::vector<KeyInfo> normalized;
-  normalized.reserve(calls.size());
+  normalized.reserve(succeeded.size());
   std::vector<NodeAnswer> answers;
-  for (const Call<KeyInfo>& call : calls) {
-    absl::Status valid = ValidateKeyInfo(call.response, nodes_[call.node].name);
+  for (const Call<KeyInfo>* call : succeeded) {
+    absl::Status valid =
+        ValidateKeyInfo(call->response, nodes_[call->node].name);
     if (!valid.ok()) {
       return Error(valid);
     }
-    normalized.push_back(WithoutNodeNames(call.response));
+    normalized.push_back(WithoutNodeNames(call->response));
   }
-  for (size_t i = 0; i < calls.size(); ++i) {
-    answers.push_back(NodeAnswer{nodes_[calls[i].node].name, &normalized[i]});
+  for (size_t i = 0; i < succeeded.size(); ++i) {
+    answers.push_back(
+        NodeAnswer{nodes_[succeeded[i]->node].name, &normalized[i]});
   }
   absl::Status agreed = CheckAgreement(answers, "the new key");
   if (!agreed.ok()) {
     return Error(agreed);
   }
   absl::Status committee =
-      CheckNewCommittee(calls[0].response, identity_keys, request.threshold(),
-                        nodes_[calls[0].node].name);
+      CheckNewCommittee(succeeded[0]->response, identity_keys,
+                        request.threshold(), nodes_[succeeded[0]->node].name);
   if (!committee.ok()) {
     return Error(committee);
   }
-  *out = calls[0].response;
+  *out = succeeded[0]->response;
+  for (const std::string& w : warnings) out->add_warnings(w);
   FillNodeNames(out);
   return grpc::Status::OK;
 }
@@ -573,7 +582,117 @@ grpc::Status Gateway::GetKey(const kagi::v1::GetKeyRequest& request,
     return Error(valid);
   }
   const std::vector<Probe> probes = ProbeNodes({}, deadline);
-  return FetchKey(request.key_id(), probes, deadline, out);
+  grpc::Status fetched = FetchKey(request.key_id(), probes, deadline, out);
+  if (!fetched.ok()) {
+    return fetched;
+  }
+  DescribeHolders(probes, deadline, out);
+  return grpc::Status::OK;
+}
+
+void Gateway::DescribeHolders(const std::vector<Probe>& probes,
+                              absl::Time deadline, KeyInfo* key) {
+  std::vector<size_t> asked;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (probes[i].healthy) asked.push_back(i);
+  }
+  kagi::v1::GetKeyRequest get;
+  get.set_key_id(key->key_id());
+  const std::vector<Call<KeyInfo>> calls =
+      CallEach<kagi::v1::GetKeyRequest, KeyInfo>(
+          asked, get, CallDeadline(deadline, options_.request_timeout),
+          GetKeyCall());
+  std::set<std::string> committee;
+  for (const kagi::v1::KeyParty& p : key->parties()) {
+    committee.insert(p.identity_key());
+  }
+  // Heal: a member behind the newest epoch, or a removed member still
+  // holding an old one, gets the newest epoch's certificate.
+  std::vector<size_t> lagging;
+  for (const Call<KeyInfo>& call : calls) {
+    const bool member = committee.count(probes[call.node].identity_key) != 0;
+    const bool behind =
+        call.status.ok()
+            ? call.response.epoch() < key->epoch()
+            : member && call.status.error_code() == grpc::StatusCode::NOT_FOUND;
+    if (behind) lagging.push_back(call.node);
+  }
+  std::map<size_t, grpc::Status> healed;
+  if (!lagging.empty() && !key->activation_certificate().empty()) {
+    kagi::v1::ActivateRequest request;
+    request.set_certificate(key->activation_certificate());
+    for (const auto& d :
+         CallEach<kagi::v1::ActivateRequest, kagi::v1::ActivateResponse>(
+             lagging, request, CallDeadline(deadline, options_.request_timeout),
+             ActivateCall())) {
+      healed[d.node] = d.status;
+    }
+  }
+  std::map<size_t, const Call<KeyInfo>*> by_node;
+  for (const Call<KeyInfo>& call : calls) by_node[call.node] = &call;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    kagi::v1::KeyHolder* h = key->add_holders();
+    h->set_node(nodes_[i].name);
+    h->set_member(committee.count(probes[i].identity_key) != 0);
+    auto it = by_node.find(i);
+    if (it == by_node.end()) {
+      h->set_state("unreachable");
+      h->set_note(DescribeNodeError(nodes_[i].name, probes[i].status));
+      if (h->member()) {
+        key->add_warnings(
+            absl::StrCat(nodes_[i].name, " (a member) is unreachable"));
+      }
+      continue;
+    }
+    const Call<KeyInfo>& call = *it->second;
+    if (call.status.ok()) {
+      h->set_state("active");
+      h->set_epoch(call.response.epoch());
+      *h->mutable_pending_epochs() = call.response.pending_epochs();
+      if (call.response.legacy_base_ot()) {
+        key->add_warnings(
+            absl::StrCat(nodes_[i].name,
+                         " holds a share with legacy base-OT material: "
+                         "refresh the key (docs/rotation.md)"));
+        key->set_legacy_base_ot(true);
+      }
+    } else {
+      h->set_state(call.status.error_code() == grpc::StatusCode::NOT_FOUND
+                       ? "none"
+                       : "error");
+      if (h->state() == "error") h->set_note(call.status.error_message());
+    }
+    auto heal = healed.find(i);
+    if (heal != healed.end()) {
+      if (heal->second.ok()) {
+        h->set_note(absl::StrCat(h->member() ? "brought forward to epoch "
+                                             : "removed member: share erased "
+                                               "on the certificate of epoch ",
+                                 key->epoch()));
+        h->set_state(h->member() ? "active" : "none");
+        h->set_epoch(h->member() ? key->epoch() : 0);
+      } else {
+        const std::string what = absl::StrCat(
+            nodes_[i].name,
+            h->member() ? " is behind the key's epoch "
+                        : " was removed from the committee but still holds "
+                          "an old share; the key is at epoch ",
+            key->epoch(), " and delivering its certificate failed: ",
+            DescribeNodeError(nodes_[i].name, heal->second));
+        h->set_note(what);
+        key->add_warnings(what);
+      }
+    } else if (call.status.ok() && call.response.epoch() < key->epoch()) {
+      const std::string what =
+          absl::StrCat(nodes_[i].name, " holds epoch ", call.response.epoch(),
+                       "; the key is at epoch ", key->epoch(),
+                       key->activation_certificate().empty()
+                           ? " (no certificate to bring it forward)"
+                           : "");
+      h->set_note(what);
+      key->add_warnings(what);
+    }
+  }
 }
 
 grpc::Status Gateway::ListKeys(const kagi::v1::ListKeysRequest& request,
@@ -833,23 +952,32 @@ grpc::Status Gateway::RunReshare(const KeyInfo& old_key,
       CallEach<kagi::v1::StartReshareRequest, KeyInfo>(
           participants, request,
           CallDeadline(deadline, options_.request_timeout), StartReshareCall());
-  grpc::Status failure = PickFailure(calls);
-  if (!failure.ok()) {
-    return failure;
+  // Every old party the new committee leaves out (dealer or not, reachable
+  // or not) must erase its share on the certificate.
+  std::vector<size_t> departing;
+  const std::vector<std::optional<size_t>> old_nodes = PartyNodes(old_key);
+  for (const std::optional<size_t>& node : old_nodes) {
+    if (node.has_value() &&
+        std::find(members.begin(), members.end(), *node) == members.end()) {
+      departing.push_back(*node);
+    }
+  }
+  std::vector<const Call<KeyInfo>*> member_calls;
+  std::vector<std::string> warnings;
+  grpc::Status activated = ActivateEverywhere(
+      calls, members, departing, deadline, &member_calls, &warnings);
+  if (!activated.ok()) {
+    return activated;
   }
   std::vector<KeyInfo> normalized;
-  normalized.reserve(calls.size());
-  std::vector<const Call<KeyInfo>*> member_calls;
-  for (const Call<KeyInfo>& call : calls) {
-    if (std::find(members.begin(), members.end(), call.node) == members.end()) {
-      continue;  // a leaving dealer: its success is all that is needed
-    }
-    absl::Status valid = ValidateKeyInfo(call.response, nodes_[call.node].name);
+  normalized.reserve(member_calls.size());
+  for (const Call<KeyInfo>* call : member_calls) {
+    absl::Status valid =
+        ValidateKeyInfo(call->response, nodes_[call->node].name);
     if (!valid.ok()) {
       return Error(valid);
     }
-    normalized.push_back(WithoutNodeNames(call.response));
-    member_calls.push_back(&call);
+    normalized.push_back(WithoutNodeNames(call->response));
   }
   std::vector<NodeAnswer> answers;
   for (size_t i = 0; i < member_calls.size(); ++i) {
@@ -875,7 +1003,82 @@ grpc::Status Gateway::RunReshare(const KeyInfo& old_key,
     return Error(checked);
   }
   *out = member_calls[0]->response;
+  for (const std::string& w : warnings) out->add_warnings(w);
   FillNodeNames(out);
+  return grpc::Status::OK;
+}
+
+grpc::Status Gateway::ActivateEverywhere(
+    const std::vector<Call<KeyInfo>>& calls, absl::Span<const size_t> members,
+    absl::Span<const size_t> departing, absl::Time deadline,
+    std::vector<const Call<KeyInfo>*>* succeeded,
+    std::vector<std::string>* warnings) {
+  auto is_member = [&members](size_t node) {
+    return std::find(members.begin(), members.end(), node) != members.end();
+  };
+  std::string certificate;
+  std::vector<size_t> behind;
+  std::map<size_t, const grpc::Status*> failures;
+  for (const Call<KeyInfo>& call : calls) {
+    if (!is_member(call.node)) {
+      continue;  // a leaving dealer: it erases its share on success
+    }
+    if (call.status.ok()) {
+      succeeded->push_back(&call);
+      if (certificate.empty()) {
+        certificate = call.response.activation_certificate();
+      }
+    } else {
+      behind.push_back(call.node);
+      failures[call.node] = &call.status;
+    }
+  }
+  if (succeeded->empty() || (certificate.empty() && !behind.empty())) {
+    // No member has the new epoch: it is nowhere active. Members that got
+    // as far as a PENDING share keep it until a certificate activates it.
+    return PickFailure(calls);
+  }
+  std::vector<size_t> targets = behind;
+  targets.insert(targets.end(), departing.begin(), departing.end());
+  if (targets.empty() || certificate.empty()) {
+    return grpc::Status::OK;
+  }
+  kagi::v1::ActivateRequest request;
+  request.set_certificate(certificate);
+  const std::vector<Call<kagi::v1::ActivateResponse>> delivered =
+      CallEach<kagi::v1::ActivateRequest, kagi::v1::ActivateResponse>(
+          targets, request, CallDeadline(deadline, options_.request_timeout),
+          ActivateCall());
+  std::vector<std::string> still_behind;
+  for (const Call<kagi::v1::ActivateResponse>& d : delivered) {
+    const std::string& name = nodes_[d.node].name;
+    const bool member = failures.count(d.node) != 0;
+    if (member && d.status.ok()) {
+      warnings->push_back(absl::StrCat(
+          name, ": its session ended with ",
+          DescribeNodeError(name, *failures[d.node]),
+          "; its share was activated by the certificate of the others"));
+    } else if (member) {
+      still_behind.push_back(absl::StrCat(
+          DescribeNodeError(name, *failures[d.node]),
+          "; delivering the certificate: ", DescribeNodeError(name, d.status)));
+    } else if (!d.status.ok()) {
+      warnings->push_back(
+          absl::StrCat(name,
+                       " is no longer in the committee but still holds its old "
+                       "share (",
+                       DescribeNodeError(name, d.status),
+                       "); kagictl key show retries the retirement"));
+    }
+  }
+  if (!still_behind.empty()) {
+    return Error(absl::UnavailableError(absl::StrCat(
+        "the new epoch is active on ", succeeded->size(),
+        " member(s), but these members could not be brought forward (their "
+        "PENDING shares wait for the certificate; kagictl key show delivers "
+        "it): ",
+        absl::StrJoin(still_behind, "; "))));
+  }
   return grpc::Status::OK;
 }
 

@@ -206,6 +206,25 @@ class Gateway {
                           absl::Span<const size_t> participants,
                           absl::Span<const size_t> members, absl::Time deadline,
                           kagi::v1::KeyInfo* out);
+  // ActivateEverywhere ends the fan-out of a DKG or reshare. Members whose
+  // session failed get the certificate of a member that succeeded (so all
+  // of them reach the new epoch or none does), and so do the `departing`
+  // nodes (old parties the new committee leaves out: they erase their
+  // shares). `succeeded` receives the members' successful calls,
+  // `warnings` what an operator should know (a member brought forward, a
+  // departing node that could not be reached). Fails when no member reached
+  // the new epoch, or when some member cannot be brought forward.
+  grpc::Status ActivateEverywhere(
+      const std::vector<Call<kagi::v1::KeyInfo>>& calls,
+      absl::Span<const size_t> members, absl::Span<const size_t> departing,
+      absl::Time deadline,
+      std::vector<const Call<kagi::v1::KeyInfo>*>* succeeded,
+      std::vector<std::string>* warnings);
+  // DescribeHolders fills key->holders with what every configured node holds
+  // of the key, delivers the key's certificate to members behind it and to
+  // removed members still holding an old share, and adds warnings.
+  void DescribeHolders(const std::vector<Probe>& probes, absl::Time deadline,
+                       kagi::v1::KeyInfo* key);
   // Returns the most telling failure among `calls` (forwarded unchanged if a
   // node produced it, else wrapped naming the node), or OK if none failed.
   template <typename Response>

@@ -480,6 +480,10 @@ kagi::v1::KeyInfo WithoutNodeNames(kagi::v1::KeyInfo key) {
   for (kagi::v1::KeyParty& party : *key.mutable_parties()) {
     party.clear_node();
   }
+  key.clear_activation_certificate();
+  key.clear_pending_epochs();
+  key.clear_holders();
+  key.clear_warnings();
   return key;
 }
 

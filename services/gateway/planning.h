@@ -198,8 +198,9 @@ struct NodeAnswer {
 absl::Status CheckAgreement(absl::Span<const NodeAnswer> answers,
                             absl::string_view what);
 
-// WithoutNodeNames returns `key` with every parties[].node cleared: each
-// node names its peers as it knows them, so KeyInfos are compared without.
+// WithoutNodeNames returns `key` with every parties[].node cleared (each
+// node names its peers as it knows them) and without the per-node fields
+// (certificate, pending epochs, holders, warnings): what nodes must agree on.
 kagi::v1::KeyInfo WithoutNodeNames(kagi::v1::KeyInfo key);
 
 // CheckNewCommittee checks that a KeyInfo produced by a DKG, refresh or

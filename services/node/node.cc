@@ -21,7 +21,6 @@ namespace kagi::node {
 namespace {
 
 using Key32 = std::array<uint8_t, 32>;
-constexpr uint32_t kShareRecordVersion = 1;
 
 // SessionSigner signs envelopes with the node's identity key as one party id
 // of one session (a node's party id differs from key to key).
@@ -147,7 +146,15 @@ absl::StatusOr<std::map<uint32_t, std::string>> NodeCore::PartyNodes(
     }
     if (names != nullptr) (*names)[p.id] = node;
     if (p.identity_key == self_key_) continue;
-    KAGI_ASSIGN_OR_RETURN(bool banned, store_->IsBanned(p.identity_key));
+    // A banned party is refused in any session it takes part in; a signing
+    // session of its key without it (another t-subset) goes ahead.
+    const bool takes_part =
+        setup.op != protocol::Op::kSign ||
+        std::find(setup.signers.begin(), setup.signers.end(), p.id) !=
+            setup.signers.end();
+    KAGI_ASSIGN_OR_RETURN(bool banned,
+                          takes_part ? store_->IsBanned(p.identity_key)
+                                     : absl::StatusOr<bool>(false));
     if (banned) {
       return absl::FailedPreconditionError(absl::StrCat(
           node, " is banned on ", config_.name(),
@@ -166,7 +173,8 @@ absl::Status NodeCore::StoreShare(const protocol::KeyShare& share,
                                    share.epoch, kShareRecordVersion};
   KAGI_ASSIGN_OR_RETURN(Bytes sealed,
                         storage::Seal(kek_, ctx, plain.secret(), rng_));
-  return store_->PutShare(share.key_id, share.epoch, state, sealed);
+  return store_->PutShare(share.key_id, share.epoch, state, sealed,
+                          share.sid_key);
 }
 
 SessionHooks NodeCore::StorePendingShare(
@@ -194,28 +202,9 @@ absl::StatusOr<SharePtr> NodeCore::LoadShare(const Key32& key_id) {
         "key_id: unknown key ", HexEncode(key_id), " on ", config_.name()));
   }
   KAGI_RETURN_IF_ERROR(stored.status());
-  const storage::RecordContext ctx{storage::kRecordShare, key_id, stored->epoch,
-                                   kShareRecordVersion};
-  absl::StatusOr<SecretBytes> plain = storage::Open(kek_, ctx, stored->sealed);
-  if (!plain.ok()) {
-    return absl::DataLossError(
-        absl::StrCat("stored share of key ", HexEncode(key_id), " epoch ",
-                     stored->epoch, " on ", config_.name(),
-                     " cannot be opened: ", plain.status().message()));
-  }
-  absl::StatusOr<protocol::KeyShare> share =
-      protocol::KeyShare::Deserialize(plain->secret());
-  if (!share.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "stored share of key ", HexEncode(key_id), " on ", config_.name(),
-        " is corrupt: ", share.status().message()));
-  }
-  if (share->key_id != key_id || share->epoch != stored->epoch) {
-    return absl::DataLossError(
-        absl::StrCat("stored share of key ", HexEncode(key_id), " on ",
-                     config_.name(), " describes another key or epoch"));
-  }
-  auto ptr = std::make_shared<const protocol::KeyShare>(*std::move(share));
+  KAGI_ASSIGN_OR_RETURN(protocol::KeyShare share,
+                        OpenShare(key_id, stored->epoch, stored->sealed));
+  auto ptr = std::make_shared<const protocol::KeyShare>(std::move(share));
   absl::MutexLock lock(&cache_mu_);
   cache_.insert_or_assign(key_id, ptr);
   return ptr;
@@ -223,6 +212,7 @@ absl::StatusOr<SharePtr> NodeCore::LoadShare(const Key32& key_id) {
 
 v1::KeyInfo NodeCore::DescribeKey(const protocol::KeyShare& share) const {
   v1::KeyInfo info = KeyInfoFromShare(share);
+  info.set_legacy_base_ot(share.legacy_base_ot);
   for (v1::KeyParty& p : *info.mutable_parties()) {
     Key32 k;
     std::copy(p.identity_key().begin(), p.identity_key().end(), k.begin());
@@ -406,24 +396,26 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
   }
   const SessionHooks hooks =
       StorePendingShare([&party]() { return (*party)->pending_share(); });
-  absl::Status st = sessions_->Run(setup, **party, nodes, hooks);
+  const absl::Status run = sessions_->Run(setup, **party, nodes, hooks);
+  absl::StatusOr<Bytes> certificate =
+      Conclude({run, (*party)->pending_share(), (*party)->certificate(),
+                &(*party)->received_acks()});
   absl::StatusOr<protocol::KeyShare> share =
-      st.ok() ? (*party)->TakeShare() : absl::StatusOr<protocol::KeyShare>(st);
-  if (share.ok()) {
-    st = store_->ActivateShare(share->key_id, share->epoch);
-  } else {
-    st = share.status();
-  }
+      certificate.ok()
+          ? (*party)->TakeShare()
+          : absl::StatusOr<protocol::KeyShare>(certificate.status());
   Bytes key_id;
-  if (st.ok()) key_id.assign(share->key_id.begin(), share->key_id.end());
+  if (share.ok()) key_id.assign(share->key_id.begin(), share->key_id.end());
   KAGI_RETURN_IF_ERROR(
-      Finish(request.request_id(), "dkg", setup, st, key_id, {}));
+      Finish(request.request_id(), "dkg", setup, share.status(), key_id, {}));
   auto ptr = std::make_shared<const protocol::KeyShare>(*std::move(share));
   {
     absl::MutexLock lock(&cache_mu_);
     cache_.insert_or_assign(ptr->key_id, ptr);
   }
-  return DescribeKey(*ptr);
+  v1::KeyInfo described = DescribeKey(*ptr);
+  described.set_activation_certificate(Str(*certificate));
+  return described;
 }
 
 absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
@@ -547,38 +539,97 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
   }
   const SessionHooks hooks =
       StorePendingShare([&party]() { return (*party)->pending_share(); });
-  absl::Status st = sessions_->Run(setup, **party, nodes, hooks);
+  const absl::Status run = sessions_->Run(setup, **party, nodes, hooks);
+  const protocol::ActivationCertificate* made = (*party)->certificate();
+  absl::Status st = run;
   SharePtr fresh;
-  if (st.ok() && (*party)->is_member()) {
-    absl::StatusOr<protocol::KeyShare> share = (*party)->TakeShare();
+  Bytes certificate;
+  if ((*party)->is_member()) {
+    absl::StatusOr<Bytes> activated = Conclude(
+        {run, (*party)->pending_share(), made, &(*party)->received_acks()});
+    absl::StatusOr<protocol::KeyShare> share =
+        activated.ok() ? (*party)->TakeShare()
+                       : absl::StatusOr<protocol::KeyShare>(activated.status());
+    st = share.status();
     if (share.ok()) {
-      st = store_->ActivateShare(share->key_id, share->epoch);
+      certificate = *std::move(activated);
       fresh = std::make_shared<const protocol::KeyShare>(*std::move(share));
-    } else {
-      st = share.status();
     }
-  }
-  if (st.ok() && fresh == nullptr) {
-    // A dealer that left the committee: its old share must not survive.
+  } else if (run.ok()) {
+    // A dealer the new committee leaves out: its old share must not survive.
     st = store_->RetireShares(key_id);
+    if (made != nullptr) certificate = made->Encode();
+    if (st.ok()) {
+      AuditLifecycle("depart", key_id, old_share->epoch,
+                     absl::StrCat("ok: dealt epoch ", old_share->epoch + 1,
+                                  " and left the committee; share of epoch ",
+                                  old_share->epoch, " erased"));
+    }
   }
   KAGI_RETURN_IF_ERROR(
       Finish(request.request_id(), "reshare", setup, st, {}, {}));
   absl::MutexLock lock(&cache_mu_);
+  v1::KeyInfo described;
   if (fresh != nullptr) {
     cache_.insert_or_assign(key_id, fresh);
-    return DescribeKey(*fresh);
+    described = DescribeKey(*fresh);
+  } else {
+    cache_.erase(key_id);
+    described = DescribeKey(*old_share);
+    described.set_epoch(old_share->epoch + 1);
   }
-  cache_.erase(key_id);
-  v1::KeyInfo described = DescribeKey(*old_share);
-  described.set_epoch(old_share->epoch + 1);
+  described.set_activation_certificate(Str(certificate));
   return described;
 }
 
 absl::StatusOr<v1::KeyInfo> NodeCore::GetKey(const std::string& key_id_bytes) {
   KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(key_id_bytes));
   KAGI_ASSIGN_OR_RETURN(SharePtr share, LoadShare(key_id));
-  return DescribeKey(*share);
+  v1::KeyInfo info = DescribeKey(*share);
+  KAGI_ASSIGN_OR_RETURN(storage::StoredShare stored,
+                        store_->GetActiveShare(key_id));
+  info.set_activation_certificate(Str(stored.certificate));
+  KAGI_ASSIGN_OR_RETURN(std::vector<storage::ShareRecord> rows,
+                        store_->ListShares());
+  for (const storage::ShareRecord& row : rows) {
+    if (row.key_id == key_id && row.state == storage::ShareState::kPending) {
+      info.add_pending_epochs(row.epoch);
+    }
+  }
+  return info;
+}
+
+std::vector<std::string> NodeCore::StartupReport() {
+  std::vector<std::string> out;
+  absl::StatusOr<std::vector<storage::ShareRecord>> rows = store_->ListShares();
+  if (!rows.ok()) {
+    out.push_back(
+        absl::StrCat("cannot list shares: ", rows.status().message()));
+    return out;
+  }
+  for (const storage::ShareRecord& row : *rows) {
+    const std::string key = HexEncode(row.key_id);
+    if (row.state == storage::ShareState::kPending) {
+      out.push_back(absl::StrCat(
+          "key ", key, " epoch ", row.epoch,
+          ": PENDING share waiting for its activation certificate (the "
+          "gateway delivers it; kagictl key show ",
+          key, ")"));
+      continue;
+    }
+    absl::StatusOr<SharePtr> share = LoadShare(row.key_id);
+    if (!share.ok()) {
+      out.push_back(absl::StrCat("key ", key, ": ", share.status().message()));
+    } else if ((*share)->legacy_base_ot) {
+      out.push_back(absl::StrCat(
+          "key ", key, " epoch ", row.epoch,
+          ": share made before base OT sampled uniformly; about half of each "
+          "pairwise OT secret is known to the peer: refresh it now (kagictl "
+          "key refresh ",
+          key, ", docs/rotation.md)"));
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<v1::ListKeysResponse> NodeCore::ListKeys() {

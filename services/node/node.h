@@ -37,6 +37,7 @@
 #include "libs/crypto/evp.h"
 #include "libs/policy/policy.h"
 #include "libs/policy/request_digest.h"
+#include "libs/protocol/activation.h"
 #include "libs/protocol/common/envelope.h"
 #include "libs/protocol/keyshare.h"
 #include "libs/storage/store.h"
@@ -95,6 +96,15 @@ class NodeCore {
   absl::StatusOr<v1::RequestStatus> GetRequestStatus(
       const std::string& request_id);
 
+  // Activate: see kagi.v1.Node.Activate (services/node/activation.cc).
+  absl::StatusOr<v1::ActivateResponse> Activate(
+      const v1::ActivateRequest& request);
+
+  // StartupReport: one line per thing an operator must act on, for the
+  // start-up log: keys whose share carries legacy base-OT material (refresh
+  // them), PENDING shares waiting for a certificate.
+  std::vector<std::string> StartupReport();
+
   // Deliver: an envelope from the authenticated peer node `from_node`.
   absl::Status Deliver(const std::string& from_node,
                        const v1::DeliverRequest& request);
@@ -104,6 +114,39 @@ class NodeCore {
  private:
   NodeCore(const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
            SecretBytes kek, crypto::Ed25519PrivateKey identity);
+
+  static constexpr uint32_t kShareRecordVersion = 1;
+
+  // How a DKG or reshare session ended, for Conclude.
+  struct SessionEnd {
+    absl::Status status;
+    const protocol::KeyShare* pending = nullptr;  // null: none made here
+    const protocol::ActivationCertificate* certificate = nullptr;
+    const std::map<uint32_t, protocol::Envelope>* received_acks = nullptr;
+  };
+  // Conclude activates the session's pending share with the certificate the
+  // session assembled and returns the encoded certificate; after an abort it
+  // keeps the share PENDING with the acks received as evidence and returns
+  // the session's error. Without a pending share: the session's status.
+  absl::StatusOr<Bytes> Conclude(const SessionEnd& end);
+  // OpenShare unseals and decodes a stored share (DataLoss naming the key).
+  absl::StatusOr<protocol::KeyShare> OpenShare(
+      const std::array<uint8_t, 32>& key_id, uint64_t epoch,
+      ByteSpan sealed) const;
+  absl::StatusOr<v1::ActivateResponse> ActivateMember(
+      const protocol::ActivationCertificate& cert)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(activate_mu_);
+  absl::StatusOr<v1::ActivateResponse> Depart(
+      const protocol::ActivationCertificate& cert)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(activate_mu_);
+  // BanEquivocators bans every member whose ack in `evidence` (acks this
+  // node received) differs from its ack in the certificate.
+  absl::Status BanEquivocators(const protocol::ActivationCertificate& cert,
+                               ByteSpan evidence);
+  // AuditLifecycle appends a share lifecycle record (activate, depart, ban).
+  void AuditLifecycle(absl::string_view operation,
+                      const std::array<uint8_t, 32>& key_id, uint64_t epoch,
+                      const std::string& outcome);
 
   // LoadShare returns the ACTIVE share of `key_id` (cached after opening).
   absl::StatusOr<SharePtr> LoadShare(const std::array<uint8_t, 32>& key_id);
@@ -163,6 +206,7 @@ class NodeCore {
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<ConsumeJournal> journal_;
 
+  absl::Mutex activate_mu_;
   absl::Mutex cache_mu_;
   std::map<std::array<uint8_t, 32>, SharePtr> cache_ ABSL_GUARDED_BY(cache_mu_);
 };

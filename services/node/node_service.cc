@@ -89,6 +89,12 @@ grpc::Status NodeServiceImpl::ListKeys(grpc::ServerContext* ctx,
   KAGI_NODE_HANDLER(core_->ListKeys());
 }
 
+grpc::Status NodeServiceImpl::Activate(grpc::ServerContext* ctx,
+                                       const v1::ActivateRequest* req,
+                                       v1::ActivateResponse* resp) {
+  KAGI_NODE_HANDLER(core_->Activate(*req));
+}
+
 grpc::Status NodeServiceImpl::GetRequestStatus(
     grpc::ServerContext* ctx, const v1::GetRequestStatusRequest* req,
     v1::RequestStatus* resp) {

@@ -43,6 +43,9 @@ class NodeServiceImpl final : public v1::Node::Service {
   grpc::Status GetRequestStatus(grpc::ServerContext* ctx,
                                 const v1::GetRequestStatusRequest* req,
                                 v1::RequestStatus* resp) override;
+  grpc::Status Activate(grpc::ServerContext* ctx,
+                        const v1::ActivateRequest* req,
+                        v1::ActivateResponse* resp) override;
 
  private:
   absl::Status Authorize(const grpc::ServerContext& ctx) const;

@@ -295,8 +295,11 @@ absl::Status Cluster::StopNode(int i, int signal) {
   return st;
 }
 
-absl::Status Cluster::StartNode(int i) {
-  KAGI_ASSIGN_OR_RETURN(std::string bin, kagictl::FindBinary("kagi-node"));
+absl::Status Cluster::StartNode(int i, const std::string& binary) {
+  std::string bin = binary;
+  if (bin.empty()) {
+    KAGI_ASSIGN_OR_RETURN(bin, kagictl::FindBinary("kagi-node"));
+  }
   const std::string log = absl::StrCat(kagictl::NodeDir(dir_, i), "/node.log");
   KAGI_ASSIGN_OR_RETURN(pid_t pid, Spawn(bin, NodeConfigPath(i), log));
   absl::Status st = WritePidFile(PidFileOfNode(dir_, i), pid);

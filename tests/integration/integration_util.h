@@ -76,8 +76,9 @@ class Cluster {
   // after 10 s); the pid file is removed.
   absl::Status StopNode(int i, int signal);
   // StartNode starts node i (pid file as kagictl writes it) and waits until
-  // it answers health checks.
-  absl::Status StartNode(int i);
+  // it answers health checks. `binary`: another build of the node (the
+  // test-only misbehaving node) instead of kagi-node.
+  absl::Status StartNode(int i, const std::string& binary = "");
   absl::Status StartGateway();
   // Down stops every process (idempotent).
   absl::Status Down();

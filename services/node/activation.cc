@@ -1,0 +1,264 @@
+// NodeCore's half of two-phase activation (ARCHITECTURE.md, key generation,
+// refresh and reshare): the end of a DKG or reshare session, and
+// certificates delivered later by the gateway.
+//
+// A new share is PENDING from round 3 on (stored before this node's ack
+// leaves). It becomes ACTIVE only on an activation certificate, every
+// member's signed ack of the same view: the one this node's session
+// assembled, or one delivered through Activate. An aborted session never
+// deletes its pending share; it keeps the acks it received as evidence, so
+// that a later certificate carrying a different ack from the same member
+// proves that member equivocated (it is banned, both envelopes in the
+// reason). Epoch e is erased only in the transaction that activates e+1; a
+// member the certificate's committee no longer includes erases its share on
+// a certificate for a later epoch of the same key.
+#include "libs/protocol/activation.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/base/bytes.h"
+#include "libs/base/status_macros.h"
+#include "libs/storage/sealed.h"
+#include "services/node/node.h"
+
+namespace kagi::node {
+namespace {
+
+using Key32 = std::array<uint8_t, 32>;
+
+constexpr size_t kMaxEvidenceEnvelopes = 64;
+constexpr size_t kMaxEvidenceEnvelopeBytes = 4096;
+constexpr size_t kMaxCertificateBytes = 64 * 1024;
+
+// EncodeEvidence: u32 count, then each envelope length-prefixed.
+Bytes EncodeEvidence(const std::map<uint32_t, protocol::Envelope>& acks) {
+  ByteWriter w;
+  w.PutU32(static_cast<uint32_t>(acks.size()));
+  for (const auto& [from, env] : acks) {
+    w.PutLengthPrefixed(protocol::EncodeEnvelope(env));
+  }
+  return std::move(w).Take();
+}
+
+absl::StatusOr<std::vector<protocol::Envelope>> DecodeEvidence(ByteSpan in) {
+  std::vector<protocol::Envelope> out;
+  if (in.empty()) return out;
+  ByteReader r(in);
+  KAGI_ASSIGN_OR_RETURN(uint32_t n, r.ReadU32("evidence count"));
+  if (n > kMaxEvidenceEnvelopes) {
+    return absl::DataLossError("evidence: too many envelopes");
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    KAGI_ASSIGN_OR_RETURN(
+        ByteSpan e,
+        r.ReadLengthPrefixed(kMaxEvidenceEnvelopeBytes, "evidence"));
+    KAGI_ASSIGN_OR_RETURN(
+        protocol::Envelope env,
+        protocol::DecodeEnvelope(e, kMaxEvidenceEnvelopeBytes));
+    out.push_back(std::move(env));
+  }
+  KAGI_RETURN_IF_ERROR(r.ExpectEnd("evidence"));
+  return out;
+}
+
+bool IsMember(const protocol::ActivationView& view, const Key32& self) {
+  return std::any_of(
+      view.parties.begin(), view.parties.end(),
+      [&](const protocol::PartyInfo& p) { return p.identity_key == self; });
+}
+
+}  // namespace
+
+absl::StatusOr<protocol::KeyShare> NodeCore::OpenShare(const Key32& key_id,
+                                                       uint64_t epoch,
+                                                       ByteSpan sealed) const {
+  const storage::RecordContext ctx{storage::kRecordShare, key_id, epoch,
+                                   kShareRecordVersion};
+  absl::StatusOr<SecretBytes> plain = storage::Open(kek_, ctx, sealed);
+  if (!plain.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "stored share of key ", HexEncode(key_id), " epoch ", epoch, " on ",
+        config_.name(), " cannot be opened: ", plain.status().message()));
+  }
+  absl::StatusOr<protocol::KeyShare> share =
+      protocol::KeyShare::Deserialize(plain->secret());
+  if (!share.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "stored share of key ", HexEncode(key_id), " on ", config_.name(),
+        " is corrupt: ", share.status().message()));
+  }
+  if (share->key_id != key_id || share->epoch != epoch) {
+    return absl::DataLossError(
+        absl::StrCat("stored share of key ", HexEncode(key_id), " on ",
+                     config_.name(), " describes another key or epoch"));
+  }
+  return share;
+}
+
+void NodeCore::AuditLifecycle(absl::string_view operation, const Key32& key_id,
+                              uint64_t epoch, const std::string& outcome) {
+  storage::AuditEntry audit;
+  audit.unix_time = absl::ToUnixSeconds(absl::Now());
+  audit.operation = std::string(operation);
+  audit.parties = absl::StrCat("key ", HexEncode(key_id), " epoch ", epoch);
+  audit.outcome = outcome;
+  // Best effort: the state change it records is already durable.
+  store_->AppendAudit(std::move(audit)).IgnoreError();
+}
+
+absl::StatusOr<Bytes> NodeCore::Conclude(const SessionEnd& end) {
+  if (end.pending == nullptr) return end.status;
+  const protocol::KeyShare& pending = *end.pending;
+  if (!end.status.ok() || end.certificate == nullptr) {
+    // Aborted: the pending share stays, waiting for a certificate; keep the
+    // acks this node saw as evidence against an equivocating member.
+    if (end.received_acks != nullptr && !end.received_acks->empty()) {
+      store_
+          ->SetShareEvidence(pending.key_id, pending.epoch, pending.sid_key,
+                             EncodeEvidence(*end.received_acks))
+          .IgnoreError();
+    }
+    return end.status.ok() ? absl::InternalError(
+                                 "session ended without a "
+                                 "certificate")
+                           : end.status;
+  }
+  Bytes certificate = end.certificate->Encode();
+  KAGI_RETURN_IF_ERROR(store_->ActivateShare(pending.key_id, pending.epoch,
+                                             pending.sid_key, certificate));
+  return certificate;
+}
+
+absl::Status NodeCore::BanEquivocators(
+    const protocol::ActivationCertificate& cert, ByteSpan evidence) {
+  absl::StatusOr<std::vector<protocol::Envelope>> seen =
+      DecodeEvidence(evidence);
+  if (!seen.ok()) return seen.status();
+  for (const protocol::Envelope& env : *seen) {
+    std::optional<protocol::Equivocation> eq =
+        protocol::FindEquivocation(cert, env);
+    if (!eq.has_value()) continue;
+    const protocol::PartyInfo* member = nullptr;
+    for (const protocol::PartyInfo& p : cert.view.parties) {
+      if (p.id == eq->party) member = &p;
+    }
+    if (member == nullptr || member->identity_key == self_key_) continue;
+    const std::string reason =
+        absl::StrCat("equivocated in the acknowledgements of key ",
+                     HexEncode(cert.view.key_id), " epoch ", cert.view.epoch,
+                     ": signed ack in the certificate ",
+                     HexEncode(protocol::EncodeEnvelope(eq->first)),
+                     ", signed ack sent here ",
+                     HexEncode(protocol::EncodeEnvelope(eq->second)));
+    KAGI_RETURN_IF_ERROR(store_->AddBan(member->identity_key, reason));
+    AuditLifecycle(
+        "ban", cert.view.key_id, cert.view.epoch,
+        absl::StrCat(NodeOf(member->identity_key), " banned: ", reason));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ActivateResponse> NodeCore::Activate(
+    const v1::ActivateRequest& request) {
+  if (request.certificate().size() > kMaxCertificateBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate: ", request.certificate().size(),
+                     " bytes, at most ", kMaxCertificateBytes));
+  }
+  absl::StatusOr<protocol::ActivationCertificate> decoded =
+      protocol::ActivationCertificate::Decode(AsBytes(request.certificate()));
+  if (!decoded.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate: ", decoded.status().message()));
+  }
+  const protocol::ActivationCertificate& cert = *decoded;
+  for (const protocol::PartyInfo& p : cert.view.parties) {
+    if (NodeOf(p.identity_key).empty()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("certificate: member ", p.id, " has identity key ",
+                       HexEncode(p.identity_key), ", not a node ",
+                       config_.name(), " knows"));
+    }
+  }
+  KAGI_RETURN_IF_ERROR(protocol::VerifyCertificate(cert));
+  absl::MutexLock lock(&activate_mu_);
+  return IsMember(cert.view, self_key_) ? ActivateMember(cert) : Depart(cert);
+}
+
+absl::StatusOr<v1::ActivateResponse> NodeCore::ActivateMember(
+    const protocol::ActivationCertificate& cert) {
+  const Key32& key_id = cert.view.key_id;
+  const uint64_t epoch = cert.view.epoch;
+  v1::ActivateResponse out;
+  out.set_epoch(epoch);
+  absl::StatusOr<storage::StoredShare> active = store_->GetActiveShare(key_id);
+  if (!active.ok() && !absl::IsNotFound(active.status())) {
+    return active.status();
+  }
+  if (active.ok() && active->epoch >= epoch) {
+    if (active->epoch > epoch) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          config_.name(), " holds epoch ", active->epoch, " of key ",
+          HexEncode(key_id), "; the certificate is for epoch ", epoch));
+    }
+    out.set_outcome("already active");
+    return out;
+  }
+  KAGI_ASSIGN_OR_RETURN(std::vector<storage::ShareRecord> pending,
+                        store_->GetPendingShares(key_id, epoch));
+  for (const storage::ShareRecord& row : pending) {
+    KAGI_ASSIGN_OR_RETURN(protocol::KeyShare share,
+                          OpenShare(key_id, epoch, row.sealed));
+    if (!protocol::CheckCertificateFor(share, cert.view.op, cert).ok()) {
+      continue;  // another session's pending share of this epoch
+    }
+    KAGI_RETURN_IF_ERROR(
+        store_->ActivateShare(key_id, epoch, row.sid, cert.Encode()));
+    AuditLifecycle("activate", key_id, epoch,
+                   absl::StrCat("ok: activated by a delivered certificate of ",
+                                cert.view.parties.size(), " members"));
+    BanEquivocators(cert, row.evidence).IgnoreError();
+    auto ptr = std::make_shared<const protocol::KeyShare>(std::move(share));
+    {
+      absl::MutexLock cache_lock(&cache_mu_);
+      cache_.insert_or_assign(key_id, ptr);
+    }
+    out.set_outcome("activated");
+    return out;
+  }
+  return absl::NotFoundError(absl::StrCat(
+      config_.name(), " holds no pending share of key ", HexEncode(key_id),
+      " epoch ", epoch, " that the certificate certifies"));
+}
+
+absl::StatusOr<v1::ActivateResponse> NodeCore::Depart(
+    const protocol::ActivationCertificate& cert) {
+  const Key32& key_id = cert.view.key_id;
+  v1::ActivateResponse out;
+  out.set_epoch(cert.view.epoch);
+  absl::StatusOr<storage::StoredShare> active = store_->GetActiveShare(key_id);
+  if (absl::IsNotFound(active.status())) {
+    out.set_outcome("holds nothing");
+    return out;
+  }
+  KAGI_RETURN_IF_ERROR(active.status());
+  KAGI_ASSIGN_OR_RETURN(protocol::KeyShare old,
+                        OpenShare(key_id, active->epoch, active->sealed));
+  KAGI_RETURN_IF_ERROR(protocol::CheckDepartureCertificate(old, cert));
+  KAGI_RETURN_IF_ERROR(store_->RetireShares(key_id));
+  AuditLifecycle(
+      "depart", key_id, old.epoch,
+      absl::StrCat("ok: removed from the committee by epoch ", cert.view.epoch,
+                   "; share of epoch ", old.epoch, " erased"));
+  {
+    absl::MutexLock cache_lock(&cache_mu_);
+    cache_.erase(key_id);
+  }
+  out.set_outcome("departed");
+  return out;
+}
+
+}  // namespace kagi::node

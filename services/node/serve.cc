@@ -1,0 +1,110 @@
+#include "services/node/serve.h"
+
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "libs/base/status_macros.h"
+#include "libs/policy/policy.h"
+#include "libs/storage/kek.h"
+#include "libs/storage/sqlite_store.h"
+#include "libs/transport/config.h"
+#include "libs/transport/identity_key.h"
+#include "libs/transport/tls.h"
+#include "services/node/grpc_transport.h"
+#include "services/node/node.h"
+#include "services/node/node_service.h"
+
+namespace kagi::node {
+
+absl::Status ServeNode(const std::string& config_path,
+                       const TransportDecorator& decorate,
+                       const volatile sig_atomic_t* stop) {
+  KAGI_ASSIGN_OR_RETURN(v1::NodeConfig config,
+                        transport::LoadNodeConfig(config_path));
+  KAGI_RETURN_IF_ERROR(transport::CheckNodeConfigFiles(config));
+  absl::StatusOr<SecretBytes> kek =
+      config.has_seal_key_file()
+          ? storage::LoadKek(config.seal_key_file())
+          : storage::LoadKekFromEnv(config.seal_key_env());
+  KAGI_RETURN_IF_ERROR(kek.status());
+  KAGI_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey identity,
+                        transport::LoadIdentityKey(config.identity_key_file()));
+  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteStore> store,
+                        storage::SqliteStore::Open(config.storage_path()));
+  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<GrpcPeerTransport> grpc_peers,
+                        GrpcPeerTransport::Create(config));
+  std::unique_ptr<PeerTransport> peers = std::move(grpc_peers);
+  if (decorate) {
+    KAGI_ASSIGN_OR_RETURN(peers, decorate(config, std::move(peers)));
+  }
+  // The policy is validated as a whole: a node whose policy does not load
+  // does not start. Without one it starts and refuses every request.
+  std::shared_ptr<const policy::Policy> policy;
+  if (!config.policy_file().empty()) {
+    v1::Policy proto;
+    KAGI_RETURN_IF_ERROR(
+        transport::LoadTextProto(config.policy_file(), &proto));
+    absl::StatusOr<policy::Policy> loaded =
+        policy::Policy::FromProto(std::move(proto));
+    if (!loaded.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config.policy_file(), ": ", loaded.status().message()));
+    }
+    policy = std::make_shared<const policy::Policy>(*std::move(loaded));
+  }
+  KAGI_ASSIGN_OR_RETURN(
+      std::unique_ptr<NodeCore> core,
+      NodeCore::Create(config, std::move(store), *std::move(kek),
+                       std::move(identity), peers.get(), std::move(policy)));
+  const transport::TlsFiles tls{config.tls().cert_file(),
+                                config.tls().key_file(),
+                                config.tls().ca_file()};
+  KAGI_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                        transport::MakeServerCredentials(tls));
+  // The node's own certificate must say it is this node: a gateway's or a
+  // client's certificate configured by mistake is refused at start-up.
+  KAGI_RETURN_IF_ERROR(transport::CheckOwnCertificate(
+      tls, transport::Role::kNode, config.name()));
+
+  NodeServiceImpl node_service(core.get(), config);
+  PeerServiceImpl peer_service(core.get(), config);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  // A second process on the same port is an error, not a silent co-listener.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  int port = 0;
+  builder.AddListeningPort(config.listen_address(), creds, &port);
+  transport::ConfigureServerBuilder(builder);
+  builder.RegisterService(&node_service);
+  builder.RegisterService(&peer_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "listen_address: cannot listen on ", config.listen_address()));
+  }
+  std::cout << "kagi-node " << config.name() << " listening on "
+            << config.listen_address() << std::endl;
+  for (const std::string& line : core->StartupReport()) {
+    std::cout << "kagi-node " << config.name() << ": WARNING " << line
+              << std::endl;
+  }
+  while (!*stop) absl::SleepFor(absl::Milliseconds(50));
+  std::cout << "kagi-node " << config.name() << " shutting down" << std::endl;
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  server->Wait();
+  return absl::OkStatus();
+}
+
+}  // namespace kagi::node
