@@ -114,6 +114,8 @@ export class WalletClient {
 
   createKey(req) { return this.call('CreateKey', req); }
   listNodes() { return this.call('ListNodes', {}); }
+  refresh(req) { return this.call('Refresh', req); }
+  reshare(req) { return this.call('Reshare', req); }
   getKey(req) { return this.call('GetKey', req); }
   derivePublicKey(req) { return this.call('DerivePublicKey', req); }
   sign(req) { return this.call('Sign', req); }
@@ -288,6 +290,39 @@ export async function createKey(client, { threshold = 2, nodes = ['node-1', 'nod
   };
   req.approvals = approvals(ADMIN_APPROVERS, createKeyDigest(req, await client.listNodes()));
   return client.createKey(req);
+}
+
+// committeeOf: a key's parties as [{ node, identity_key }] in party order,
+// named as ListNodes names their identity keys.
+function committeeOf(key, listed) {
+  return key.parties.map((p) => {
+    const n = listed.nodes.find((e) => Buffer.compare(e.identity_key, p.identity_key) === 0);
+    if (!n) throw new Error('committeeOf: a party is not a listed node');
+    return { node: n.name, identity_key: p.identity_key };
+  });
+}
+
+// The admin digest of a refresh of `key` with dealers 1..t (docs/policy.md).
+export function refreshDigest(req, key, listed) {
+  const committee = committeeOf(key, listed);
+  return adminDigest({
+    operation: 2, request_id: req.request_id, key_id: key.key_id, epoch: key.epoch,
+    old_threshold: key.threshold, old_committee: committee,
+    new_threshold: key.threshold, new_committee: committee, dealers: req.dealers,
+    expiry_unix_seconds: req.expiry_unix_seconds,
+  });
+}
+
+// The admin digest of a reshare of `key` to `req.new_nodes` (new party order).
+export function reshareDigest(req, key, listed) {
+  const byName = new Map(listed.nodes.map((n) => [n.name, n]));
+  return adminDigest({
+    operation: 3, request_id: req.request_id, key_id: key.key_id, epoch: key.epoch,
+    old_threshold: key.threshold, old_committee: committeeOf(key, listed),
+    new_threshold: req.new_threshold,
+    new_committee: req.new_nodes.map((name) => ({ node: name, identity_key: byName.get(name).identity_key })),
+    dealers: req.dealers, expiry_unix_seconds: req.expiry_unix_seconds,
+  });
 }
 
 // A SignRequest for `payload` with the approvals of `approvers` over its

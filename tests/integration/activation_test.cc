@@ -7,7 +7,10 @@
 // The malicious member is node-3 restarted as kagi-node-misbehaving (a real
 // node process whose round-4 acknowledgements are tampered with and validly
 // re-signed with node-3's identity key, misbehaving_node.cc).
+#include <sqlite3.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -17,6 +20,12 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/base/rng.h"
+#include "libs/protocol/keyshare.h"
+#include "libs/storage/kek.h"
+#include "libs/storage/sealed.h"
+#include "libs/storage/sqlite_store.h"
+#include "libs/transport/config.h"
 #include "tests/integration/integration_util.h"
 #include "tools/kagictl/cluster.h"
 
@@ -24,6 +33,30 @@ namespace kagi::integration {
 namespace {
 
 using ::testing::HasSubstr;
+
+// RawUpdateSealed replaces the sealed bytes of a key's ACTIVE share row.
+void RawUpdateSealed(const std::string& db_path, const std::string& key_id,
+                     const Bytes& sealed) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "UPDATE shares SET sealed = ? WHERE key_id = ? "
+                               "AND state = 'ACTIVE'",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_blob(st, 1, sealed.data(), static_cast<int>(sealed.size()),
+                    SQLITE_TRANSIENT);
+  sqlite3_bind_blob(st, 2, key_id.data(), static_cast<int>(key_id.size()),
+                    SQLITE_TRANSIENT);
+  EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
+  EXPECT_EQ(sqlite3_changes(db), 1);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+// RunKagictl runs kagictl against the cluster and returns its output.
+std::string RunKagictl(const std::string& args);
 
 class ActivationTest : public ::testing::Test {
  protected:
@@ -176,10 +209,26 @@ class ActivationTest : public ::testing::Test {
 
   static Cluster* cluster_;
   static std::string setup_error_;
+
+ public:
+  static std::string Dir() { return cluster_->dir(); }
 };
 
 Cluster* ActivationTest::cluster_ = nullptr;
 std::string ActivationTest::setup_error_;
+
+std::string RunKagictl(const std::string& args) {
+  const std::string cmd = absl::StrCat(KAGICTL_PATH, " ", args, " --cluster ",
+                                       ActivationTest::Dir(), " 2>&1");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
 
 // DKG, node-3 withholds its acknowledgement from node-2: node-2's session
 // times out in round 4, node-1 and node-3 finish. The gateway hands node-2
@@ -295,6 +344,80 @@ TEST_F(ActivationTest, ReshareAckWithheldFromOneMemberStillActivatesEveryone) {
   EXPECT_EQ(out.threshold(), 3u);
   EXPECT_THAT(Warnings(out), HasSubstr("node-2: its session ended"));
   ExpectEpochEverywhere(out, {1, 2, 3});
+}
+
+// MarkLegacy rewrites node i's ACTIVE share of `key_id` as a share made
+// before the uniform base-OT fix would decode (legacy_base_ot set), sealed
+// under the node's own KEK, as an upgraded node finds an old share.
+void MarkLegacy(Cluster* cluster, int i, const std::string& key_id) {
+  absl::StatusOr<v1::NodeConfig> config =
+      transport::LoadNodeConfig(cluster->NodeConfigPath(i));
+  ASSERT_TRUE(config.ok()) << config.status();
+  absl::StatusOr<SecretBytes> kek = storage::LoadKek(config->seal_key_file());
+  ASSERT_TRUE(kek.ok()) << kek.status();
+  absl::StatusOr<std::unique_ptr<storage::SqliteStore>> store =
+      storage::SqliteStore::Open(config->storage_path());
+  ASSERT_TRUE(store.ok()) << store.status();
+  storage::KeyId id;
+  std::copy(key_id.begin(), key_id.end(), id.begin());
+  absl::StatusOr<storage::StoredShare> stored = (*store)->GetActiveShare(id);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  const storage::RecordContext ctx{storage::kRecordShare, id, stored->epoch, 1};
+  absl::StatusOr<SecretBytes> plain = storage::Open(*kek, ctx, stored->sealed);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  absl::StatusOr<protocol::KeyShare> share =
+      protocol::KeyShare::Deserialize(plain->secret());
+  ASSERT_TRUE(share.ok()) << share.status();
+  share->legacy_base_ot = true;
+  OsRng rng;
+  absl::StatusOr<Bytes> sealed =
+      storage::Seal(*kek, ctx, share->Serialize().secret(), rng);
+  ASSERT_TRUE(sealed.ok());
+  store->reset();
+  RawUpdateSealed(config->storage_path(), key_id, *sealed);
+}
+
+// A share made before the uniform base-OT fix is reported by the node's
+// start-up log, its GetKey, the gateway and kagictl key show, until a
+// refresh replaces the OT material.
+TEST_F(ActivationTest, LegacyBaseOtShareIsReportedUntilRefreshed) {
+  const v1::KeyInfo key = NewKey();
+  ASSERT_FALSE(key.legacy_base_ot());
+  ASSERT_TRUE(cluster_->StopNode(1, SIGTERM).ok());
+  MarkLegacy(cluster_, 1, key.key_id());
+  ASSERT_TRUE(cluster_->StartNode(1).ok());
+  GatewaySeesAll();
+  absl::StatusOr<std::string> log =
+      ReadFile(absl::StrCat(kagictl::NodeDir(cluster_->dir(), 1), "/node.log"));
+  ASSERT_TRUE(log.ok());
+  EXPECT_THAT(*log, HasSubstr(absl::StrCat(
+                        "WARNING key ", absl::BytesToHexString(key.key_id()),
+                        " epoch 0: share made before base OT sampled "
+                        "uniformly")));
+  v1::KeyInfo on1;
+  ASSERT_TRUE(OnNode(1, key.key_id(), &on1).ok());
+  EXPECT_TRUE(on1.legacy_base_ot());
+  v1::KeyInfo on2;
+  ASSERT_TRUE(OnNode(2, key.key_id(), &on2).ok());
+  EXPECT_FALSE(on2.legacy_base_ot());
+  const std::string shown = RunKagictl(
+      absl::StrCat("key show ", absl::BytesToHexString(key.key_id())));
+  EXPECT_THAT(shown, HasSubstr("WARNING    shares of this key were made "
+                               "before base OT sampled uniformly"));
+  EXPECT_THAT(shown, HasSubstr("node-1 holds a share with legacy base-OT"));
+
+  v1::RefreshRequest refresh;
+  refresh.set_request_id(NewRequestId("refresh"));
+  refresh.set_key_id(key.key_id());
+  v1::KeyInfo refreshed;
+  grpc::Status st =
+      cluster_->wallet()->Refresh(Ctx().get(), refresh, &refreshed);
+  ASSERT_TRUE(st.ok()) << Describe(st);
+  ASSERT_TRUE(OnNode(1, key.key_id(), &on1).ok());
+  EXPECT_FALSE(on1.legacy_base_ot());
+  EXPECT_THAT(RunKagictl(absl::StrCat("key show ",
+                                      absl::BytesToHexString(key.key_id()))),
+              ::testing::Not(HasSubstr("WARNING")));
 }
 
 // Refresh, node-3 sends node-2 a different, validly signed ack: node-2

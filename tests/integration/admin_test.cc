@@ -3,10 +3,12 @@
 // quorum (1 of security: alice) and lists kagictl's client as the only admin
 // initiator. The attacker holds the gateway's certificate and an approved
 // refresh; every node must refuse to turn it into anything else.
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -160,6 +162,16 @@ class AdminTest : public ::testing::Test {
       }
     }
     return out;
+  }
+  static std::string GetRequestState(const std::string& id) {
+    v1::GetRequestStatusRequest get;
+    get.set_request_id(id);
+    v1::RequestStatus out;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    grpc::Status st = cluster_->wallet()->GetRequestStatus(&ctx, get, &out);
+    EXPECT_TRUE(st.ok()) << Describe(st);
+    return out.state();
   }
   static void ExpectStillSigns(const v1::KeyInfo& key) {
     const v1::SignRequest r = SimpleSignRequest(key.key_id());
@@ -315,6 +327,56 @@ TEST_F(AdminTest, ThroughTheGatewayOnlyTheApprovedRefreshRuns) {
   for (int node = 1; node <= 3; ++node)
     EXPECT_EQ(EpochOn(node, key3_), key3_.epoch());
   ExpectStillSigns(key3_);
+}
+
+std::string RunKagictl(const std::string& args, const std::string& dir) {
+  const std::string cmd =
+      absl::StrCat(KAGICTL_PATH, " ", args, " --cluster ", dir, " 2>&1");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+// The commands docs/rotation.md gives approvers: --print-digest shows the
+// change, every member's identity key and the digest, and sends nothing;
+// the digest is the one this test computes for the same change.
+TEST_F(AdminTest, KagictlPrintsTheAdminDigestAndSendsNothing) {
+  const std::string key_hex = absl::BytesToHexString(key3_.key_id());
+  const std::string refresh = RunKagictl(
+      absl::StrCat("key refresh ", key_hex,
+                   " --print-digest --request-id doc-r1 --expiry 4000000000"),
+      cluster_->dir());
+  v1::RefreshRequest req;
+  req.set_request_id("doc-r1");
+  req.set_key_id(key3_.key_id());
+  req.set_expiry_unix_seconds(4000000000);
+  absl::StatusOr<policy::AdminChange> change =
+      kagictl::RefreshChange(&req, key3_, nodes_);
+  ASSERT_TRUE(change.ok()) << change.status();
+  EXPECT_THAT(refresh,
+              HasSubstr(absl::StrCat("digest     ",
+                                     HexEncode(policy::AdminDigest(*change)))));
+  EXPECT_THAT(refresh, HasSubstr("change     refresh of key"));
+  EXPECT_THAT(refresh, HasSubstr(absl::StrCat(
+                           "member     node-3 identity ",
+                           absl::BytesToHexString(IdentityOf("node-3")))));
+  EXPECT_THAT(refresh, ::testing::Not(HasSubstr("key id")));  // nothing sent
+
+  const std::string reshare = RunKagictl(
+      absl::StrCat("key reshare ", key_hex,
+                   " --threshold 2 --nodes node-1,node-2 --dealers 1,2 "
+                   "--print-digest --request-id doc-r2 --expiry 4000000000"),
+      cluster_->dir());
+  EXPECT_THAT(reshare, HasSubstr("-> 2-of-2 [node-1,node-2], dealers 1,2"));
+  for (int node = 1; node <= 3; ++node) {
+    EXPECT_EQ(EpochOn(node, key3_), key3_.epoch());
+  }
+  EXPECT_EQ(GetRequestState("doc-r1"), "unknown");
 }
 
 // Only the policy's admin initiators may submit admin operations at all,

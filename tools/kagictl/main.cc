@@ -229,6 +229,23 @@ void PrintKey(const v1::KeyInfo& k) {
     std::cout << " " << p.id() << "=" << p.node();
   }
   std::cout << "\n";
+  for (const v1::KeyHolder& h : k.holders()) {
+    std::cout << "holder     " << h.node() << ": " << h.state();
+    if (h.state() == "active") std::cout << " epoch " << h.epoch();
+    for (uint64_t e : h.pending_epochs()) std::cout << ", pending " << e;
+    std::cout << (h.member() ? "" : " (not a member)");
+    if (!h.note().empty()) std::cout << " - " << h.note();
+    std::cout << "\n";
+  }
+  if (k.legacy_base_ot()) {
+    std::cout << "WARNING    shares of this key were made before base OT "
+                 "sampled uniformly: about half of each pairwise OT secret is "
+                 "known to the peer. Refresh it now: kagictl key refresh "
+              << Hex(k.key_id()) << " (docs/rotation.md)\n";
+  }
+  for (const std::string& w : k.warnings()) {
+    std::cout << "WARNING    " << w << "\n";
+  }
 }
 
 std::vector<std::string> SplitList(const std::string& s) {
