@@ -7,6 +7,7 @@
 //                           validly re-signed with this node's identity key
 //   no-ack:NODE[,NODE...]   the ack to NODE is withheld (reported sent)
 //
+// Clauses combine with ';' ("bad-ack:node-1;no-ack:node-2").
 // Everything else (every other round, every other peer) leaves unchanged.
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,8 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
 
@@ -33,20 +34,20 @@ class MisbehavingTransport final : public kagi::node::PeerTransport {
  public:
   MisbehavingTransport(std::unique_ptr<kagi::node::PeerTransport> inner,
                        kagi::crypto::Ed25519PrivateKey identity,
-                       std::string mode, std::set<std::string> targets)
+                       std::map<std::string, std::string> mode_of)
       : inner_(std::move(inner)),
         identity_(std::move(identity)),
-        mode_(std::move(mode)),
-        targets_(std::move(targets)) {}
+        mode_of_(std::move(mode_of)) {}
 
   void Send(const std::string& node, const kagi::node::Sid0& sid0,
             kagi::Bytes envelope,
             std::function<void(absl::Status)> on_done) override {
-    if (targets_.count(node) != 0) {
+    auto mode = mode_of_.find(node);
+    if (mode != mode_of_.end()) {
       absl::StatusOr<kagi::protocol::Envelope> env =
           kagi::protocol::DecodeEnvelope(envelope, 1u << 22);
       if (env.ok() && IsAck(env->header)) {
-        if (mode_ == "no-ack") {
+        if (mode->second == "no-ack") {
           on_done(absl::OkStatus());
           return;
         }
@@ -70,8 +71,7 @@ class MisbehavingTransport final : public kagi::node::PeerTransport {
 
   std::unique_ptr<kagi::node::PeerTransport> inner_;
   kagi::crypto::Ed25519PrivateKey identity_;
-  std::string mode_;
-  std::set<std::string> targets_;
+  std::map<std::string, std::string> mode_of_;  // node -> bad-ack / no-ack
 };
 
 }  // namespace
@@ -83,13 +83,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   const char* spec = std::getenv("KAGI_MISBEHAVE");
-  const std::pair<std::string, std::string> parsed =
-      absl::StrSplit(spec == nullptr ? "" : spec, absl::MaxSplits(':', 1));
-  if (parsed.first != "bad-ack" && parsed.first != "no-ack") {
+  std::map<std::string, std::string> mode_of;
+  for (absl::string_view clause :
+       absl::StrSplit(spec == nullptr ? "" : spec, ';', absl::SkipEmpty())) {
+    const std::pair<std::string, std::string> parsed =
+        absl::StrSplit(clause, absl::MaxSplits(':', 1));
+    if (parsed.first != "bad-ack" && parsed.first != "no-ack") {
+      std::cerr << "KAGI_MISBEHAVE: bad-ack:NODE,... or no-ack:NODE,...\n";
+      return 2;
+    }
+    for (absl::string_view node : absl::StrSplit(parsed.second, ',')) {
+      mode_of[std::string(node)] = parsed.first;
+    }
+  }
+  if (mode_of.empty()) {
     std::cerr << "KAGI_MISBEHAVE: bad-ack:NODE,... or no-ack:NODE,...\n";
     return 2;
   }
-  const std::set<std::string> targets = absl::StrSplit(parsed.second, ',');
   struct sigaction sa;
   std::memset(&sa, 0, sizeof(sa));
   sa.sa_handler = OnSignal;
@@ -103,7 +113,7 @@ int main(int argc, char** argv) {
         kagi::transport::LoadIdentityKey(config.identity_key_file());
     if (!identity.ok()) return identity.status();
     return std::unique_ptr<kagi::node::PeerTransport>(new MisbehavingTransport(
-        std::move(inner), *std::move(identity), parsed.first, targets));
+        std::move(inner), *std::move(identity), mode_of));
   };
   absl::Status st = kagi::node::ServeNode(argv[2], decorate, &g_stop);
   if (!st.ok()) {
