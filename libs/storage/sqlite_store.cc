@@ -160,6 +160,9 @@ constexpr const char* kRetireAll =
 constexpr const char* kRetireOtherPending =
     "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
     "state = 'PENDING' AND epoch <= ? AND NOT (epoch = ? AND sid = ?)";
+constexpr const char* kRetirePending =
+    "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
+    "epoch = ? AND state = 'PENDING'";
 constexpr const char* kActivate =
     "UPDATE shares SET state = 'ACTIVE', certificate = ? WHERE key_id = ? AND "
     "epoch = ? AND sid = ? AND state = 'PENDING'";
@@ -638,6 +641,17 @@ absl::Status SqliteStore::SetShareEvidence(const KeyId& key_id, uint64_t epoch,
         absl::StrCat("SetShareEvidence: no PENDING share of epoch ", epoch));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> SqliteStore::RetirePendingShares(const KeyId& key_id,
+                                                     uint64_t epoch) {
+  constexpr absl::string_view kOp = "RetirePendingShares";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kRetirePending, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(key_id).Int(static_cast<int64_t>(epoch));
+  KAGI_RETURN_IF_ERROR(s.Run());
+  return s.Changes();
 }
 
 absl::StatusOr<std::vector<ShareRecord>> SqliteStore::GetPendingShares(

@@ -54,6 +54,8 @@ class SqliteStore final : public Store {
                                 ByteSpan sid, ByteSpan evidence) override;
   absl::StatusOr<std::vector<ShareRecord>> GetPendingShares(
       const KeyId& key_id, uint64_t epoch) override;
+  absl::StatusOr<int> RetirePendingShares(const KeyId& key_id,
+                                          uint64_t epoch) override;
   absl::StatusOr<StoredShare> GetActiveShare(const KeyId& key_id) override;
   absl::StatusOr<std::vector<ShareRecord>> ListShares() override;
   absl::StatusOr<ShareRecord> GetShare(const KeyId& key_id,

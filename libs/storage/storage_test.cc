@@ -608,6 +608,12 @@ TEST_F(StoreTest, PendingSharesOfSeveralSessionsWaitForTheirCertificate) {
   EXPECT_EQ(old->state, ShareState::kRetired);
   EXPECT_TRUE(old->sealed.empty());
   EXPECT_EQ(store->GetPendingShares(key, 2)->size(), 1u);  // a later epoch
+  ASSERT_TRUE(
+      store->PutShare(key, 3, ShareState::kPending, Bytes{15}, s1).ok());
+  EXPECT_EQ(*store->RetirePendingShares(key, 3), 1);
+  EXPECT_EQ(*store->RetirePendingShares(key, 3), 0);
+  EXPECT_TRUE(store->GetPendingShares(key, 3)->empty());
+  EXPECT_EQ(store->GetActiveShare(key)->epoch, 1u);  // untouched
   // A departure erases everything of the key, pending included.
   ASSERT_TRUE(store->RetireShares(key).ok());
   EXPECT_TRUE(store->GetPendingShares(key, 2)->empty());

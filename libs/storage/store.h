@@ -126,6 +126,11 @@ class Store {
   // PENDING row.
   virtual absl::Status SetShareEvidence(const KeyId& key_id, uint64_t epoch,
                                         ByteSpan sid, ByteSpan evidence) = 0;
+  // RetirePendingShares retires (and erases) every PENDING row of
+  // (key_id, epoch) and returns how many: an operator's decision that no
+  // certificate will come for them.
+  virtual absl::StatusOr<int> RetirePendingShares(const KeyId& key_id,
+                                                  uint64_t epoch) = 0;
   // GetPendingShares returns every PENDING row of (key_id, epoch).
   virtual absl::StatusOr<std::vector<ShareRecord>> GetPendingShares(
       const KeyId& key_id, uint64_t epoch) = 0;

@@ -151,5 +151,51 @@ TEST(KagictlTest, AuditVerifyFindsAnEditedRecordAndATruncatedTail) {
   EXPECT_THAT(with_hash.text, HasSubstr("records were removed from its end"));
 }
 
+// The operator's way out when no activation certificate will come: the
+// PENDING shares of one key and epoch are erased (not only marked), the
+// ACTIVE share stays, and the audit log says who did what.
+TEST(KagictlTest, ShareRetirePendingErasesPendingSharesAndAudits) {
+  const std::string db = absl::StrCat(TempDir(), "/node.db");
+  storage::KeyId key;
+  key.fill(7);
+  {
+    absl::StatusOr<std::unique_ptr<storage::SqliteStore>> store =
+        storage::SqliteStore::Open(db);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)
+                    ->PutShare(key, 0, storage::ShareState::kPending, Bytes{1},
+                               Bytes{0})
+                    .ok());
+    ASSERT_TRUE((*store)->ActivateShare(key, 0, Bytes{0}).ok());
+    ASSERT_TRUE((*store)
+                    ->PutShare(key, 1, storage::ShareState::kPending, Bytes{2},
+                               Bytes{1})
+                    .ok());
+    ASSERT_TRUE((*store)
+                    ->PutShare(key, 1, storage::ShareState::kPending, Bytes{3},
+                               Bytes{2})
+                    .ok());
+  }
+  const std::string hex = HexEncode(key);
+  Output bad =
+      Kagictl(absl::StrCat("share retire-pending --db ", db, " --key ", hex));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.text, HasSubstr("--epoch"));
+  Output out = Kagictl(absl::StrCat("share retire-pending --db ", db, " --key ",
+                                    hex, " --epoch 1"));
+  ASSERT_EQ(out.exit_code, 0) << out.text;
+  EXPECT_THAT(out.text, HasSubstr("2 PENDING share(s)"));
+  absl::StatusOr<std::unique_ptr<storage::SqliteStore>> store =
+      storage::SqliteStore::Open(db);
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE((*store)->GetPendingShares(key, 1)->empty());
+  EXPECT_EQ((*store)->GetActiveShare(key)->epoch, 0u);
+  absl::StatusOr<std::vector<storage::AuditEntry>> log = (*store)->ReadAudit();
+  ASSERT_TRUE(log.ok());
+  ASSERT_FALSE(log->empty());
+  EXPECT_EQ(log->back().operation, "retire-pending");
+  EXPECT_THAT(log->back().outcome, HasSubstr("2 PENDING share(s) erased"));
+}
+
 }  // namespace
 }  // namespace kagi

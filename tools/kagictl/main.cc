@@ -96,6 +96,11 @@ Demo transactions (no blockchain needed):
                     [--network regtest] --out FILE
   kagictl demo-eth-tx --to ADDRESS --value-wei N [--chain-id 1337] [--nonce 0]
 
+Shares (on a node's host, against its store):
+  kagictl share retire-pending --db NODE_DB --key KEY_ID --epoch E
+      erase the PENDING shares of one key and epoch for which no activation
+      certificate will come (audited; docs/rotation.md)
+
 Audit:
   kagictl audit verify --db NODE_DB [--last-hash HEX]
   kagictl audit show --db NODE_DB [--request ID]   whole records (read-only)
@@ -661,6 +666,40 @@ absl::Status RequestCommand(const Args& a) {
   return absl::OkStatus();
 }
 
+// ShareCommand: `share retire-pending`, run on a node's host against its
+// store: the operator's decision that no activation certificate will come
+// for the PENDING shares of one key and epoch (docs/rotation.md). Audited.
+absl::Status ShareCommand(const Args& a) {
+  if (a.words.size() != 2 || a.words[1] != "retire-pending") {
+    return absl::InvalidArgumentError(
+        "share retire-pending --db NODE_DB --key KEY_ID --epoch E");
+  }
+  KAGI_ASSIGN_OR_RETURN(std::string db, a.Required("db"));
+  KAGI_ASSIGN_OR_RETURN(std::string key_hex, a.Required("key"));
+  KAGI_ASSIGN_OR_RETURN(std::string key, HexArg(key_hex, 32, "--key"));
+  uint64_t epoch = 0;
+  if (!absl::SimpleAtoi(a.Get("epoch"), &epoch)) {
+    return absl::InvalidArgumentError("--epoch: a number is required");
+  }
+  if (::access(db.c_str(), R_OK | W_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("--db: cannot open ", db));
+  }
+  KAGI_ASSIGN_OR_RETURN(auto store, storage::SqliteStore::Open(db));
+  storage::KeyId id;
+  std::copy(key.begin(), key.end(), id.begin());
+  KAGI_ASSIGN_OR_RETURN(int n, store->RetirePendingShares(id, epoch));
+  storage::AuditEntry audit;
+  audit.unix_time = absl::ToUnixSeconds(absl::Now());
+  audit.operation = "retire-pending";
+  audit.parties = absl::StrCat("key ", key_hex, " epoch ", epoch);
+  audit.outcome =
+      absl::StrCat("ok: ", n, " PENDING share(s) erased by the operator");
+  KAGI_RETURN_IF_ERROR(store->AppendAudit(std::move(audit)).status());
+  std::cout << n << " PENDING share(s) of key " << key_hex << " epoch " << epoch
+            << " retired and erased\n";
+  return absl::OkStatus();
+}
+
 absl::Status AuditCommand(const Args& a) {
   if (a.words.size() != 2 || (a.words[1] != "verify" && a.words[1] != "show")) {
     return absl::InvalidArgumentError(
@@ -874,6 +913,7 @@ absl::Status Main(const Args& a) {
   if (cmd == "demo-psbt" || cmd == "demo-eth-tx") return DemoCommand(a);
   if (cmd == "request") return RequestCommand(a);
   if (cmd == "audit") return AuditCommand(a);
+  if (cmd == "share") return ShareCommand(a);
   if (cmd == "bench") {
     BenchOptions o;
     o.dir = a.Get("dir");
