@@ -160,6 +160,9 @@ constexpr const char* kRetireAll =
 constexpr const char* kRetireOtherPending =
     "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
     "state = 'PENDING' AND epoch <= ? AND NOT (epoch = ? AND sid = ?)";
+constexpr const char* kCountPending =
+    "SELECT count(*) FROM shares WHERE key_id = ? AND epoch = ? AND state = "
+    "'PENDING'";
 constexpr const char* kRetirePending =
     "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
     "epoch = ? AND state = 'PENDING'";
@@ -559,14 +562,32 @@ absl::Status SqliteStore::PutShare(const KeyId& key_id, uint64_t epoch,
                                    ByteSpan sid) {
   constexpr absl::string_view kOp = "PutShare";
   absl::MutexLock lock(&mu_);
-  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertShare, kOp));
-  Stmt s(this, raw, kOp);
-  s.Blob(key_id)
-      .Int(static_cast<int64_t>(epoch))
-      .Blob(sid)
-      .Text(ShareStateName(state))
-      .Blob(sealed);
-  return s.Run();
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  if (state == ShareState::kPending) {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kCountPending, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(key_id).Int(static_cast<int64_t>(epoch));
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row && sqlite3_column_int64(raw, 0) >= kMaxPendingPerEpoch) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "PutShare: ", kMaxPendingPerEpoch, " PENDING shares of key ",
+          HexEncode(key_id), " epoch ", epoch,
+          " already wait for their certificates; deliver one (kagictl key "
+          "show) or retire them (kagictl share retire-pending)"));
+    }
+  }
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertShare, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(key_id)
+        .Int(static_cast<int64_t>(epoch))
+        .Blob(sid)
+        .Text(ShareStateName(state))
+        .Blob(sealed);
+    KAGI_RETURN_IF_ERROR(s.Run());
+  }
+  return txn.Commit(kOp);
 }
 
 absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch,
@@ -589,6 +610,20 @@ absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch,
       return absl::FailedPreconditionError(
           absl::StrCat("ActivateShare: share of epoch ", epoch, " is ", state,
                        ", not PENDING"));
+    }
+  }
+  {
+    // Never over an ACTIVE share of this or a later epoch (another session
+    // of the same epoch must not replace it).
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetActive, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(key_id);
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (row && static_cast<uint64_t>(sqlite3_column_int64(raw, 0)) >= epoch) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("ActivateShare: key ", HexEncode(key_id),
+                       " is ACTIVE at epoch ", sqlite3_column_int64(raw, 0),
+                       "; epoch ", epoch, " cannot be activated over it"));
     }
   }
   {

@@ -603,14 +603,29 @@ TEST_F(StoreTest, PendingSharesOfSeveralSessionsWaitForTheirCertificate) {
   EXPECT_EQ(active->sealed, Bytes{12});
   EXPECT_EQ(active->certificate, Bytes{0xc1});
   EXPECT_TRUE(store->GetPendingShares(key, 1)->empty());  // s1 erased
+  // Another session's share of an epoch already ACTIVE never replaces it.
+  ASSERT_TRUE(
+      store->PutShare(key, 1, ShareState::kPending, Bytes{18}, s9).ok());
+  EXPECT_EQ(store->ActivateShare(key, 1, s9, Bytes{0xc9}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->GetActiveShare(key)->sealed, Bytes{12});
+  EXPECT_EQ(*store->RetirePendingShares(key, 1), 1);
   absl::StatusOr<ShareRecord> old = store->GetShare(key, 0);
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(old->state, ShareState::kRetired);
   EXPECT_TRUE(old->sealed.empty());
   EXPECT_EQ(store->GetPendingShares(key, 2)->size(), 1u);  // a later epoch
-  ASSERT_TRUE(
-      store->PutShare(key, 3, ShareState::kPending, Bytes{15}, s1).ok());
-  EXPECT_EQ(*store->RetirePendingShares(key, 3), 1);
+  // At most kMaxPendingPerEpoch pending shares wait per key and epoch.
+  for (int i = 0; i < kMaxPendingPerEpoch; ++i) {
+    ASSERT_TRUE(store
+                    ->PutShare(key, 3, ShareState::kPending, Bytes{16},
+                               Bytes{static_cast<uint8_t>(100 + i)})
+                    .ok());
+  }
+  EXPECT_EQ(store->PutShare(key, 3, ShareState::kPending, Bytes{17}, Bytes{99})
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(*store->RetirePendingShares(key, 3), kMaxPendingPerEpoch);
   EXPECT_EQ(*store->RetirePendingShares(key, 3), 0);
   EXPECT_TRUE(store->GetPendingShares(key, 3)->empty());
   EXPECT_EQ(store->GetActiveShare(key)->epoch, 1u);  // untouched

@@ -99,12 +99,18 @@ struct Admission {
   std::vector<VelocityReservation> reservations;
 };
 
+// The most PENDING shares of one key and epoch a store keeps.
+inline constexpr int kMaxPendingPerEpoch = 8;
+
 class Store {
  public:
   virtual ~Store() = default;
 
   // PutShare inserts the sealed share of (key_id, epoch, sid). AlreadyExists
-  // if that row is already stored.
+  // if that row is already stored; ResourceExhausted for a PENDING share
+  // when kMaxPendingPerEpoch PENDING shares of (key_id, epoch) already wait
+  // (each aborted session of an approved request leaves one: the bound keeps
+  // retries from filling the store).
   virtual absl::Status PutShare(const KeyId& key_id, uint64_t epoch,
                                 ShareState state, ByteSpan sealed,
                                 ByteSpan sid = {}) = 0;
@@ -113,7 +119,9 @@ class Store {
   // row of key_id and every other PENDING row of key_id at an epoch up to
   // `epoch`. A RETIRED row keeps its (key_id, epoch) but its sealed share is
   // erased: an old epoch's share must not survive a refresh. NotFound if
-  // missing, FailedPrecondition if that row is not PENDING.
+  // missing, FailedPrecondition if that row is not PENDING or the key is
+  // ACTIVE at `epoch` or later already (another session's share of the same
+  // epoch is never replaced).
   virtual absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch,
                                      ByteSpan sid = {},
                                      ByteSpan certificate = {}) = 0;

@@ -1016,26 +1016,38 @@ grpc::Status Gateway::ActivateEverywhere(
   auto is_member = [&members](size_t node) {
     return std::find(members.begin(), members.end(), node) != members.end();
   };
+  // The certificate: from any participant that finished, a leaving dealer
+  // included (it erased its share on it). Every finished participant of one
+  // session holds the same one; two different ones mean a participant
+  // returned another session's, and none is delivered.
   std::string certificate;
   std::vector<size_t> behind;
   std::map<size_t, const grpc::Status*> failures;
   for (const Call<KeyInfo>& call : calls) {
+    if (call.status.ok() && !call.response.activation_certificate().empty()) {
+      if (!certificate.empty() &&
+          certificate != call.response.activation_certificate()) {
+        return Error(absl::InternalError(absl::StrCat(
+            nodes_[call.node].name,
+            " returned an activation certificate that differs from another "
+            "participant's; none is delivered")));
+      }
+      certificate = call.response.activation_certificate();
+    }
     if (!is_member(call.node)) {
       continue;  // a leaving dealer: it erases its share on success
     }
     if (call.status.ok()) {
       succeeded->push_back(&call);
-      if (certificate.empty()) {
-        certificate = call.response.activation_certificate();
-      }
     } else {
       behind.push_back(call.node);
       failures[call.node] = &call.status;
     }
   }
-  if (succeeded->empty() || (certificate.empty() && !behind.empty())) {
-    // No member has the new epoch: it is nowhere active. Members that got
-    // as far as a PENDING share keep it until a certificate activates it.
+  if (certificate.empty() && !behind.empty()) {
+    // No participant finished: the new epoch is nowhere active. Members
+    // that got as far as a PENDING share keep it until a certificate
+    // activates it (or an operator retires it).
     return PickFailure(calls);
   }
   std::vector<size_t> targets = behind;
@@ -1070,6 +1082,13 @@ grpc::Status Gateway::ActivateEverywhere(
                        DescribeNodeError(name, d.status),
                        "); kagictl key show retries the retirement"));
     }
+  }
+  if (succeeded->empty()) {
+    return Error(absl::UnavailableError(absl::StrCat(
+        "no member of the new committee finished its session; the "
+        "certificate of a leaving dealer was delivered to them",
+        still_behind.empty() ? "" : ": ", absl::StrJoin(still_behind, "; "),
+        " (kagictl key show reports the epochs)")));
   }
   if (!still_behind.empty()) {
     return Error(absl::UnavailableError(absl::StrCat(

@@ -184,6 +184,15 @@ absl::StatusOr<v1::ActivateResponse> NodeCore::Activate(
     }
   }
   KAGI_RETURN_IF_ERROR(protocol::VerifyCertificate(cert));
+  // Not while a refresh or reshare of this key runs here: its outcome
+  // decides which pending share, if any, a certificate may activate.
+  absl::StatusOr<std::unique_ptr<LifecycleClaims::Claim>> claim =
+      lifecycle_.Acquire("", &cert.view.key_id);
+  if (!claim.ok()) {
+    return absl::UnavailableError(absl::StrCat(claim.status().message(),
+                                               "; deliver the certificate "
+                                               "again when it has ended"));
+  }
   absl::MutexLock lock(&activate_mu_);
   return IsMember(cert.view, self_key_) ? ActivateMember(cert) : Depart(cert);
 }

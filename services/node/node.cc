@@ -152,9 +152,9 @@ absl::StatusOr<std::map<uint32_t, std::string>> NodeCore::PartyNodes(
         setup.op != protocol::Op::kSign ||
         std::find(setup.signers.begin(), setup.signers.end(), p.id) !=
             setup.signers.end();
-    KAGI_ASSIGN_OR_RETURN(bool banned,
-                          takes_part ? store_->IsBanned(p.identity_key)
-                                     : absl::StatusOr<bool>(false));
+    KAGI_ASSIGN_OR_RETURN(bool banned, takes_part
+                                           ? store_->IsBanned(p.identity_key)
+                                           : absl::StatusOr<bool>(false));
     if (banned) {
       return absl::FailedPreconditionError(absl::StrCat(
           node, " is banned on ", config_.name(),
@@ -384,6 +384,8 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
   KAGI_ASSIGN_OR_RETURN(
       storage::Admission admission,
       AdmitAdmin(change, request.approvals(), request.initiator()));
+  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<LifecycleClaims::Claim> claim,
+                        lifecycle_.Acquire(request.request_id(), nullptr));
   const SessionSigner signer(SelfId(setup, self_key_), identity_);
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(
       request.request_id(), "dkg", DkgRequestDigest(request),
@@ -526,6 +528,9 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
   KAGI_ASSIGN_OR_RETURN(
       storage::Admission admission,
       AdmitAdmin(change, request.approvals(), request.initiator()));
+  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<LifecycleClaims::Claim> claim,
+                        lifecycle_.Acquire(request.request_id(), &key_id));
+  KAGI_RETURN_IF_ERROR(CheckNoPendingSession(setup, key_id));
   const SessionSigner signer(SelfId(setup, self_key_), identity_);
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(
       request.request_id(), "reshare", ReshareRequestDigest(request),
@@ -580,6 +585,20 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
   }
   described.set_activation_certificate(Str(certificate));
   return described;
+}
+
+absl::Status NodeCore::CheckNoPendingSession(
+    const protocol::SessionSetup& setup, const Key32& key_id) {
+  KAGI_ASSIGN_OR_RETURN(std::vector<storage::ShareRecord> pending,
+                        store_->GetPendingShares(key_id, setup.epoch + 1));
+  if (pending.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      config_.name(), " holds a PENDING share of key ", HexEncode(key_id),
+      " epoch ", setup.epoch + 1,
+      " from an earlier session that may have been activated elsewhere: it "
+      "takes part in no other session for that epoch until that share is "
+      "activated (kagictl key show delivers its certificate) or retired "
+      "(kagictl share retire-pending; docs/rotation.md)"));
 }
 
 absl::StatusOr<v1::KeyInfo> NodeCore::GetKey(const std::string& key_id_bytes) {

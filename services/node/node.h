@@ -43,6 +43,7 @@
 #include "libs/storage/store.h"
 #include "services/node/admin_change.h"
 #include "services/node/consume_journal.h"
+#include "services/node/lifecycle_claims.h"
 #include "services/node/request.h"
 #include "services/node/session_manager.h"
 
@@ -129,6 +130,12 @@ class NodeCore {
   // keeps the share PENDING with the acks received as evidence and returns
   // the session's error. Without a pending share: the session's status.
   absl::StatusOr<Bytes> Conclude(const SessionEnd& end);
+  // CheckNoPendingSession refuses a refresh/reshare of `key_id` from
+  // setup.epoch while this node holds a PENDING share of setup.epoch + 1
+  // from an earlier session: a node acknowledges at most one session per
+  // epoch, so two sessions of one epoch can never both be certified.
+  absl::Status CheckNoPendingSession(const protocol::SessionSetup& setup,
+                                     const std::array<uint8_t, 32>& key_id);
   // OpenShare unseals and decodes a stored share (DataLoss naming the key).
   absl::StatusOr<protocol::KeyShare> OpenShare(
       const std::array<uint8_t, 32>& key_id, uint64_t epoch,
@@ -207,6 +214,7 @@ class NodeCore {
   std::unique_ptr<ConsumeJournal> journal_;
 
   absl::Mutex activate_mu_;
+  LifecycleClaims lifecycle_;
   absl::Mutex cache_mu_;
   std::map<std::array<uint8_t, 32>, SharePtr> cache_ ABSL_GUARDED_BY(cache_mu_);
 };

@@ -84,6 +84,7 @@ class ActivationTest : public ::testing::Test {
   }
   void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
   void TearDown() override {
+    if (cluster_ == nullptr) return;  // the cluster never started
     // Every test leaves node-3 honest, every node running and no ban (a
     // test that makes a node ban node-3 checks the ban itself; lifting it
     // has no command yet, so the store is edited here, test only).
