@@ -124,22 +124,15 @@ PRAGMA user_version = 3;
 )sql";
 
 // Version 2 -> 3: shares are keyed by (key id, epoch, session id), so that a
-// PENDING share from an aborted session is kept beside a later session's
-// (each waits for its own activation certificate), and carry the
-// certificate that activated them and the acknowledgements seen.
-constexpr const char* kMigrateShares2To3 = R"sql(
+// PENDING share from an aborted session is kept beside a later session's,
+// and carry the certificate that activated them and the acknowledgements
+// seen. The old table is renamed, kSchema creates the new one, and the rows
+// move over.
+constexpr const char* kMigrateSharesV2Aside = R"sql(
 ALTER TABLE shares RENAME TO shares_v2;
 DROP INDEX IF EXISTS shares_one_active;
-CREATE TABLE shares (
-  key_id BLOB NOT NULL,
-  epoch INTEGER NOT NULL,
-  sid BLOB NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('PENDING', 'ACTIVE', 'RETIRED')),
-  sealed BLOB NOT NULL,
-  certificate BLOB NOT NULL DEFAULT x'',
-  evidence BLOB NOT NULL DEFAULT x'',
-  PRIMARY KEY (key_id, epoch, sid)
-);
+)sql";
+constexpr const char* kMigrateSharesV2Rows = R"sql(
 INSERT INTO shares (key_id, epoch, sid, state, sealed)
   SELECT key_id, epoch, x'', state, sealed FROM shares_v2;
 DROP TABLE shares_v2;
@@ -483,9 +476,13 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     }
     if (version == 2) {
       KAGI_RETURN_IF_ERROR(
-          store->Exec(kMigrateShares2To3, "open: migrate shares to v3"));
+          store->Exec(kMigrateSharesV2Aside, "open: migrate shares to v3"));
     }
     KAGI_RETURN_IF_ERROR(store->Exec(kSchema, "open: schema"));
+    if (version == 2) {
+      KAGI_RETURN_IF_ERROR(
+          store->Exec(kMigrateSharesV2Rows, "open: migrate shares to v3"));
+    }
     KAGI_RETURN_IF_ERROR(txn.Commit("open: schema"));
   }
   // journal_mode=WAL silently stays "memory"/"delete" where WAL is not

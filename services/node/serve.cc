@@ -4,9 +4,11 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -27,6 +29,24 @@
 #include "services/node/node_service.h"
 
 namespace kagi::node {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+void OnSignal(int) { g_stop = 1; }
+
+}  // namespace
+
+const volatile sig_atomic_t* StopOnSignals() {
+  // The store, its WAL and every file the node writes are private to it.
+  ::umask(0077);
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return &g_stop;
+}
 
 absl::Status ServeNode(const std::string& config_path,
                        const TransportDecorator& decorate,

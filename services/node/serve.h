@@ -29,6 +29,11 @@ using TransportDecorator =
     std::function<absl::StatusOr<std::unique_ptr<PeerTransport>>(
         const v1::NodeConfig& config, std::unique_ptr<PeerTransport> inner)>;
 
+// StopOnSignals installs SIGTERM/SIGINT handlers that set the returned flag
+// (for ServeNode's `stop`), ignores SIGPIPE, and makes every file the process
+// creates private (umask 077).
+const volatile sig_atomic_t* StopOnSignals();
+
 absl::Status ServeNode(const std::string& config_path,
                        const TransportDecorator& decorate,
                        const volatile sig_atomic_t* stop);

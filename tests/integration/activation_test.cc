@@ -99,21 +99,9 @@ class ActivationTest : public ::testing::Test {
     }
   }
 
-  // GatewaySeesAll waits until the gateway reaches every node again (its
-  // channel to a restarted node reconnects within a few seconds).
   static void GatewaySeesAll() {
-    const absl::Time until = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < until) {
-      absl::StatusOr<v1::ListNodesResponse> nodes =
-          ListNodes(cluster_->wallet());
-      if (nodes.ok() &&
-          std::all_of(nodes->nodes().begin(), nodes->nodes().end(),
-                      [](const v1::NodeEntry& e) { return e.reachable(); })) {
-        return;
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    ADD_FAILURE() << "the gateway does not reach every node";
+    absl::Status st = cluster_->WaitGatewayReachesAll();
+    ASSERT_TRUE(st.ok()) << st;
   }
   static void Node3Misbehaves(const std::string& how) {
     ASSERT_TRUE(cluster_->StopNode(3, SIGTERM).ok());
@@ -136,15 +124,9 @@ class ActivationTest : public ::testing::Test {
     ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(seconds)));
     return ctx;
   }
-  // OnNode: node i's own answer to GetKey (its ACTIVE epoch), or the error.
   static grpc::Status OnNode(int i, const std::string& key_id,
                              v1::KeyInfo* out) {
-    absl::StatusOr<std::unique_ptr<v1::Node::Stub>> stub =
-        cluster_->NodeStub(i, kagictl::kGatewayName);
-    if (!stub.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "stub");
-    v1::GetKeyRequest get;
-    get.set_key_id(key_id);
-    return (*stub)->GetKey(Ctx(20).get(), get, out);
+    return cluster_->NodeGetKey(i, key_id, out);
   }
   static void ExpectEpochEverywhere(const v1::KeyInfo& key,
                                     const std::vector<int>& nodes) {
@@ -232,16 +214,8 @@ Cluster* ActivationTest::cluster_ = nullptr;
 std::string ActivationTest::setup_error_;
 
 std::string RunKagictl(const std::string& args) {
-  const std::string cmd = absl::StrCat(KAGICTL_PATH, " ", args, " --cluster ",
-                                       ActivationTest::Dir(), " 2>&1");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
+  return RunCommand(absl::StrCat(KAGICTL_PATH, " ", args, " --cluster ",
+                                 ActivationTest::Dir()));
 }
 
 // DKG, node-3 withholds its acknowledgement from node-2: node-2's session

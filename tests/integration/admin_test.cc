@@ -137,15 +137,8 @@ class AdminTest : public ::testing::Test {
     return (*stub)->StartReshare(&ctx, r, &out);
   }
   static uint64_t EpochOn(int node, const v1::KeyInfo& key) {
-    absl::StatusOr<std::unique_ptr<v1::Node::Stub>> stub =
-        cluster_->NodeStub(node, kagictl::kGatewayName);
-    EXPECT_TRUE(stub.ok());
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-    v1::GetKeyRequest get;
-    get.set_key_id(key.key_id());
     v1::KeyInfo out;
-    grpc::Status st = (*stub)->GetKey(&ctx, get, &out);
+    grpc::Status st = cluster_->NodeGetKey(node, key.key_id(), &out);
     EXPECT_TRUE(st.ok()) << node << ": " << Describe(st);
     return out.epoch();
   }
@@ -330,16 +323,7 @@ TEST_F(AdminTest, ThroughTheGatewayOnlyTheApprovedRefreshRuns) {
 }
 
 std::string RunKagictl(const std::string& args, const std::string& dir) {
-  const std::string cmd =
-      absl::StrCat(KAGICTL_PATH, " ", args, " --cluster ", dir, " 2>&1");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
+  return RunCommand(absl::StrCat(KAGICTL_PATH, " ", args, " --cluster ", dir));
 }
 
 // The commands docs/rotation.md gives approvers: --print-digest shows the

@@ -413,6 +413,46 @@ v1::SignRequest SimpleSignRequest(const std::string& key_id,
                          {Item{RandomDigest(), path}});
 }
 
+absl::Status Cluster::WaitGatewayReachesAll() {
+  const absl::Time until = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < until) {
+    absl::StatusOr<v1::ListNodesResponse> nodes = ListNodes(wallet());
+    if (nodes.ok() &&
+        std::all_of(nodes->nodes().begin(), nodes->nodes().end(),
+                    [](const v1::NodeEntry& e) { return e.reachable(); })) {
+      return absl::OkStatus();
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError("the gateway does not reach every node");
+}
+
+grpc::Status Cluster::NodeGetKey(int i, const std::string& key_id,
+                                 v1::KeyInfo* out) const {
+  absl::StatusOr<std::unique_ptr<v1::Node::Stub>> stub =
+      NodeStub(i, kagictl::kGatewayName);
+  if (!stub.ok()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        std::string(stub.status().message()));
+  }
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  v1::GetKeyRequest get;
+  get.set_key_id(key_id);
+  return (*stub)->GetKey(&ctx, get, out);
+}
+
+std::string RunCommand(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(absl::StrCat(command, " 2>&1").c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
 absl::StatusOr<v1::ListNodesResponse> ListNodes(v1::Wallet::Stub* wallet) {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));

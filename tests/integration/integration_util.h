@@ -90,6 +90,13 @@ class Cluster {
   absl::StatusOr<std::unique_ptr<v1::Peer::Stub>> PeerStub(
       int i, const std::string& as) const;
 
+  // WaitGatewayReachesAll waits (up to 20 s) until the gateway reaches every
+  // node again: its channel to a restarted node reconnects within seconds.
+  absl::Status WaitGatewayReachesAll();
+  // NodeGetKey: node i's own answer to GetKey (as the gateway asks it).
+  grpc::Status NodeGetKey(int i, const std::string& key_id,
+                          v1::KeyInfo* out) const;
+
  private:
   Cluster() = default;
 
@@ -111,6 +118,9 @@ std::shared_ptr<grpc::Channel> RawTlsChannel(const std::string& address,
                                              const std::string& key_pem);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+// RunCommand runs `command` in a shell and returns its stdout and stderr.
+std::string RunCommand(const std::string& command);
 
 // --- requests ----------------------------------------------------------------
 

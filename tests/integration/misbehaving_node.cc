@@ -9,9 +9,6 @@
 //
 // Clauses combine with ';' ("bad-ack:node-1;no-ack:node-2").
 // Everything else (every other round, every other peer) leaves unchanged.
-#include <signal.h>
-#include <sys/stat.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -26,9 +23,6 @@
 #include "services/node/serve.h"
 
 namespace {
-
-volatile sig_atomic_t g_stop = 0;
-void OnSignal(int) { g_stop = 1; }
 
 class MisbehavingTransport final : public kagi::node::PeerTransport {
  public:
@@ -77,7 +71,6 @@ class MisbehavingTransport final : public kagi::node::PeerTransport {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ::umask(0077);
   if (argc != 3 || std::strcmp(argv[1], "--config") != 0) {
     std::cerr << "usage: kagi-node-misbehaving --config PATH\n";
     return 2;
@@ -100,12 +93,6 @@ int main(int argc, char** argv) {
     std::cerr << "KAGI_MISBEHAVE: bad-ack:NODE,... or no-ack:NODE,...\n";
     return 2;
   }
-  struct sigaction sa;
-  std::memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = OnSignal;
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
-  signal(SIGPIPE, SIG_IGN);
   auto decorate = [&](const kagi::v1::NodeConfig& config,
                       std::unique_ptr<kagi::node::PeerTransport> inner)
       -> absl::StatusOr<std::unique_ptr<kagi::node::PeerTransport>> {
@@ -115,7 +102,8 @@ int main(int argc, char** argv) {
     return std::unique_ptr<kagi::node::PeerTransport>(new MisbehavingTransport(
         std::move(inner), *std::move(identity), mode_of));
   };
-  absl::Status st = kagi::node::ServeNode(argv[2], decorate, &g_stop);
+  absl::Status st =
+      kagi::node::ServeNode(argv[2], decorate, kagi::node::StopOnSignals());
   if (!st.ok()) {
     std::cerr << "kagi-node-misbehaving: " << st.message() << "\n";
     return 2;

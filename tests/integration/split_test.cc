@@ -47,17 +47,8 @@ bool CopyFile(const std::string& from, const std::string& to) {
 }
 
 void GatewaySeesAll() {
-  const absl::Time until = absl::Now() + absl::Seconds(20);
-  while (absl::Now() < until) {
-    absl::StatusOr<v1::ListNodesResponse> nodes = ListNodes(cluster_->wallet());
-    bool all = nodes.ok();
-    if (all) {
-      for (const auto& e : nodes->nodes()) all = all && e.reachable();
-    }
-    if (all) return;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  ADD_FAILURE() << "the gateway does not reach every node";
+  absl::Status st = cluster_->WaitGatewayReachesAll();
+  ASSERT_TRUE(st.ok()) << st;
 }
 
 void RestartNode3(const std::string& misbehave) {
@@ -123,12 +114,7 @@ FanOut RunOnAll(const v1::StartReshareRequest& r) {
 }
 
 grpc::Status OnNode(int i, const std::string& key_id, v1::KeyInfo* out) {
-  absl::StatusOr<std::unique_ptr<v1::Node::Stub>> stub =
-      cluster_->NodeStub(i, kagictl::kGatewayName);
-  if (!stub.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "stub");
-  v1::GetKeyRequest get;
-  get.set_key_id(key_id);
-  return (*stub)->GetKey(Ctx(20).get(), get, out);
+  return cluster_->NodeGetKey(i, key_id, out);
 }
 
 class SplitTest : public ::testing::Test {
