@@ -147,9 +147,9 @@ constexpr const char* kShareState =
 constexpr const char* kRetireActive =
     "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
     "state = 'ACTIVE'";
-constexpr const char* kRetireAll =
+constexpr const char* kRetireUpTo =
     "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
-    "state != 'RETIRED'";
+    "state != 'RETIRED' AND epoch <= ?";
 constexpr const char* kRetireOtherPending =
     "UPDATE shares SET state = 'RETIRED', sealed = x'' WHERE key_id = ? AND "
     "state = 'PENDING' AND epoch <= ? AND NOT (epoch = ? AND sid = ?)";
@@ -651,12 +651,13 @@ absl::Status SqliteStore::ActivateShare(const KeyId& key_id, uint64_t epoch,
   return txn.Commit(kOp);
 }
 
-absl::Status SqliteStore::RetireShares(const KeyId& key_id) {
+absl::Status SqliteStore::RetireShares(const KeyId& key_id,
+                                       uint64_t max_epoch) {
   constexpr absl::string_view kOp = "RetireShares";
   absl::MutexLock lock(&mu_);
-  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kRetireAll, kOp));
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kRetireUpTo, kOp));
   Stmt s(this, raw, kOp);
-  s.Blob(key_id);
+  s.Blob(key_id).Int(static_cast<int64_t>(max_epoch));
   return s.Run();
 }
 

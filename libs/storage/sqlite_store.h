@@ -49,7 +49,7 @@ class SqliteStore final : public Store {
   absl::Status ActivateShare(const KeyId& key_id, uint64_t epoch,
                              ByteSpan sid = {},
                              ByteSpan certificate = {}) override;
-  absl::Status RetireShares(const KeyId& key_id) override;
+  absl::Status RetireShares(const KeyId& key_id, uint64_t max_epoch) override;
   absl::Status SetShareEvidence(const KeyId& key_id, uint64_t epoch,
                                 ByteSpan sid, ByteSpan evidence) override;
   absl::StatusOr<std::vector<ShareRecord>> GetPendingShares(

@@ -552,7 +552,7 @@ TEST_F(StoreTest, ListAndGetShares) {
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(old->state, ShareState::kRetired);
   EXPECT_TRUE(old->sealed.empty());  // erased on retirement
-  ASSERT_TRUE(store->RetireShares(TestKeyId(1)).ok());
+  ASSERT_TRUE(store->RetireShares(TestKeyId(1), 1).ok());
   EXPECT_EQ(store->GetActiveShare(TestKeyId(1)).status().code(),
             absl::StatusCode::kNotFound);
   absl::StatusOr<ShareRecord> retired = store->GetShare(TestKeyId(1), 1);
@@ -629,8 +629,12 @@ TEST_F(StoreTest, PendingSharesOfSeveralSessionsWaitForTheirCertificate) {
   EXPECT_EQ(*store->RetirePendingShares(key, 3), 0);
   EXPECT_TRUE(store->GetPendingShares(key, 3)->empty());
   EXPECT_EQ(store->GetActiveShare(key)->epoch, 1u);  // untouched
-  // A departure erases everything of the key, pending included.
-  ASSERT_TRUE(store->RetireShares(key).ok());
+  // A departure from epoch 0 leaves a later epoch alone...
+  ASSERT_TRUE(store->RetireShares(key, 0).ok());
+  EXPECT_EQ(store->GetActiveShare(key)->epoch, 1u);
+  EXPECT_EQ(store->GetPendingShares(key, 2)->size(), 1u);
+  // ...and erases everything up to its epoch, pending included.
+  ASSERT_TRUE(store->RetireShares(key, 2).ok());
   EXPECT_TRUE(store->GetPendingShares(key, 2)->empty());
   EXPECT_EQ(store->GetActiveShare(key).status().code(),
             absl::StatusCode::kNotFound);

@@ -126,8 +126,11 @@ class Store {
                                      ByteSpan sid = {},
                                      ByteSpan certificate = {}) = 0;
   // RetireShares retires (and erases) every ACTIVE and PENDING share of
-  // key_id: for a member that left the committee in a reshare.
-  virtual absl::Status RetireShares(const KeyId& key_id) = 0;
+  // key_id at an epoch up to `max_epoch`: for a member that left the
+  // committee in a reshare of epoch `max_epoch`. A share of a later epoch is
+  // left alone.
+  virtual absl::Status RetireShares(const KeyId& key_id,
+                                    uint64_t max_epoch) = 0;
   // SetShareEvidence records, with the PENDING row (key_id, epoch, sid), the
   // acknowledgements this node received in an aborted session (compared
   // with a certificate's later, to prove equivocation). NotFound if no such

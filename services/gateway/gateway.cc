@@ -27,6 +27,7 @@
 //              (succeeded > in_progress > failed > unknown).
 #include "services/gateway/gateway.h"
 
+#include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/client_context.h>
 
 #include <algorithm>
@@ -57,6 +58,7 @@
 #include "libs/base/status_macros.h"
 #include "libs/transport/config.h"
 #include "libs/transport/tls.h"
+#include "services/gateway/key_check.h"
 #include "services/gateway/planning.h"
 
 namespace kagi::gateway {
@@ -439,7 +441,19 @@ grpc::Status Gateway::FetchKey(const std::string& key_id,
           GetKeyCall());
   std::vector<Call<KeyInfo>> failures;
   bool all_not_found = true;
+  std::set<std::string> known;  // identity keys the nodes report
+  for (const Probe& probe : probes) {
+    if (!probe.identity_key.empty()) known.insert(probe.identity_key);
+  }
+  // A node left out of a reshare keeps its old epoch: prefer the newest, but
+  // only what the key's committee certified (key_check.h); a KeyInfo
+  // without a certificate (activated before certificates) only where as
+  // many nodes as its threshold report it identically.
   const KeyInfo* newest = nullptr;
+  std::vector<const KeyInfo*> uncertified;
+  std::vector<std::string> uncertified_by;
+  std::vector<std::string> refused;
+  std::map<std::string, absl::Status> checked;  // by certificate bytes
   for (const Call<KeyInfo>& call : calls) {
     if (call.status.ok()) {
       absl::Status valid =
@@ -452,7 +466,23 @@ grpc::Status Gateway::FetchKey(const std::string& key_id,
             nodes_[call.node].name, " answered GetKey ", ShortHex(key_id),
             " with key ", ShortHex(call.response.key_id()))));
       }
-      // A node left out of a reshare keeps its old epoch: prefer the newest.
+      if (call.response.activation_certificate().empty()) {
+        uncertified.push_back(&call.response);
+        uncertified_by.push_back(nodes_[call.node].name);
+        continue;
+      }
+      auto it = checked.find(call.response.activation_certificate());
+      if (it == checked.end()) {
+        it = checked
+                 .emplace(call.response.activation_certificate(),
+                          CheckKeyCertificate(call.response, known))
+                 .first;
+      }
+      if (!it->second.ok()) {
+        refused.push_back(
+            absl::StrCat(nodes_[call.node].name, ": ", it->second.message()));
+        continue;
+      }
       if (newest == nullptr || call.response.epoch() > newest->epoch()) {
         newest = &call.response;
       }
@@ -463,10 +493,46 @@ grpc::Status Gateway::FetchKey(const std::string& key_id,
       failures.push_back(call);
     }
   }
+  if (newest == nullptr) {
+    newest = AgreedUncertified(uncertified);
+  } else {
+    for (size_t i = 0; i < uncertified.size(); ++i) {
+      if (!google::protobuf::util::MessageDifferencer::Equals(
+              WithoutNodeNames(*uncertified[i]), WithoutNodeNames(*newest))) {
+        refused.push_back(absl::StrCat(uncertified_by[i], ": epoch ",
+                                       uncertified[i]->epoch(),
+                                       " without an activation certificate"));
+      }
+    }
+  }
   if (newest != nullptr) {
     *out = *newest;
+    for (const std::string& r : refused) {
+      out->add_warnings(
+          absl::StrCat("ignored the description of the key by ", r));
+    }
     FillNodeNames(out);
     return grpc::Status::OK;
+  }
+  if (refused.empty() && !uncertified.empty()) {
+    std::vector<size_t> all(nodes_.size());
+    std::iota(all.begin(), all.end(), size_t{0});
+    const std::string unhealthy = UnhealthyList(probes, all);
+    return Error(absl::UnavailableError(absl::StrCat(
+        "key ", ShortHex(key_id),
+        " has no activation certificate (activated before certificates) "
+        "and fewer than its threshold of ",
+        uncertified[0]->threshold(), " reachable nodes report it identically (",
+        uncertified.size(), " answered)",
+        unhealthy.empty() ? "" : "; unreachable: ", unhealthy,
+        UnidentifiedNodes(probes))));
+  }
+  if (!refused.empty() || !uncertified.empty()) {
+    return Error(absl::FailedPreconditionError(absl::StrCat(
+        "no certified description of key ", ShortHex(key_id),
+        " and no description reported identically by as many nodes as its "
+        "threshold",
+        refused.empty() ? "" : "; ignored: ", absl::StrJoin(refused, "; "))));
   }
   if (!all_not_found) {
     return PickFailure(failures);
@@ -485,6 +551,26 @@ grpc::Status Gateway::FetchKey(const std::string& key_id,
     absl::StrAppend(&message, "; unreachable: ", UnhealthyList(probes, all));
   }
   return Error(absl::NotFoundError(message));
+}
+
+const KeyInfo* Gateway::AgreedUncertified(
+    const std::vector<const KeyInfo*>& answers) const {
+  const KeyInfo* best = nullptr;
+  for (const KeyInfo* a : answers) {
+    const KeyInfo core = WithoutNodeNames(*a);
+    uint32_t agreeing = 0;
+    for (const KeyInfo* b : answers) {
+      agreeing += google::protobuf::util::MessageDifferencer::Equals(
+                      core, WithoutNodeNames(*b))
+                      ? 1
+                      : 0;
+    }
+    if (agreeing >= a->threshold() &&
+        (best == nullptr || a->epoch() > best->epoch())) {
+      best = a;
+    }
+  }
+  return best;
 }
 
 // --- Wallet operations

@@ -187,10 +187,17 @@ class Gateway {
   // FillNodeNames sets parties[].node to the gateway's names where known.
   void FillNodeNames(kagi::v1::KeyInfo* key) const;
   // FetchKey asks the healthy nodes for `key_id` and returns the answer with
-  // the highest epoch (the first in configuration order among equals).
+  // the highest epoch among those the key's committee certified (the first
+  // in configuration order among equals; key_check.h), or, with none
+  // certified, the newest that as many nodes as its threshold report
+  // identically. Other answers are named in the result's warnings.
   grpc::Status FetchKey(const std::string& key_id,
                         const std::vector<Probe>& probes, absl::Time deadline,
                         kagi::v1::KeyInfo* out);
+  // AgreedUncertified: the newest of `answers` that at least its threshold
+  // of them report identically (without per-node fields), or null.
+  const kagi::v1::KeyInfo* AgreedUncertified(
+      const std::vector<const kagi::v1::KeyInfo*>& answers) const;
   // RecentProbes / RecentKey: ProbeNodes({}) and FetchKey, reused for
   // kSignCacheTtl; ForgetRecent drops both (after any failure).
   static constexpr absl::Duration kSignCacheTtl = absl::Seconds(1);

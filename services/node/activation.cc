@@ -257,7 +257,7 @@ absl::StatusOr<v1::ActivateResponse> NodeCore::Depart(
   KAGI_ASSIGN_OR_RETURN(protocol::KeyShare old,
                         OpenShare(key_id, active->epoch, active->sealed));
   KAGI_RETURN_IF_ERROR(protocol::CheckDepartureCertificate(old, cert));
-  KAGI_RETURN_IF_ERROR(store_->RetireShares(key_id));
+  KAGI_RETURN_IF_ERROR(store_->RetireShares(key_id, old.epoch));
   AuditLifecycle(
       "depart", key_id, old.epoch,
       absl::StrCat("ok: removed from the committee by epoch ", cert.view.epoch,

@@ -514,6 +514,10 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
     const v1::StartReshareRequest& request, CallInfo* info) {
   PartyNames* names = &info->names;
   KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(request.key_id()));
+  // The key's claim first: the share read below is then the one every
+  // earlier session or delivered certificate of this key left behind.
+  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<LifecycleClaims::Claim> claim,
+                        lifecycle_.Acquire(request.request_id(), &key_id));
   absl::StatusOr<SharePtr> old = LoadShare(key_id);
   if (!old.ok() && !absl::IsNotFound(old.status())) return old.status();
   const protocol::KeyShare* old_share = old.ok() ? old->get() : nullptr;
@@ -528,8 +532,6 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
   KAGI_ASSIGN_OR_RETURN(
       storage::Admission admission,
       AdmitAdmin(change, request.approvals(), request.initiator()));
-  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<LifecycleClaims::Claim> claim,
-                        lifecycle_.Acquire(request.request_id(), &key_id));
   KAGI_RETURN_IF_ERROR(CheckNoPendingSession(setup, key_id));
   const SessionSigner signer(SelfId(setup, self_key_), identity_);
   KAGI_RETURN_IF_ERROR(store_->BeginRequest(
@@ -561,8 +563,9 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
       fresh = std::make_shared<const protocol::KeyShare>(*std::move(share));
     }
   } else if (run.ok()) {
-    // A dealer the new committee leaves out: its old share must not survive.
-    st = store_->RetireShares(key_id);
+    // A dealer the new committee leaves out: its old share must not survive
+    // (and nothing of a later epoch is touched).
+    st = store_->RetireShares(key_id, old_share->epoch);
     if (made != nullptr) certificate = made->Encode();
     if (st.ok()) {
       AuditLifecycle("depart", key_id, old_share->epoch,
@@ -589,6 +592,18 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
 
 absl::Status NodeCore::CheckNoPendingSession(
     const protocol::SessionSetup& setup, const Key32& key_id) {
+  // What the store holds now, not the cache: the session may only move the
+  // key on from the epoch it is ACTIVE at.
+  absl::StatusOr<storage::StoredShare> active = store_->GetActiveShare(key_id);
+  if (!active.ok() && !absl::IsNotFound(active.status())) {
+    return active.status();
+  }
+  if (active.ok() && active->epoch != setup.epoch) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(config_.name(), " holds epoch ", active->epoch, " of key ",
+                     HexEncode(key_id), "; the request moves it on from epoch ",
+                     setup.epoch));
+  }
   KAGI_ASSIGN_OR_RETURN(std::vector<storage::ShareRecord> pending,
                         store_->GetPendingShares(key_id, setup.epoch + 1));
   if (pending.empty()) return absl::OkStatus();
