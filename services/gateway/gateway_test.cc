@@ -187,6 +187,18 @@ class FakeNode final : public kagi::v1::Node::Service {
     }
     return grpc::Status::OK;
   }
+  grpc::Status Activate(grpc::ServerContext*,
+                        const kagi::v1::ActivateRequest* request,
+                        kagi::v1::ActivateResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    activated_.push_back(request->certificate());
+    response->set_outcome("activated");
+    return grpc::Status::OK;
+  }
+  std::vector<std::string> Activated() const {
+    absl::MutexLock lock(&mu_);
+    return activated_;
+  }
   grpc::Status GetRequestStatus(
       grpc::ServerContext*, const kagi::v1::GetRequestStatusRequest* request,
       kagi::v1::RequestStatus* response) override {
@@ -204,6 +216,7 @@ class FakeNode final : public kagi::v1::Node::Service {
   std::vector<kagi::v1::StartDkgRequest> dkg_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<kagi::v1::StartReshareRequest> reshare_requests_
       ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> activated_ ABSL_GUARDED_BY(mu_);
 };
 
 // `num_nodes` fake nodes (the first `key_parties` hold a t-of-key_parties
@@ -988,6 +1001,51 @@ TEST(GatewayReshareTest, ReshareRunsOnDealersAndTheNewCommittee) {
   EXPECT_THAT(
       sent[0].new_party_identity_keys(),
       ElementsAre(TestIdentityKey(3), TestIdentityKey(2), TestIdentityKey(1)));
+}
+
+// The new committee's members all fail (one withheld its ack from the
+// other and then answered with an error), but the leaving dealers finished
+// and returned the certificate: the gateway hands it to the members (and
+// the leaving dealers), and says that no member finished.
+TEST(GatewayReshareTest, LeavingDealersCertificateReachesTheMembers) {
+  Cluster cluster(4, 3, 2);
+  const TestKey* old_key = &cluster.Key();
+  for (int dealer : {0, 1}) {
+    cluster.Node(dealer).reshare = [old_key](
+                                       const kagi::v1::StartReshareRequest&,
+                                       kagi::v1::KeyInfo* response) {
+      *response = old_key->info;
+      response->set_activation_certificate("certificate-of-the-session");
+      return grpc::Status::OK;
+    };
+  }
+  for (int member : {2, 3}) {
+    FakeNode* node = &cluster.Node(member);
+    node->reshare = [node](const kagi::v1::StartReshareRequest&,
+                           kagi::v1::KeyInfo*) {
+      return node->NodeError(absl::DeadlineExceededError("timeout in round 4"));
+    };
+  }
+  Gateway& gateway = cluster.Start();
+  kagi::v1::ReshareRequest request;
+  request.set_request_id("reshare-dealers");
+  request.set_key_id(cluster.Key().info.key_id());
+  request.set_new_threshold(2);
+  request.add_new_nodes("charlie");
+  request.add_new_nodes("delta");
+  kagi::v1::KeyInfo key;
+  const grpc::Status status =
+      gateway.Reshare(request, "client/test", Soon(), &key);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("no member of the new "
+                                                "committee finished"));
+  for (int i : {2, 3}) {
+    EXPECT_THAT(cluster.Node(i).Activated(),
+                ElementsAre("certificate-of-the-session"))
+        << kNames[i];
+  }
+  EXPECT_THAT(cluster.Node(0).Activated(),
+              ElementsAre("certificate-of-the-session"));
 }
 
 TEST(GatewayReshareTest, ReshareChoosesReachableDealers) {
