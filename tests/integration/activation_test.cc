@@ -66,23 +66,15 @@ void RawExec(const std::string& db_path, const char* sql) {
 // RunKagictl runs kagictl against the cluster and returns its output.
 std::string RunKagictl(const std::string& args);
 
-class ActivationTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+class ActivationTest : public ClusterSuite<ActivationTest> {
+ public:
+  static ClusterConfig Config() {
     ClusterConfig config;
     config.base_port = KAGI_IT_BASE_PORT;
-    absl::StatusOr<std::unique_ptr<Cluster>> c = Cluster::Start(config);
-    if (!c.ok()) {
-      setup_error_ = std::string(c.status().message());
-      return;
-    }
-    cluster_ = c->release();
+    return config;
   }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
+
+ protected:
   void TearDown() override {
     if (cluster_ == nullptr) return;  // the cluster never started
     // Every test leaves node-3 honest, every node running and no ban (a
@@ -203,15 +195,9 @@ class ActivationTest : public ::testing::Test {
     return out;
   }
 
-  static Cluster* cluster_;
-  static std::string setup_error_;
-
  public:
   static std::string Dir() { return cluster_->dir(); }
 };
-
-Cluster* ActivationTest::cluster_ = nullptr;
-std::string ActivationTest::setup_error_;
 
 std::string RunKagictl(const std::string& args) {
   return RunCommand(absl::StrCat(KAGICTL_PATH, " ", args, " --cluster ",

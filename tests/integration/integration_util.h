@@ -107,6 +107,34 @@ class Cluster {
   std::unique_ptr<v1::Wallet::Stub> wallet_;
 };
 
+// ClusterSuite: a test suite that runs on one cluster of its own, started
+// before its first test from Derived::Config() and stopped after its last;
+// if it does not start, every test fails with the reason. `cluster_` is
+// public so that a file's helper functions can name it.
+template <typename Derived>
+class ClusterSuite : public ::testing::Test {
+ public:
+  static inline Cluster* cluster_ = nullptr;
+
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<std::unique_ptr<Cluster>> c =
+        Cluster::Start(Derived::Config());
+    if (!c.ok()) {
+      setup_error_ = std::string(c.status().message());
+      return;
+    }
+    cluster_ = c->release();
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
+
+  static inline std::string setup_error_;
+};
+
 // RawTlsChannel makes a TLS channel without the checks of
 // transport::MakeMtlsChannel (so a certificate of a foreign CA can be
 // presented) and without a send-size limit (so an oversized request reaches

@@ -24,7 +24,8 @@ namespace kagi::integration {
 namespace {
 
 constexpr char kInitiator[] = "client/client-1";
-Cluster* cluster_ = nullptr;
+class SecondReshareTest;
+Cluster*& cluster_ = ClusterSuite<SecondReshareTest>::cluster_;
 
 std::unique_ptr<grpc::ClientContext> Ctx(int seconds) {
   auto ctx = std::make_unique<grpc::ClientContext>();
@@ -75,26 +76,16 @@ grpc::Status OnNode(int i, const std::string& key_id, v1::KeyInfo* out) {
   return (*stub)->GetKey(Ctx(20).get(), get, out);
 }
 
-class SecondReshareTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+class SecondReshareTest : public ClusterSuite<SecondReshareTest> {
+ public:
+  static ClusterConfig Config() {
     ClusterConfig config;
     config.base_port = KAGI_IT_BASE_PORT;
-    auto c = Cluster::Start(config);
-    if (!c.ok()) {
-      setup_error_ = std::string(c.status().message());
-      return;
-    }
-    cluster_ = c->release();
+    return config;
   }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
-  static std::string setup_error_;
+
+ protected:
 };
-std::string SecondReshareTest::setup_error_;
 
 // One trial: returns true if node-1 ran session B after concluding A.
 bool Trial(int trial, v1::KeyInfo* key_out) {

@@ -30,7 +30,8 @@ namespace {
 
 constexpr char kInitiator[] = "client/client-1";
 
-Cluster* cluster_ = nullptr;
+class SplitTest;
+Cluster*& cluster_ = ClusterSuite<SplitTest>::cluster_;
 
 std::unique_ptr<grpc::ClientContext> Ctx(int seconds) {
   auto ctx = std::make_unique<grpc::ClientContext>();
@@ -117,26 +118,16 @@ grpc::Status OnNode(int i, const std::string& key_id, v1::KeyInfo* out) {
   return cluster_->NodeGetKey(i, key_id, out);
 }
 
-class SplitTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
+class SplitTest : public ClusterSuite<SplitTest> {
+ public:
+  static ClusterConfig Config() {
     ClusterConfig config;
     config.base_port = KAGI_IT_BASE_PORT;
-    absl::StatusOr<std::unique_ptr<Cluster>> c = Cluster::Start(config);
-    if (!c.ok()) {
-      setup_error_ = std::string(c.status().message());
-      return;
-    }
-    cluster_ = c->release();
+    return config;
   }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
-  static std::string setup_error_;
+
+ protected:
 };
-std::string SplitTest::setup_error_;
 
 // SameSessionEverywhere: every node that holds the key holds it at the same
 // epoch with the same certificate, and every pair of nodes signs.
