@@ -110,6 +110,11 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
   if (config.limits().max_message_bytes() != 0) {
     options.max_payload_bytes = config.limits().max_message_bytes();
   }
+  // A peer may be ahead of this node by every session it runs at once.
+  options.max_waiting_sessions_per_peer = options.max_sessions;
+  options.shape =
+      protocol::WorstShape(static_cast<uint32_t>(config.peers_size() + 1),
+                           static_cast<uint32_t>(core->limits_.max_sign_items));
   core->sessions_ =
       std::make_unique<SessionManager>(transport, std::move(keys), options);
   core->journal_ = std::make_unique<ConsumeJournal>(core->store_.get());

@@ -18,8 +18,18 @@
 // A).
 //
 // Envelopes that arrive before this node's own Run for that sid0 (the
-// gateway's calls reach the nodes in any order) wait in a small early buffer,
-// bounded per session and in total, and expire.
+// gateway's calls reach the nodes in any order) wait in a small early buffer
+// and expire. Only round 1 can legitimately arrive early (every later round
+// needs this node's own round 1), so each peer has at most one envelope per
+// waiting session, and a quota of waiting sessions and bytes of its own: a
+// peer over its quota has only its own envelopes refused.
+//
+// Size. Every envelope is compared, before its signature is checked or its
+// payload copied, with the largest legitimate message of its op, round and
+// kind (protocol/message_bounds.h) under the cluster's largest session shape;
+// an envelope buffered for a later round of a running session, with that
+// session's own shape. A running session buffers at most one envelope per
+// sender and later (round, kind).
 //
 // Authentication. `Deliver` is given the node name the peer's mTLS
 // certificate proved; the envelope must carry that node's identity signature
@@ -46,6 +56,7 @@
 #include "libs/base/bytes.h"
 #include "libs/protocol/common/envelope.h"
 #include "libs/protocol/common/setup.h"
+#include "libs/protocol/message_bounds.h"
 #include "libs/protocol/round.h"
 
 namespace kagi::node {
@@ -62,16 +73,33 @@ class PeerTransport {
                     std::function<void(absl::Status)> on_done) = 0;
 };
 
+// SessionOptions holds every bound the manager keeps, in one place (node.cc
+// fills it from the node's config; docs/threat-model.md "Peer quotas" gives
+// the totals they imply).
 struct SessionOptions {
   absl::Duration round_timeout = absl::Seconds(10);
+  // Sessions running here at once.
   size_t max_sessions = 256;
+  // The operator's cap on any envelope's payload (limits.max_message_bytes).
+  // The protocol's own bound for the envelope's op and round applies first.
   size_t max_payload_bytes = 4u << 20;
-  size_t max_early_sessions = 1024;
-  size_t max_early_per_session = 64;
+  // The largest session of this cluster (protocol::WorstShape of its node
+  // count and limits.max_sign_items): what the protocol's bounds are taken
+  // at for an envelope whose session has not started here.
+  protocol::MessageShape shape;
+  // Per peer: sessions not started here for which an envelope of that peer
+  // waits (one round-1 envelope each), and their encoded bytes. Over either,
+  // only that peer's envelopes are refused. 0 bytes: the sessions times the
+  // largest round-1 envelope (WaitingBytesPerPeer).
+  size_t max_waiting_sessions_per_peer = 256;
+  size_t max_waiting_bytes_per_peer = 0;
+  // How long an envelope waits for its session before it is dropped.
   absl::Duration early_ttl = absl::Seconds(30);
-  // Later-round envelopes a session buffers per sender before dropping.
-  size_t max_future_per_sender = 16;
 };
+
+// WaitingBytesPerPeer is the byte quota `options` gives each peer's waiting
+// envelopes.
+size_t WaitingBytesPerPeer(const SessionOptions& options);
 
 // Per-session callbacks, run under the session's lock.
 struct SessionHooks {
@@ -101,23 +129,53 @@ class SessionManager {
                    const SessionHooks& hooks);
 
   // Deliver hands in one envelope received from the authenticated peer
-  // `from_node`. Returns InvalidArgument for undecodable bytes or a bad sid0,
-  // PermissionDenied for an unknown node or an envelope its identity key did
-  // not sign, ResourceExhausted when the early buffer is full; OK otherwise
-  // (the envelope was handed to its session or buffered for it).
+  // `from_node`. Returns InvalidArgument for undecodable bytes, a bad sid0,
+  // or an envelope larger than the largest legitimate message of its round
+  // (or of a round no protocol has); PermissionDenied for an unknown node or
+  // an envelope its identity key did not sign; FailedPrecondition for a
+  // round after 1 of a session not running here; ResourceExhausted when
+  // `from_node` is over its quota of waiting sessions or bytes;
+  // AlreadyExists for a second, different round-1 envelope of the same peer
+  // for the same waiting session. Every error names `from_node`. OK
+  // otherwise (the envelope was handed to its session or buffered for it).
   absl::Status Deliver(const std::string& from_node, ByteSpan sid0,
                        ByteSpan envelope);
 
   // The number of sessions running now.
   size_t active_sessions() const;
+  // The number of sessions not started here for which an envelope of
+  // `from_node` waits.
+  size_t waiting_sessions(const std::string& from_node) const;
 
  private:
   struct Session;
+  // The envelopes waiting for one session not started here: one round-1
+  // envelope per peer.
   struct Early {
     absl::Time first_seen;
-    std::vector<std::pair<std::string, protocol::Envelope>> envelopes;
+    std::map<std::string, protocol::Envelope> by_peer;
+  };
+  // What one peer's waiting envelopes hold.
+  struct Usage {
+    size_t sessions = 0;
+    size_t bytes = 0;
   };
 
+  // Admit decodes `bytes` if they fit the largest legitimate message of the
+  // op, round and kind their header names (checked before the payload is
+  // read).
+  absl::StatusOr<protocol::Envelope> Admit(const std::string& from_node,
+                                           ByteSpan bytes) const;
+  // WaitLocked buffers a round-1 envelope of `from_node` for a session not
+  // started here, within `from_node`'s quota.
+  absl::Status WaitLocked(const std::string& from_node, const Sid0& sid0,
+                          protocol::Envelope envelope)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckQuotaLocked(const std::string& from_node,
+                                size_t more_bytes) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ReleaseLocked forgets what `early`'s envelopes counted against quotas.
+  void ReleaseLocked(const Early& early) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Flush(const std::shared_ptr<Session>& session);
   void PruneEarlyLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -127,6 +185,7 @@ class SessionManager {
   mutable absl::Mutex mu_;
   std::map<Sid0, std::shared_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
   std::map<Sid0, Early> early_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Usage> waiting_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kagi::node

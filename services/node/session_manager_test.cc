@@ -12,11 +12,14 @@
 #include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kagi/v1/node.pb.h"
 #include "libs/base/abort.h"
 #include "libs/crypto/ecdsa.h"
 #include "libs/protocol/dkg.h"
+#include "libs/protocol/message_bounds.h"
 #include "libs/protocol/sign.h"
 #include "libs/protocol/testing/simulation.h"
+#include "libs/transport/tls.h"
 
 namespace kagi::node {
 namespace {
@@ -119,16 +122,17 @@ class Net {
 
 // Cluster: n managers on one Net, identities 1..n.
 struct Cluster {
-  explicit Cluster(uint32_t n, absl::Duration timeout = absl::Seconds(10))
+  explicit Cluster(uint32_t n, absl::Duration timeout = absl::Seconds(10),
+                   SessionOptions o = SessionOptions())
       : ids(protocol::testing::MakeIdentities(n, 7)) {
+    o.round_timeout = timeout;
+    o.shape = protocol::WorstShape(n, 64);
     for (uint32_t i = 1; i <= n; ++i) {
       std::map<std::string, std::array<uint8_t, 32>> keys;
       for (uint32_t j = 1; j <= n; ++j) {
         if (j != i) keys[Name(j)] = ids.parties[j - 1].identity_key;
       }
       ports.push_back(std::make_unique<Net::Port>(&net, Name(i)));
-      SessionOptions o;
-      o.round_timeout = timeout;
       managers.push_back(
           std::make_unique<SessionManager>(ports.back().get(), keys, o));
       net.Add(Name(i), managers.back().get());
@@ -238,6 +242,10 @@ TEST(SessionManagerTest, DkgThenSignAcrossManagers) {
                                   (*sigs[0])[0].Compact())
                   .ok());
   for (auto& m : c.managers) EXPECT_EQ(m->active_sessions(), 0u);
+  // node-3 started late: what waited for it was handed to its session and
+  // no longer counts against anyone's quota.
+  EXPECT_EQ(c.managers[2]->waiting_sessions(Name(1)), 0u);
+  EXPECT_EQ(c.managers[2]->waiting_sessions(Name(2)), 0u);
 }
 
 TEST(SessionManagerTest, SilentPeerTimesOutNamingIt) {
@@ -270,17 +278,27 @@ TEST(SessionManagerTest, UnreachablePeerAbortsWithoutBlame) {
 }
 
 protocol::Envelope SignedBy(const Identities& ids, uint32_t signer,
-                            uint32_t from) {
+                            uint32_t from, uint32_t round = 1,
+                            uint32_t to = protocol::kBroadcast,
+                            size_t payload_bytes = 3) {
   protocol::EnvelopeHeader h;
   h.op = protocol::Op::kDkg;
-  h.round = 1;
+  h.round = round;
   h.from = from;
+  h.to = to;
   protocol::Envelope e;
   e.header = h;
-  e.payload = Bytes{1, 2, 3};
+  e.payload = Bytes(payload_bytes, 7);
   e.signature = ids.signers[signer - 1]->Sign(
       protocol::EnvelopeDigest(e.header, e.payload));
   return e;
+}
+
+Sid0 SidNumber(uint32_t i) {
+  Sid0 sid0{};
+  sid0[0] = static_cast<uint8_t>(i);
+  sid0[1] = static_cast<uint8_t>(i >> 8);
+  return sid0;
 }
 
 TEST(SessionManagerTest, DoorChecksEveryEnvelope) {
@@ -306,17 +324,183 @@ TEST(SessionManagerTest, DoorChecksEveryEnvelope) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(SessionManagerTest, EarlyBufferIsBounded) {
+// Each peer has its own quota of sessions waiting to start here: a peer over
+// it is refused (naming it), and another peer still gets through.
+TEST(SessionManagerTest, WaitingSessionsAreBoundedPerPeer) {
+  SessionOptions o;
+  o.max_waiting_sessions_per_peer = 8;
+  Cluster c(3, absl::Seconds(10), o);
+  SessionManager& m = *c.managers[0];
+  const Bytes from2 = protocol::EncodeEnvelope(SignedBy(c.ids, 2, 2));
+  for (uint32_t i = 0; i < 8; ++i) {
+    ASSERT_TRUE(m.Deliver(Name(2), SidNumber(i), from2).ok()) << i;
+  }
+  const absl::Status over = m.Deliver(Name(2), SidNumber(8), from2);
+  EXPECT_EQ(over.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(over.message()), HasSubstr("node-2"));
+  EXPECT_THAT(std::string(over.message()), HasSubstr("8 sessions waiting"));
+  EXPECT_EQ(m.waiting_sessions(Name(2)), 8u);
+  // node-3 is not held back by node-2's flood, for new sessions or for the
+  // ones node-2 filled.
+  const Bytes from3 = protocol::EncodeEnvelope(SignedBy(c.ids, 3, 3));
+  EXPECT_TRUE(m.Deliver(Name(3), SidNumber(100), from3).ok());
+  EXPECT_TRUE(m.Deliver(Name(3), SidNumber(0), from3).ok());
+  EXPECT_EQ(m.waiting_sessions(Name(3)), 2u);
+}
+
+TEST(SessionManagerTest, WaitingBytesAreBoundedPerPeer) {
+  SessionOptions o;
+  o.max_waiting_bytes_per_peer = 3 * (protocol::kEnvelopeOverheadBytes + 64);
+  Cluster c(3, absl::Seconds(10), o);
+  SessionManager& m = *c.managers[0];
+  const Bytes big = protocol::EncodeEnvelope(
+      SignedBy(c.ids, 2, 2, 1, protocol::kBroadcast, 64));
+  for (uint32_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(m.Deliver(Name(2), SidNumber(i), big).ok()) << i;
+  }
+  const absl::Status over = m.Deliver(Name(2), SidNumber(3), big);
+  EXPECT_EQ(over.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(over.message()), HasSubstr("node-2's waiting"));
+  EXPECT_TRUE(m.Deliver(Name(3), SidNumber(3),
+                        protocol::EncodeEnvelope(
+                            SignedBy(c.ids, 3, 3, 1, protocol::kBroadcast, 64)))
+                  .ok());
+}
+
+// The default byte quota is the session quota times the largest round-1
+// envelope (178 bytes): 256 sessions, 45 568 bytes per peer.
+TEST(SessionManagerTest, DefaultByteQuotaIsSessionsTimesTheLargestRoundOne) {
+  SessionOptions o;
+  EXPECT_EQ(WaitingBytesPerPeer(o), 256u * 178u);
+}
+
+// An envelope larger than the largest legitimate message of its op, round
+// and kind is refused before its signature is looked at (this one's is
+// wrong, and the answer is about its size).
+TEST(SessionManagerTest,
+     OversizedEnvelopeIsRefusedAtTheDoorBeforeItsSignature) {
   Cluster c(3);
   SessionManager& m = *c.managers[0];
+  for (size_t size : {size_t{65}, size_t{4} << 20}) {
+    protocol::Envelope e = SignedBy(c.ids, 2, 2, 1, protocol::kBroadcast, size);
+    e.signature[0] ^= 1;
+    const absl::Status st =
+        m.Deliver(Name(2), SidNumber(1), protocol::EncodeEnvelope(e));
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << st;
+    EXPECT_THAT(std::string(st.message()),
+                HasSubstr("node-2 sent a dkg round 1 broadcast envelope of"));
+    EXPECT_THAT(std::string(st.message()),
+                HasSubstr("the largest legitimate one is 178 bytes"));
+  }
+  EXPECT_EQ(m.waiting_sessions(Name(2)), 0u);
+  // A round-2 direct message may carry a base-OT message; round 1 has no
+  // direct messages and no protocol has a round 5.
+  EXPECT_THAT(std::string(m.Deliver(Name(2), SidNumber(1),
+                                    protocol::EncodeEnvelope(
+                                        SignedBy(c.ids, 2, 2, 1, 1)))
+                              .message()),
+              HasSubstr("no protocol has"));
+  EXPECT_EQ(m.Deliver(Name(2), SidNumber(1),
+                      protocol::EncodeEnvelope(SignedBy(c.ids, 2, 2, 5)))
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Only round 1 can arrive before this node starts the session: a later
+// round for a session not running here is refused, not buffered.
+TEST(SessionManagerTest, LaterRoundOfASessionNotRunningHereIsRefused) {
+  Cluster c(3);
+  SessionManager& m = *c.managers[0];
+  const absl::Status st =
+      m.Deliver(Name(2), SidNumber(1),
+                protocol::EncodeEnvelope(SignedBy(c.ids, 2, 2, 2)));
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr("node-2 sent a dkg round 2"));
+  EXPECT_EQ(m.waiting_sessions(Name(2)), 0u);
+}
+
+// One round-1 envelope per peer and waiting session: the same one again is
+// a harmless resend, a different one is refused.
+TEST(SessionManagerTest, OneWaitingEnvelopePerPeerAndSession) {
+  Cluster c(3);
+  SessionManager& m = *c.managers[0];
+  const Bytes first = protocol::EncodeEnvelope(SignedBy(c.ids, 2, 2));
+  EXPECT_TRUE(m.Deliver(Name(2), SidNumber(1), first).ok());
+  EXPECT_TRUE(m.Deliver(Name(2), SidNumber(1), first).ok());
+  EXPECT_EQ(m.waiting_sessions(Name(2)), 1u);
+  const absl::Status other =
+      m.Deliver(Name(2), SidNumber(1),
+                protocol::EncodeEnvelope(
+                    SignedBy(c.ids, 2, 2, 1, protocol::kBroadcast, 9)));
+  EXPECT_EQ(other.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(other.message()), HasSubstr("node-2"));
+}
+
+TEST(SessionManagerTest, ExpiredWaitingEnvelopesFreeTheQuota) {
+  SessionOptions o;
+  o.max_waiting_sessions_per_peer = 2;
+  o.early_ttl = absl::Milliseconds(100);
+  Cluster c(3, absl::Seconds(10), o);
+  SessionManager& m = *c.managers[0];
   const Bytes env = protocol::EncodeEnvelope(SignedBy(c.ids, 2, 2));
-  Sid0 sid0{};
-  for (int i = 0; i < 64; ++i) ASSERT_TRUE(m.Deliver(Name(2), sid0, env).ok());
-  EXPECT_EQ(m.Deliver(Name(2), sid0, env).code(),
+  ASSERT_TRUE(m.Deliver(Name(2), SidNumber(1), env).ok());
+  ASSERT_TRUE(m.Deliver(Name(2), SidNumber(2), env).ok());
+  EXPECT_EQ(m.Deliver(Name(2), SidNumber(3), env).code(),
             absl::StatusCode::kResourceExhausted);
-  // Other sessions still have room.
-  sid0[0] = 1;
-  EXPECT_TRUE(m.Deliver(Name(2), sid0, env).ok());
+  absl::SleepFor(absl::Milliseconds(150));
+  EXPECT_TRUE(m.Deliver(Name(2), SidNumber(3), env).ok());
+  EXPECT_EQ(m.waiting_sessions(Name(2)), 1u);
+}
+
+// A running session keeps a later round's envelope only if it fits that
+// session's own bound (here: a 2-of-3 DKG, whose round-2 broadcast carries
+// two coefficient commitments and proofs, where the door allows three).
+TEST(SessionManagerTest, RunningSessionBoundsWhatItKeepsForLaterRounds) {
+  Cluster c(3, absl::Milliseconds(800));
+  const protocol::SessionSetup setup = DkgSetup(c.ids, 2);
+  const Sid0 sid0 = protocol::Sid0(setup);
+  InsecureDeterministicRng rng(1);
+  auto party = protocol::DkgParty::Create(setup, *c.ids.signers[0], rng);
+  ASSERT_TRUE(party.ok());
+  std::thread run([&] {
+    (void)c.managers[0]->Run(setup, **party, c.PeersOf(1, {1, 2, 3}),
+                             SessionHooks{});
+  });
+  while (c.managers[0]->active_sessions() == 0) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  const size_t fits = protocol::MaxPayloadBytes(
+      protocol::Op::kDkg, 2, true,
+      protocol::ShapeOf(setup, protocol::WorstShape(3, 64)));
+  ASSERT_LT(fits + 1, protocol::MaxPayloadBytes(protocol::Op::kDkg, 2, true,
+                                                protocol::WorstShape(3, 64)));
+  const absl::Status over = c.managers[0]->Deliver(
+      Name(2), sid0,
+      protocol::EncodeEnvelope(
+          SignedBy(c.ids, 2, 2, 2, protocol::kBroadcast, fits + 1)));
+  EXPECT_EQ(over.code(), absl::StatusCode::kInvalidArgument) << over;
+  EXPECT_THAT(std::string(over.message()),
+              HasSubstr("more than this session's largest legitimate one"));
+  EXPECT_TRUE(c.managers[0]
+                  ->Deliver(Name(2), sid0,
+                            protocol::EncodeEnvelope(SignedBy(
+                                c.ids, 2, 2, 2, protocol::kBroadcast, fits)))
+                  .ok());
+  run.join();
+}
+
+// The largest legitimate envelope of the largest cluster, with its sid0 and
+// the request's framing, fits gRPC's receive limit on every channel.
+TEST(SessionManagerTest, LargestLegitimateEnvelopeFitsTheGrpcLimit) {
+  const size_t largest =
+      protocol::MaxEnvelopePayloadBytes(protocol::WorstShape(16, 64)) +
+      protocol::kEnvelopeOverheadBytes;
+  v1::DeliverRequest req;
+  req.set_sid0(std::string(32, 'x'));
+  req.set_envelope(std::string(largest, 'y'));
+  EXPECT_LT(req.ByteSizeLong(),
+            static_cast<size_t>(transport::kMaxMessageBytes));
 }
 
 TEST(SessionManagerTest, SameSessionTwiceRefused) {

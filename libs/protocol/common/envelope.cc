@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -55,15 +56,14 @@ Bytes EncodeEnvelope(const Envelope& envelope) {
   return std::move(w).Take();
 }
 
-absl::StatusOr<Envelope> DecodeEnvelope(ByteSpan bytes,
-                                        size_t max_payload_bytes) {
-  ByteReader r(bytes);
-  Envelope e;
-  KAGI_ASSIGN_OR_RETURN(e.header.version, r.ReadU8("envelope.version"));
-  if (e.header.version != kEnvelopeVersion) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("envelope.version: unsupported version ",
-                     static_cast<int>(e.header.version)));
+namespace {
+
+absl::StatusOr<EnvelopeHeader> ReadHeader(ByteReader& r) {
+  EnvelopeHeader h;
+  KAGI_ASSIGN_OR_RETURN(h.version, r.ReadU8("envelope.version"));
+  if (h.version != kEnvelopeVersion) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "envelope.version: unsupported version ", static_cast<int>(h.version)));
   }
   KAGI_ASSIGN_OR_RETURN(const uint8_t op_byte, r.ReadU8("envelope.op"));
   const std::optional<Op> op = OpFromWire(op_byte);
@@ -71,11 +71,26 @@ absl::StatusOr<Envelope> DecodeEnvelope(ByteSpan bytes,
     return absl::InvalidArgumentError(
         absl::StrCat("envelope.op: unknown op ", static_cast<int>(op_byte)));
   }
-  e.header.op = *op;
-  KAGI_ASSIGN_OR_RETURN(e.header.session, r.ReadFixed<32>("envelope.session"));
-  KAGI_ASSIGN_OR_RETURN(e.header.round, r.ReadU32("envelope.round"));
-  KAGI_ASSIGN_OR_RETURN(e.header.from, r.ReadU32("envelope.from"));
-  KAGI_ASSIGN_OR_RETURN(e.header.to, r.ReadU32("envelope.to"));
+  h.op = *op;
+  KAGI_ASSIGN_OR_RETURN(h.session, r.ReadFixed<32>("envelope.session"));
+  KAGI_ASSIGN_OR_RETURN(h.round, r.ReadU32("envelope.round"));
+  KAGI_ASSIGN_OR_RETURN(h.from, r.ReadU32("envelope.from"));
+  KAGI_ASSIGN_OR_RETURN(h.to, r.ReadU32("envelope.to"));
+  return h;
+}
+
+}  // namespace
+
+absl::StatusOr<EnvelopeHeader> DecodeEnvelopeHeader(ByteSpan bytes) {
+  ByteReader r(bytes);
+  return ReadHeader(r);
+}
+
+absl::StatusOr<Envelope> DecodeEnvelope(ByteSpan bytes,
+                                        size_t max_payload_bytes) {
+  ByteReader r(bytes);
+  Envelope e;
+  KAGI_ASSIGN_OR_RETURN(e.header, ReadHeader(r));
   KAGI_ASSIGN_OR_RETURN(
       const ByteSpan payload,
       r.ReadLengthPrefixed(max_payload_bytes, "envelope.payload"));

@@ -74,6 +74,12 @@ Bytes EncodeEnvelope(const Envelope& envelope);
 absl::StatusOr<Envelope> DecodeEnvelope(ByteSpan bytes,
                                         size_t max_payload_bytes);
 
+// DecodeEnvelopeHeader parses only the header at the start of an encoded
+// envelope (known version and op), so a receiver can bound the rest by what
+// the header says before it reads or hashes the payload. Returns
+// InvalidArgument naming the field at fault.
+absl::StatusOr<EnvelopeHeader> DecodeEnvelopeHeader(ByteSpan bytes);
+
 // SameEnvelope reports whether the two envelopes are byte-for-byte equal
 // (header, payload and signature).
 bool SameEnvelope(const Envelope& a, const Envelope& b);
