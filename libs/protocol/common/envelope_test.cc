@@ -133,6 +133,23 @@ TEST_F(EnvelopeTest, DecodeRejectsBadVersionAndUnknownOp) {
   }
 }
 
+// The header alone, read from the front of an envelope of any length (a
+// receiver bounds the rest by what it says before reading it).
+TEST_F(EnvelopeTest, HeaderDecodesAloneFromAnyEnvelope) {
+  const Bytes enc = EncodeEnvelope(Signed());
+  absl::StatusOr<EnvelopeHeader> h = DecodeEnvelopeHeader(enc);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(EncodeHeader(*h), EncodeHeader(header_));
+  EXPECT_TRUE(
+      DecodeEnvelopeHeader(ByteSpan(enc).first(kEnvelopeHeaderBytes)).ok());
+  EXPECT_FALSE(
+      DecodeEnvelopeHeader(ByteSpan(enc).first(kEnvelopeHeaderBytes - 1)).ok());
+  Bytes bad = enc;
+  bad[1] = 9;
+  EXPECT_THAT(std::string(DecodeEnvelopeHeader(bad).status().message()),
+              HasSubstr("envelope.op"));
+}
+
 TEST_F(EnvelopeTest, SignatureVerifies) {
   const IdentityVerifier verifier(setup_);
   const Envelope e = Signed();
