@@ -497,34 +497,40 @@ absl::StatusOr<Bytes> InsertPartialSignature(ByteSpan psbt, size_t index,
 }
 
 absl::StatusOr<TxOut> SpentOutput(const Psbt& psbt, size_t index) {
-  if (index >= psbt.inputs.size()) {
+  if (index >= psbt.inputs.size() || index >= psbt.tx.inputs.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat("psbt: input index ", index, " out of range"));
   }
+  auto error = [index](absl::string_view message) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("input ", index, ": ", message));
+  };
   const PsbtInput& in = psbt.inputs[index];
-  const std::string where = absl::StrCat("input ", index, ": ");
-  absl::optional<TxOut> from_tx;
-  if (in.non_witness_utxo.has_value()) {
-    // DecodePsbt checked the index; a hand-built Psbt may not have.
-    const uint32_t vout = psbt.tx.inputs[index].prevout.index;
-    if (vout >= in.non_witness_utxo->outputs.size()) {
-      return Error(where,
-                   "non-witness UTXO has no output at the prevout index");
-    }
-    from_tx = in.non_witness_utxo->outputs[vout];
+  if (!in.non_witness_utxo.has_value()) {
+    return error(
+        "non_witness_utxo missing: every input must carry the full "
+        "transaction it spends, which alone proves the amount (a witness_utxo "
+        "amount is only a claim)");
   }
-  if (in.witness_utxo.has_value()) {
-    if (from_tx.has_value() &&
-        (from_tx->amount != in.witness_utxo->amount ||
-         from_tx->script_pubkey != in.witness_utxo->script_pubkey)) {
-      return Error(where, "witness UTXO disagrees with non-witness UTXO");
-    }
-    return *in.witness_utxo;
+  // DecodePsbt checked the txid and index; a hand-built Psbt may not have.
+  const OutPoint& prevout = psbt.tx.inputs[index].prevout;
+  if (Txid(*in.non_witness_utxo) != prevout.txid) {
+    return error("non_witness_utxo's txid is not the txid the input spends");
   }
-  if (from_tx.has_value()) {
-    return *from_tx;
+  if (prevout.index >= in.non_witness_utxo->outputs.size()) {
+    return error(
+        absl::StrCat("non_witness_utxo has no output ", prevout.index));
   }
-  return Error(where, "spent output unknown (no witness or non-witness UTXO)");
+  const TxOut& spent = in.non_witness_utxo->outputs[prevout.index];
+  if (in.witness_utxo.has_value() &&
+      (in.witness_utxo->amount != spent.amount ||
+       in.witness_utxo->script_pubkey != spent.script_pubkey)) {
+    return error(absl::StrCat(
+        "witness_utxo (", in.witness_utxo->amount,
+        " sat) differs from the output it spends in non_witness_utxo (",
+        spent.amount, " sat)"));
+  }
+  return spent;
 }
 
 absl::StatusOr<uint64_t> Fee(const Psbt& psbt) {

@@ -113,14 +113,20 @@ absl::StatusOr<Bytes> InsertPartialSignature(ByteSpan psbt, size_t index,
                                              ByteSpan pubkey,
                                              ByteSpan signature);
 
-// SpentOutput is what input `index` spends: its witness UTXO, else the
-// spent output of its non-witness UTXO. If both are present they must agree.
-// Returns InvalidArgument if neither is present or they disagree.
+// SpentOutput is what input `index` spends, read from its non-witness UTXO
+// (the full previous transaction): only that proves the amount. A witness
+// UTXO alone is a claim, and BIP143 lets two PSBTs of one transaction, each
+// understating another input, yield signatures that combine into one valid
+// transaction with a much higher fee; Kagi therefore requires the
+// non-witness UTXO for every input, segwit or not. Returns InvalidArgument
+// "input <index>: ..." if it is missing, its txid is not the one the input
+// spends, it has no output at the prevout index, or a witness UTXO given
+// next to it is not that output.
 absl::StatusOr<TxOut> SpentOutput(const Psbt& psbt, size_t index);
 
-// Fee returns sum(spent amounts) - sum(output amounts). Returns
-// InvalidArgument if an input's spent output is unknown (SpentOutput) or
-// the outputs exceed the inputs.
+// Fee returns sum(spent amounts) - sum(output amounts), the spent amounts
+// taken from SpentOutput. Returns InvalidArgument if an input's spent output
+// is not proven (SpentOutput) or the outputs exceed the inputs.
 absl::StatusOr<uint64_t> Fee(const Psbt& psbt);
 
 }  // namespace kagi::chain

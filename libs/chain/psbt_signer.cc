@@ -16,8 +16,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
-#include "absl/types/optional.h"
 #include "libs/base/status_macros.h"
 #include "libs/chain/bitcoin_tx.h"
 #include "libs/chain/sighash.h"
@@ -108,27 +108,6 @@ Bytes KeyHash(const crypto::Point& key) {
   return Bytes(h.begin(), h.end());
 }
 
-bool SameTxOut(const TxOut& a, const TxOut& b) {
-  return a.amount == b.amount && a.script_pubkey == b.script_pubkey;
-}
-
-// CheckedNonWitnessOutput returns the output of input `index`'s non-witness
-// UTXO at the prevout index after checking the UTXO's txid.
-absl::StatusOr<TxOut> CheckedNonWitnessOutput(const Psbt& psbt, size_t index) {
-  const PsbtInput& in = psbt.inputs[index];
-  const OutPoint& prevout = psbt.tx.inputs[index].prevout;
-  if (Txid(*in.non_witness_utxo) != prevout.txid) {
-    return InputError(index,
-                      "non_witness_utxo's txid is not the txid the input "
-                      "spends");
-  }
-  if (prevout.index >= in.non_witness_utxo->outputs.size()) {
-    return InputError(
-        index, absl::StrCat("non_witness_utxo has no output ", prevout.index));
-  }
-  return in.non_witness_utxo->outputs[prevout.index];
-}
-
 absl::StatusOr<PsbtSigningInput> AnalyzeInput(
     const Psbt& psbt, size_t index, const crypto::ExtendedPublicKey& root) {
   const PsbtInput& in = psbt.inputs[index];
@@ -166,29 +145,8 @@ absl::StatusOr<PsbtSigningInput> AnalyzeInput(
   absl::StatusOr<crypto::Point> key = VerifyDerivation(*own, root);
   if (!key.ok()) return InputError(index, key.status().message());
 
-  // Spent output.
-  absl::optional<TxOut> from_non_witness;
-  if (in.non_witness_utxo.has_value()) {
-    KAGI_ASSIGN_OR_RETURN(TxOut out, CheckedNonWitnessOutput(psbt, index));
-    from_non_witness = std::move(out);
-  }
-  TxOut spent;
-  if (in.witness_utxo.has_value()) {
-    if (from_non_witness.has_value() &&
-        !SameTxOut(*from_non_witness, *in.witness_utxo)) {
-      return InputError(index,
-                        "witness_utxo differs from the non_witness_utxo's "
-                        "output it claims to be");
-    }
-    spent = *in.witness_utxo;
-  } else if (from_non_witness.has_value()) {
-    spent = *from_non_witness;
-  } else {
-    return InputError(index,
-                      "spent output unknown (P2WPKH needs witness_utxo, "
-                      "P2PKH needs non_witness_utxo)");
-  }
-
+  // Spent output, proven by the full previous transaction.
+  KAGI_ASSIGN_OR_RETURN(const TxOut spent, SpentOutput(psbt, index));
   const ClassifiedScript classified = ClassifyScript(spent.script_pubkey);
   const Bytes hash = KeyHash(*key);
   PsbtSigningInput result;
@@ -216,9 +174,6 @@ absl::StatusOr<PsbtSigningInput> AnalyzeInput(
       break;
     }
     case ScriptType::kP2pkh: {
-      if (!in.non_witness_utxo.has_value()) {
-        return InputError(index, "P2PKH input without non_witness_utxo");
-      }
       if (spent.script_pubkey != P2pkhScript(hash)) {
         return InputError(index, absl::StrCat("spent P2PKH script is not "
                                               "the one of the key at ",
@@ -238,9 +193,29 @@ absl::StatusOr<PsbtSigningInput> AnalyzeInput(
   return result;
 }
 
+// NotChangeReason returns "" if an output paying the wallet's key at `path`
+// as `type` is change under `rule`, else why it is not.
+std::string NotChangeReason(const std::vector<uint32_t>& path, ScriptType type,
+                            const PsbtChangeRule& rule) {
+  const bool in_branch =
+      path.size() == 2 && path[0] == rule.branch && path[1] < rule.index_limit;
+  if (!in_branch) {
+    return absl::StrCat("pays this wallet's key at ", PathString(path),
+                        ", outside the change branch ", rule.ToString());
+  }
+  if (std::find(rule.script_types.begin(), rule.script_types.end(), type) ==
+      rule.script_types.end()) {
+    return absl::StrCat("pays this wallet's key at ", PathString(path), " as ",
+                        ScriptTypeName(type),
+                        ", a script type the change branch ", rule.ToString(),
+                        " does not use");
+  }
+  return "";
+}
+
 absl::StatusOr<PsbtOutputSummary> AnalyzeOutput(
     const Psbt& psbt, size_t index, const crypto::ExtendedPublicKey& root,
-    Network network) {
+    Network network, const PsbtChangeRule& change) {
   const TxOut& out = psbt.tx.outputs[index];
   if (out.amount > kMaxMoney) {
     return OutputError(
@@ -271,16 +246,23 @@ absl::StatusOr<PsbtOutputSummary> AnalyzeOutput(
     return OutputError(index, absl::StrCat(claim, key.status().message()));
   }
   const Bytes hash = KeyHash(*key);
-  if (out.script_pubkey != P2wpkhScript(hash) &&
-      out.script_pubkey != P2pkhScript(hash)) {
+  ScriptType type = ScriptType::kOther;
+  if (out.script_pubkey == P2wpkhScript(hash)) {
+    type = ScriptType::kP2wpkh;
+  } else if (out.script_pubkey == P2pkhScript(hash)) {
+    type = ScriptType::kP2pkh;
+  } else {
     return OutputError(
         index, absl::StrCat(claim,
                             "its scriptPubKey is neither P2WPKH nor P2PKH of "
                             "the key at ",
                             PathString(own->path)));
   }
-  summary.change = true;
-  summary.change_path = own->path;
+  summary.self_payment = NotChangeReason(own->path, type, change);
+  if (summary.self_payment.empty()) {
+    summary.change = true;
+    summary.change_path = own->path;
+  }
   return summary;
 }
 
@@ -312,9 +294,17 @@ Bytes EcdsaCompactToDer(const std::array<uint8_t, 64>& compact) {
   return der;
 }
 
+std::string PsbtChangeRule::ToString() const {
+  std::vector<std::string> types;
+  for (ScriptType t : script_types) types.emplace_back(ScriptTypeName(t));
+  return absl::StrCat("m/", branch, "/i (i < ", index_limit, "; ",
+                      absl::StrJoin(types, ", "), ")");
+}
+
 absl::StatusOr<PsbtAnalysis> AnalyzePsbt(const Psbt& psbt,
                                          const crypto::ExtendedPublicKey& root,
-                                         Network network) {
+                                         Network network,
+                                         const PsbtChangeRule& change) {
   if (psbt.inputs.size() != psbt.tx.inputs.size() ||
       psbt.outputs.size() != psbt.tx.outputs.size()) {
     return absl::InvalidArgumentError(
@@ -344,7 +334,7 @@ absl::StatusOr<PsbtAnalysis> AnalyzePsbt(const Psbt& psbt,
   }
   for (size_t i = 0; i < psbt.tx.outputs.size(); ++i) {
     KAGI_ASSIGN_OR_RETURN(PsbtOutputSummary out,
-                          AnalyzeOutput(psbt, i, root, network));
+                          AnalyzeOutput(psbt, i, root, network, change));
     uint64_t& total =
         out.change ? analysis.change_total : analysis.external_total;
     if (!AddAmount(out.amount, total) ||

@@ -11,29 +11,34 @@
 //   * its path is non-hardened and at most kPsbtMaxPathDepth steps, its
 //     public key is 33-byte compressed, and DerivePath(root, path) gives
 //     exactly that key;
-//   * the spent output is P2WPKH(HASH160(key)) — taken from the witness UTXO,
-//     which must be present — or P2PKH(HASH160(key)) — taken from the
-//     non-witness UTXO, which must be present and hash to the prevout txid.
-//     A non-witness UTXO given next to a witness UTXO must hash to the
-//     prevout txid and contain the same output at the prevout index;
+//   * the spent output is read from the input's non-witness UTXO (the full
+//     previous transaction), which must be present and hash to the prevout
+//     txid; a witness UTXO, required for P2WPKH, must be that same output
+//     (SpentOutput, psbt.h). It must be P2WPKH(HASH160(key)) or
+//     P2PKH(HASH160(key)). Other script types, P2TR included, are refused:
+//     a threshold ECDSA key makes no Schnorr signatures;
 //   * no sighash type other than SIGHASH_ALL, no redeem or witness script
 //     (no P2SH/P2WSH wrapping), not already finalized, no outpoint spent
 //     twice.
+// Why the non-witness UTXO for segwit inputs too: a BIP143 signature commits
+// to its own input's amount only. Two PSBTs of one transaction, each
+// understating another input's witness UTXO, each show a small fee; the
+// signature each yields for its honest input is valid in the real
+// transaction, and the two combine into one paying the understated amounts
+// as fee. The full previous transaction makes every amount a fact.
 // Outputs are listed with their address on `network` (or "script:<hex>" if
-// the scriptPubKey has none). An output is change only if its one
-// PSBT_OUT_BIP32_DERIVATION with our fingerprint re-derives to its key and
-// its scriptPubKey is P2WPKH or P2PKH of that key; a derivation with our
-// fingerprint that does not check out is an error ("output i: claims to be
-// change but ..."), since a false change claim hides a payment from the
-// approver. Derivations with other fingerprints are ignored.
+// the scriptPubKey has none). An output with one PSBT_OUT_BIP32_DERIVATION
+// carrying our fingerprint must re-derive to its key and its scriptPubKey
+// must be P2WPKH or P2PKH of that key; one that does not check out is an
+// error ("output i: claims to be change but ..."), since a false change
+// claim hides a payment from the approver. Such a verified self-payment is
+// change only under the PsbtChangeRule (default m/1/i, i < 10000, P2WPKH);
+// any other (m/1/2147483647, the receive branch, P2PKH in a P2WPKH wallet)
+// counts as an external output, its reason in `self_payment`: money sent
+// where the wallet does not look for change is money policy must judge.
+// Derivations with other fingerprints are ignored.
 // Amounts above kMaxMoney, totals that overflow it, and outputs exceeding
 // inputs are refused.
-//
-// Caveat (BIP143): a P2WPKH input's amount comes from its witness UTXO; the
-// signature commits to it, so a lie makes the transaction invalid rather
-// than paying a higher fee, unless other inputs were signed separately with
-// other lies. Supply non-witness UTXOs too when that matters: they are
-// checked here.
 //
 // Errors are InvalidArgument (PermissionDenied for inputs without our
 // fingerprint) with messages "input i: ...", "output i: ..." or "psbt: ...".
@@ -71,12 +76,30 @@ struct PsbtSigningInput {
   crypto::Digest32 sighash{};  // BIP143 (P2WPKH) or legacy, SIGHASH_ALL
 };
 
+// PsbtChangeRule says which outputs paying the wallet's own keys are
+// change: those to the key at m/<branch>/<index> with index < index_limit,
+// as one of `script_types`. Any other self-payment is an external output.
+// The defaults are the policy's (docs/policy.md, "Change outputs").
+struct PsbtChangeRule {
+  uint32_t branch = 1;
+  uint32_t index_limit = 10000;
+  std::vector<ScriptType> script_types = {ScriptType::kP2wpkh};
+
+  // ToString: "m/1/i (i < 10000; p2wpkh)".
+  std::string ToString() const;
+};
+
 struct PsbtOutputSummary {
   size_t index = 0;
   std::string address;  // ScriptAddress, or "script:" + hex(scriptPubKey)
   uint64_t amount = 0;
-  bool change = false;  // true only when verified by derivation
+  bool change = false;  // true only when verified by derivation and rule
   std::vector<uint32_t> change_path;
+  // Non-empty when the output verifiably pays one of the wallet's own keys
+  // but is not change under the rule: why ("pays this wallet's key at
+  // m/1/2147483647, outside the change branch m/1/i (i < 10000; p2wpkh)").
+  // Such an output counts as external.
+  std::string self_payment;
 };
 
 struct PsbtAnalysis {
@@ -90,10 +113,12 @@ struct PsbtAnalysis {
 
 // AnalyzePsbt checks `psbt` against the wallet root (see the file comment)
 // and returns what each input signs and where the money goes. `network`
-// only selects the address encoding.
+// only selects the address encoding; `change` says which self-payments are
+// change.
 absl::StatusOr<PsbtAnalysis> AnalyzePsbt(const Psbt& psbt,
                                          const crypto::ExtendedPublicKey& root,
-                                         Network network);
+                                         Network network,
+                                         const PsbtChangeRule& change);
 
 // SignPsbt adds, for each analysed input i, the partial signature
 // DER(signatures[i]) ‖ 0x01 under the input's compressed public key and

@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -120,6 +121,7 @@ const std::vector<uint32_t> kIn0 = {0, 1};
 const std::vector<uint32_t> kIn1 = {0, 2};
 const std::vector<uint32_t> kIn2 = {0, 3};
 const std::vector<uint32_t> kChange = {1, 0};
+const PsbtChangeRule kRule;  // the default: m/1/i, i < 10000, P2WPKH
 
 Bytes ExternalHash() { return Bytes(20, 0x11); }
 
@@ -138,8 +140,9 @@ Transaction Funding() {
   return tx;
 }
 
-// TwoInputPsbt spends the two P2WPKH outputs of Funding(): 60000 sat to an
-// external P2WPKH, 19000 sat change to m/1/0, fee 1000.
+// TwoInputPsbt spends the two P2WPKH outputs of Funding() (each input with
+// its witness and non-witness UTXO): 60000 sat to an external P2WPKH, 19000
+// sat change to m/1/0, fee 1000.
 Psbt TwoInputPsbt() {
   const Transaction funding = Funding();
   const TxHash funding_id = Txid(funding);
@@ -153,6 +156,7 @@ Psbt TwoInputPsbt() {
     in.sequence = 0xfffffffd;
     psbt.tx.inputs.push_back(in);
     PsbtInput pin;
+    pin.non_witness_utxo = funding;
     pin.witness_utxo = funding.outputs[vout];
     pin.bip32_derivations.push_back(W().Derivation(vout == 0 ? kIn0 : kIn1));
     psbt.inputs.push_back(pin);
@@ -168,6 +172,21 @@ Psbt TwoInputPsbt() {
   PsbtOutput change;
   change.bip32_derivations.push_back(W().Derivation(kChange));
   psbt.outputs.push_back(change);
+  return psbt;
+}
+
+// WithSpentOutput returns TwoInputPsbt() where input `index` spends `out`
+// instead: the funding transaction, both prevout txids and the witness UTXO
+// change consistently.
+Psbt WithSpentOutput(size_t index, const TxOut& out) {
+  Psbt psbt = TwoInputPsbt();
+  Transaction funding = Funding();
+  funding.outputs[index] = out;
+  for (size_t i = 0; i < 2; ++i) {
+    psbt.tx.inputs[i].prevout.txid = Txid(funding);
+    psbt.inputs[i].non_witness_utxo = funding;
+    psbt.inputs[i].witness_utxo = funding.outputs[i];
+  }
   return psbt;
 }
 
@@ -259,7 +278,7 @@ TEST(PsbtSignerTest, RootIsTheBip32VectorMaster) {
 TEST(PsbtSignerTest, AnalyzesTwoP2wpkhInputsWithChange) {
   const Psbt psbt = RoundTrip(TwoInputPsbt());
   absl::StatusOr<PsbtAnalysis> a =
-      AnalyzePsbt(psbt, W().Root(), Network::kRegtest);
+      AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule);
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(a->input_total, 80000u);
   EXPECT_EQ(a->external_total, 60000u);
@@ -299,7 +318,7 @@ TEST(PsbtSignerTest, AnalyzesTwoP2wpkhInputsWithChange) {
             *EncodeSegwitAddress(Network::kRegtest, 0, W().KeyHash(kChange)));
 
   absl::StatusOr<PsbtAnalysis> main =
-      AnalyzePsbt(psbt, W().Root(), Network::kMainnet);
+      AnalyzePsbt(psbt, W().Root(), Network::kMainnet, kRule);
   ASSERT_TRUE(main.ok()) << main.status();
   EXPECT_THAT(main->outputs[0].address, StartsWith("bc1q"));
   EXPECT_EQ(main->outputs[0].address,
@@ -310,7 +329,7 @@ TEST(PsbtSignerTest, AnalyzesTwoP2wpkhInputsWithChange) {
 TEST(PsbtSignerTest, SignsTwoP2wpkhInputs) {
   const Psbt psbt = RoundTrip(TwoInputPsbt());
   absl::StatusOr<PsbtAnalysis> a =
-      AnalyzePsbt(psbt, W().Root(), Network::kRegtest);
+      AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule);
   ASSERT_TRUE(a.ok()) << a.status();
   const std::vector<std::array<uint8_t, 64>> sigs = {
       W().Sign(kIn0, a->inputs[0].sighash),
@@ -328,8 +347,8 @@ TEST(PsbtSignerTest, SignsTwoP2wpkhInputs) {
   EXPECT_EQ(EncodePsbt(*decoded), EncodePsbt(psbt));
 
   // Signing twice is refused (already has a signature for this key).
-  absl::StatusOr<PsbtAnalysis> again =
-      AnalyzePsbt(*DecodePsbt(*signed_bytes), W().Root(), Network::kRegtest);
+  absl::StatusOr<PsbtAnalysis> again = AnalyzePsbt(
+      *DecodePsbt(*signed_bytes), W().Root(), Network::kRegtest, kRule);
   ASSERT_TRUE(again.ok()) << again.status();
   absl::StatusOr<Bytes> twice =
       SignPsbt(*DecodePsbt(*signed_bytes), *again, sigs);
@@ -339,8 +358,11 @@ TEST(PsbtSignerTest, SignsTwoP2wpkhInputs) {
 
 TEST(PsbtSignerTest, AnalyzesAndSignsP2pkhInput) {
   const Psbt psbt = RoundTrip(P2pkhPsbt());
+  // A legacy wallet: its change is P2PKH.
+  PsbtChangeRule legacy;
+  legacy.script_types = {ScriptType::kP2pkh};
   absl::StatusOr<PsbtAnalysis> a =
-      AnalyzePsbt(psbt, W().Root(), Network::kMainnet);
+      AnalyzePsbt(psbt, W().Root(), Network::kMainnet, legacy);
   ASSERT_TRUE(a.ok()) << a.status();
   ASSERT_EQ(a->inputs.size(), 1u);
   EXPECT_EQ(a->inputs[0].type, ScriptType::kP2pkh);
@@ -362,11 +384,17 @@ TEST(PsbtSignerTest, AnalyzesAndSignsP2pkhInput) {
   EXPECT_TRUE(a->outputs[2].change);
   EXPECT_THAT(a->outputs[2].address, StartsWith("1"));
 
+  // Under the default (P2WPKH) rule the same output is an external payment.
   absl::StatusOr<PsbtAnalysis> regtest =
-      AnalyzePsbt(psbt, W().Root(), Network::kRegtest);
+      AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule);
   ASSERT_TRUE(regtest.ok());
   const char first = regtest->outputs[0].address[0];
   EXPECT_TRUE(first == 'm' || first == 'n') << regtest->outputs[0].address;
+  EXPECT_FALSE(regtest->outputs[2].change);
+  EXPECT_EQ(regtest->outputs[2].self_payment,
+            "pays this wallet's key at m/1/0 as p2pkh, a script type the "
+            "change branch m/1/i (i < 10000; p2wpkh) does not use");
+  EXPECT_EQ(regtest->external_total, 69500u);
 
   absl::StatusOr<Bytes> signed_bytes =
       SignPsbt(psbt, *a, {W().Sign(kIn2, a->inputs[0].sighash)});
@@ -374,13 +402,12 @@ TEST(PsbtSignerTest, AnalyzesAndSignsP2pkhInput) {
   ExpectSignedCorrectly(*signed_bytes, {kIn2}, {a->inputs[0].sighash});
 }
 
-TEST(PsbtSignerTest, AcceptsMatchingNonWitnessUtxoNextToWitnessUtxo) {
+TEST(PsbtSignerTest, RefusesWitnessUtxoWithoutNonWitnessUtxo) {
   Psbt psbt = TwoInputPsbt();
-  psbt.inputs[1].non_witness_utxo = Funding();
-  absl::StatusOr<PsbtAnalysis> a =
-      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest);
-  ASSERT_TRUE(a.ok()) << a.status();
-  EXPECT_EQ(a->fee, 1000u);
+  psbt.inputs[1].non_witness_utxo.reset();
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "non_witness_utxo missing");
 }
 
 TEST(PsbtSignerTest, EcdsaCompactToDerMatchesLibsecp256k1) {
@@ -410,16 +437,167 @@ TEST(PsbtSignerTest, EcdsaCompactToDerMatchesLibsecp256k1) {
   }
 }
 
+// --- The segwit fee siphon (issue 13 section 1) ------------------------------
+
+// SiphonFunding pays 1000000 sat to P2WPKH(m/0/1) and 1000000 sat to
+// P2WPKH(m/0/2).
+Transaction SiphonFunding() {
+  Transaction tx;
+  TxIn in;
+  in.prevout.txid.fill(0xcd);
+  tx.inputs.push_back(in);
+  tx.outputs.push_back({1000000, P2wpkhScript(W().KeyHash(kIn0))});
+  tx.outputs.push_back({1000000, P2wpkhScript(W().KeyHash(kIn1))});
+  return tx;
+}
+
+// SiphonPsbt spends both outputs of SiphonFunding() and pays 995000 sat
+// out: the real fee is 1005000 sat. Input `understated` claims, in its
+// witness UTXO, 1 sat instead of 1000000, so the PSBT shows a 5001 sat fee.
+// Every input carries only its witness UTXO, as the attacker sends it.
+Psbt SiphonPsbt(size_t understated) {
+  const Transaction funding = SiphonFunding();
+  Psbt psbt;
+  for (uint32_t vout = 0; vout < 2; ++vout) {
+    TxIn in;
+    in.prevout.txid = Txid(funding);
+    in.prevout.index = vout;
+    psbt.tx.inputs.push_back(in);
+    PsbtInput pin;
+    pin.witness_utxo = funding.outputs[vout];
+    if (vout == understated) pin.witness_utxo->amount = 1;
+    pin.bip32_derivations.push_back(W().Derivation(vout == 0 ? kIn0 : kIn1));
+    psbt.inputs.push_back(pin);
+  }
+  psbt.tx.outputs.push_back({995000, P2wpkhScript(ExternalHash())});
+  psbt.outputs.resize(1);
+  return psbt;
+}
+
+// Two PSBTs of one transaction, each understating another input, each
+// showing a 5001 sat fee: the signature each gives for its honest input
+// commits (BIP143) to that input's real amount, so the two together complete
+// a transaction paying 1005000 sat. The understated input must be refused,
+// whatever the attacker puts next to its witness UTXO, and the only PSBT of
+// this transaction that is accepted shows the real fee.
+TEST(PsbtSignerTest, SegwitFeeSiphonRefusesTheUnderstatedInput) {
+  for (size_t understated = 0; understated < 2; ++understated) {
+    SCOPED_TRACE(understated);
+    const std::string input = absl::StrCat("input ", understated, ": ");
+    const size_t honest = 1 - understated;
+    // As the attacker sends it: witness UTXOs only.
+    Psbt psbt = SiphonPsbt(understated);
+    psbt.inputs[honest].non_witness_utxo = SiphonFunding();
+    ExpectRefused(
+        AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+        input, "non_witness_utxo");
+    // With the real previous transaction: it contradicts the witness UTXO.
+    psbt.inputs[understated].non_witness_utxo = SiphonFunding();
+    ExpectRefused(
+        AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+        input, "differs");
+    // With a previous transaction forged to agree: another txid.
+    Transaction forged = SiphonFunding();
+    forged.outputs[understated].amount = 1;
+    psbt.inputs[understated].non_witness_utxo = forged;
+    ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
+                  input, "txid");
+  }
+  // Witness UTXOs only, even when they are true: refused, naming the first.
+  Psbt witness_only = SiphonPsbt(2);
+  ExpectRefused(AnalyzePsbt(RoundTrip(witness_only), W().Root(),
+                            Network::kRegtest, kRule),
+                "input 0: ", "non_witness_utxo");
+  // The honest PSBT of the same transaction shows what it really pays.
+  Psbt honest = SiphonPsbt(2);
+  honest.inputs[0].non_witness_utxo = SiphonFunding();
+  honest.inputs[1].non_witness_utxo = SiphonFunding();
+  absl::StatusOr<PsbtAnalysis> a =
+      AnalyzePsbt(RoundTrip(honest), W().Root(), Network::kRegtest, kRule);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->input_total, 2000000u);
+  EXPECT_EQ(a->fee, 1005000u);
+}
+
+// --- Change only under the change branch (issue 13 section 4) -------------
+
+// SelfPaymentPsbt spends Funding()'s two P2WPKH outputs (80000 sat) and pays
+// 60000 sat to an external P2WPKH and 19000 sat to the wallet's own key at
+// `path`, as `script` of that key, with a true derivation record.
+Psbt SelfPaymentPsbt(const std::vector<uint32_t>& path,
+                     Bytes (*script)(ByteSpan)) {
+  Psbt psbt = TwoInputPsbt();
+  psbt.tx.outputs[1].script_pubkey = script(W().KeyHash(path));
+  psbt.outputs[1].bip32_derivations = {W().Derivation(path)};
+  return psbt;
+}
+
+// An output to one of the wallet's own keys is change only at m/1/i with
+// i below the bound (default 10000) and as P2WPKH; any other self-payment
+// is an external output, with its amount and address, like any payment.
+TEST(PsbtSignerTest, ChangeOnlyUnderTheChangeBranch) {
+  struct Case {
+    std::vector<uint32_t> path;
+    Bytes (*script)(ByteSpan);
+    bool change;
+  };
+  const std::vector<Case> cases = {
+      {{1, 0}, P2wpkhScript, true},
+      {{1, 9999}, P2wpkhScript, true},
+      {{1, 10000}, P2wpkhScript, false},
+      {{1, 0x7fffffff}, P2wpkhScript, false},  // the red team's m/1/2147483647
+      {{0, 5}, P2wpkhScript, false},           // the receive branch
+      {{2, 0}, P2wpkhScript, false},
+      {{1}, P2wpkhScript, false},
+      {{1, 0, 0}, P2wpkhScript, false},
+      {{}, P2wpkhScript, false},     // the root key itself
+      {{1, 0}, P2pkhScript, false},  // a script type not in use
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::PrintToString(c.path));
+    const Psbt psbt = RoundTrip(SelfPaymentPsbt(c.path, c.script));
+    absl::StatusOr<PsbtAnalysis> a =
+        AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule);
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_EQ(a->outputs[1].change, c.change);
+    EXPECT_EQ(a->change_total, c.change ? 19000u : 0u);
+    EXPECT_EQ(a->external_total, c.change ? 60000u : 79000u);
+    EXPECT_EQ(a->fee, 1000u);
+    EXPECT_EQ(a->outputs[1].self_payment.empty(), c.change);
+  }
+  absl::StatusOr<PsbtAnalysis> far =
+      AnalyzePsbt(SelfPaymentPsbt({1, 0x7fffffff}, P2wpkhScript), W().Root(),
+                  Network::kRegtest, kRule);
+  ASSERT_TRUE(far.ok()) << far.status();
+  EXPECT_EQ(far->outputs[1].self_payment,
+            "pays this wallet's key at m/1/2147483647, outside the change "
+            "branch m/1/i (i < 10000; p2wpkh)");
+  // A configured branch and bound.
+  PsbtChangeRule rule;
+  rule.branch = 7;
+  rule.index_limit = 3;
+  rule.script_types = {ScriptType::kP2wpkh, ScriptType::kP2pkh};
+  for (const Case& c : std::vector<Case>{{{7, 2}, P2pkhScript, true},
+                                         {{7, 3}, P2wpkhScript, false},
+                                         {{1, 0}, P2wpkhScript, false}}) {
+    SCOPED_TRACE(::testing::PrintToString(c.path));
+    absl::StatusOr<PsbtAnalysis> a = AnalyzePsbt(
+        SelfPaymentPsbt(c.path, c.script), W().Root(), Network::kRegtest, rule);
+    ASSERT_TRUE(a.ok()) << a.status();
+    EXPECT_EQ(a->outputs[1].change, c.change);
+  }
+}
+
 // --- Refusals -------------------------------------------------------------
 
 TEST(PsbtSignerTest, RefusesInputWithoutOurFingerprint) {
   Psbt psbt = TwoInputPsbt();
   psbt.inputs[1].bip32_derivations[0].fingerprint = {0xde, 0xad, 0xbe, 0xef};
-  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
                 "input 1: ", "not spendable by this key",
                 absl::StatusCode::kPermissionDenied);
   psbt.inputs[1].bip32_derivations.clear();
-  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
                 "input 1: ", "not spendable by this key",
                 absl::StatusCode::kPermissionDenied);
 }
@@ -427,36 +605,40 @@ TEST(PsbtSignerTest, RefusesInputWithoutOurFingerprint) {
 TEST(PsbtSignerTest, RefusesSeveralRecordsWithOurFingerprint) {
   Psbt psbt = TwoInputPsbt();
   psbt.inputs[0].bip32_derivations.push_back(W().Derivation(kIn2));
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 0: ", "2 BIP32 derivations");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 0: ", "2 BIP32 derivations");
 }
 
 TEST(PsbtSignerTest, RefusesDerivedKeyMismatch) {
   Psbt psbt = TwoInputPsbt();
   psbt.inputs[1].bip32_derivations[0].pubkey = W().KeyBytes(kIn2);
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 1: ", "key derived at m/0/2");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "key derived at m/0/2");
 }
 
 TEST(PsbtSignerTest, RefusesUncompressedDerivationKey) {
   Psbt psbt = TwoInputPsbt();
   const auto full = W().Key(kIn1).ToUncompressed();
   psbt.inputs[1].bip32_derivations[0].pubkey = Bytes(full.begin(), full.end());
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 1: ", "65 bytes");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "65 bytes");
 }
 
 TEST(PsbtSignerTest, RefusesHardenedPath) {
   Psbt psbt = TwoInputPsbt();
   psbt.inputs[0].bip32_derivations[0].path = {crypto::kBip32HardenedBit, 1};
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 0: ", "hardened");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 0: ", "hardened");
 }
 
 TEST(PsbtSignerTest, RefusesTooDeepPath) {
   Psbt psbt = TwoInputPsbt();
   psbt.inputs[0].bip32_derivations[0].path = std::vector<uint32_t>(17, 0);
-  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
                 "input 0: ", "17 steps");
 }
 
@@ -464,11 +646,13 @@ TEST(PsbtSignerTest, RefusesP2wpkhWithoutWitnessUtxo) {
   Psbt psbt = TwoInputPsbt();
   psbt.inputs[1].witness_utxo.reset();
   psbt.inputs[1].non_witness_utxo = Funding();
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 1: ", "P2WPKH input without witness_utxo");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "P2WPKH input without witness_utxo");
   psbt.inputs[1].non_witness_utxo.reset();
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 1: ", "spent output unknown");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "non_witness_utxo missing");
 }
 
 TEST(PsbtSignerTest, RefusesNonWitnessUtxoWithWrongTxid) {
@@ -477,11 +661,11 @@ TEST(PsbtSignerTest, RefusesNonWitnessUtxoWithWrongTxid) {
   Transaction other = Funding();
   other.locktime = 1;
   psbt.inputs[0].non_witness_utxo = other;
-  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
                 "input 0: ", "txid");
   Psbt p2pkh = P2pkhPsbt();
   p2pkh.inputs[0].non_witness_utxo = other;
-  ExpectRefused(AnalyzePsbt(p2pkh, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(p2pkh, W().Root(), Network::kRegtest, kRule),
                 "input 0: ", "txid");
 }
 
@@ -489,50 +673,61 @@ TEST(PsbtSignerTest, RefusesWitnessUtxoDisagreeingWithNonWitnessUtxo) {
   Psbt psbt = TwoInputPsbt();
   psbt.inputs[1].non_witness_utxo = Funding();
   psbt.inputs[1].witness_utxo->amount = 29000;
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 1: ", "differs");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "differs");
 }
 
 TEST(PsbtSignerTest, RefusesSpentScriptThatIsNotOurs) {
-  Psbt psbt = TwoInputPsbt();
-  psbt.inputs[1].witness_utxo->script_pubkey = P2wpkhScript(ExternalHash());
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 1: ", "spent P2WPKH script is not");
-  psbt.inputs[1].witness_utxo->script_pubkey = P2shScript(W().KeyHash(kIn1));
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 1: ", "only P2WPKH and P2PKH");
-  // P2PKH of the right key but offered as a witness UTXO: no non-witness
-  // UTXO to prove the amount.
+  Psbt psbt = WithSpentOutput(1, {30000, P2wpkhScript(ExternalHash())});
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "spent P2WPKH script is not");
+  psbt = WithSpentOutput(1, {30000, P2shScript(W().KeyHash(kIn1))});
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "only P2WPKH and P2PKH");
+  // Taproot is refused too: the key makes ECDSA signatures only.
+  psbt = WithSpentOutput(1, {30000, P2trScript(Bytes(32, 0x22))});
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "spends a p2tr output");
+  // A witness UTXO that claims another script than the previous
+  // transaction's output is refused before its type matters.
+  psbt = TwoInputPsbt();
   psbt.inputs[1].witness_utxo->script_pubkey = P2pkhScript(W().KeyHash(kIn1));
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 1: ", "P2PKH input without non_witness_utxo");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 1: ", "differs");
 }
 
 TEST(PsbtSignerTest, RefusesSighashTypeOtherThanAll) {
   Psbt psbt = TwoInputPsbt();
   psbt.inputs[0].sighash_type = 3;  // SIGHASH_SINGLE
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 0: ", "sighash type 3");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 0: ", "sighash type 3");
   psbt.inputs[0].sighash_type = 2;  // SIGHASH_NONE
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "input 0: ", "sighash type 2");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "input 0: ", "sighash type 2");
 }
 
 TEST(PsbtSignerTest, RefusesFinalizedAndScriptWrappedInputs) {
   Psbt psbt = TwoInputPsbt();
   psbt.inputs[1].final_script_witness = std::vector<Bytes>{Bytes{1}};
-  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
                 "input 1: ", "finalized");
   psbt = TwoInputPsbt();
   psbt.inputs[0].redeem_script = P2wpkhScript(W().KeyHash(kIn0));
-  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
                 "input 0: ", "redeem or witness script");
 }
 
 TEST(PsbtSignerTest, RefusesDuplicateOutpoint) {
   Psbt psbt = TwoInputPsbt();
   psbt.tx.inputs[1].prevout = psbt.tx.inputs[0].prevout;
-  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
                 "input 1: ", "same outpoint as input 0");
 }
 
@@ -540,43 +735,47 @@ TEST(PsbtSignerTest, RefusesFalseChangeClaims) {
   // Our derivation on the external output: key is ours, script is not.
   Psbt psbt = TwoInputPsbt();
   psbt.outputs[0].bip32_derivations.push_back(W().Derivation(kChange));
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "output 0: ", "claims to be change");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "output 0: ", "claims to be change");
   // Record key does not derive from the path.
   psbt = TwoInputPsbt();
   psbt.outputs[1].bip32_derivations[0].path = {1, 1};
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "output 1: ", "claims to be change but key derived at m/1/1");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "output 1: ", "claims to be change but key derived at m/1/1");
   // Hardened path.
   psbt = TwoInputPsbt();
   psbt.outputs[1].bip32_derivations[0].path = {1 | crypto::kBip32HardenedBit,
                                                0};
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "output 1: ", "claims to be change but BIP32 path m/1'/0");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "output 1: ", "claims to be change but BIP32 path m/1'/0");
 }
 
 TEST(PsbtSignerTest, RefusesOutputsExceedingInputs) {
   Psbt psbt = TwoInputPsbt();
   psbt.tx.outputs[0].amount = 61001;
-  ExpectRefused(AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest),
-                "psbt: ", "outputs (80001 sat) exceed inputs (80000 sat)");
+  ExpectRefused(
+      AnalyzePsbt(RoundTrip(psbt), W().Root(), Network::kRegtest, kRule),
+      "psbt: ", "outputs (80001 sat) exceed inputs (80000 sat)");
 }
 
 TEST(PsbtSignerTest, RefusesAmountsAboveMaxMoney) {
   Psbt psbt = TwoInputPsbt();
   psbt.tx.outputs[1].amount = kMaxMoney + 1;
-  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
                 "output 1: ", "exceeds 21e6 BTC");
   psbt = TwoInputPsbt();
   psbt.tx.outputs[0].amount = kMaxMoney;
-  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest),
+  ExpectRefused(AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule),
                 "output 1: ", "more than 21e6 BTC");
 }
 
 TEST(PsbtSignerTest, SignRefusesBadSignatureAndWrongCount) {
   const Psbt psbt = RoundTrip(TwoInputPsbt());
   absl::StatusOr<PsbtAnalysis> a =
-      AnalyzePsbt(psbt, W().Root(), Network::kRegtest);
+      AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule);
   ASSERT_TRUE(a.ok()) << a.status();
   const std::array<uint8_t, 64> sig0 = W().Sign(kIn0, a->inputs[0].sighash);
   const std::array<uint8_t, 64> sig1 = W().Sign(kIn1, a->inputs[1].sighash);

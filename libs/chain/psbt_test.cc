@@ -911,27 +911,46 @@ TEST(PsbtTest, AddPartialSignatureRefusesBadInput) {
 }
 
 TEST(PsbtTest, FeeFromUtxos) {
-  // Inputs: 0.5 BTC (non-witness UTXO, output 0) + 2 BTC (witness UTXO);
-  // outputs 1.4999 + 1 BTC (BIP174 creator example).
+  // Inputs: 0.5 BTC (non-witness UTXO, output 0) + 2 BTC (witness UTXO
+  // only); outputs 1.4999 + 1 BTC (BIP174 creator example).
   absl::StatusOr<Psbt> updated = DecodePsbt(Hex(RolePsbts()[1]));
   ASSERT_TRUE(updated.ok());
-  absl::StatusOr<uint64_t> fee = Fee(*updated);
+  // The 2 BTC of input 1 are only a witness UTXO's claim: not a fee.
+  EXPECT_THAT(Fee(*updated).status().message(),
+              HasSubstr("input 1: non_witness_utxo missing"));
+  // Give input 1 a previous transaction that pays its 2 BTC (and spend
+  // that one): the fee is a fact.
+  Psbt proven = *updated;
+  Transaction prev;
+  prev.inputs.emplace_back();
+  prev.outputs.push_back(*proven.inputs[1].witness_utxo);
+  proven.inputs[1].non_witness_utxo = prev;
+  proven.tx.inputs[1].prevout = {Txid(prev), 0};
+  absl::StatusOr<uint64_t> fee = Fee(proven);
   ASSERT_TRUE(fee.ok()) << fee.status();
   EXPECT_EQ(*fee, 10000u);
 
   absl::StatusOr<Psbt> created = DecodePsbt(Hex(RolePsbts()[0]));
   ASSERT_TRUE(created.ok());
   EXPECT_THAT(Fee(*created).status().message(),
-              HasSubstr("input 0: spent output unknown"));
+              HasSubstr("input 0: non_witness_utxo missing"));
 
   // A witness UTXO that contradicts the non-witness UTXO is refused.
-  Psbt lying = *updated;
+  Psbt lying = proven;
   lying.inputs[0].witness_utxo = lying.inputs[0].non_witness_utxo->outputs[0];
   lying.inputs[0].witness_utxo->amount += 1;
-  EXPECT_THAT(Fee(lying).status().message(), HasSubstr("disagrees"));
+  EXPECT_THAT(Fee(lying).status().message(),
+              HasSubstr("input 0: witness_utxo"));
+  EXPECT_THAT(Fee(lying).status().message(), HasSubstr("differs"));
+
+  // A previous transaction that is not the one spent.
+  Psbt other = proven;
+  other.inputs[1].non_witness_utxo->locktime = 9;
+  EXPECT_THAT(Fee(other).status().message(),
+              HasSubstr("input 1: non_witness_utxo's txid"));
 
   // Outputs above inputs.
-  Psbt overspend = *updated;
+  Psbt overspend = proven;
   overspend.tx.outputs[0].amount += 20000;
   EXPECT_THAT(Fee(overspend).status().message(), HasSubstr("exceed inputs"));
 }

@@ -10,6 +10,8 @@
 #include "absl/strings/str_join.h"
 #include "libs/base/status_macros.h"
 #include "libs/chain/ethereum.h"
+#include "libs/chain/script.h"
+#include "libs/crypto/bip32.h"
 #include "libs/policy/approval.h"
 
 namespace kagi::policy {
@@ -49,6 +51,47 @@ std::string QuorumText(const std::vector<v1::Quorum>& quorums) {
     parts.push_back(absl::StrCat(q.count(), " of ", q.group()));
   }
   return parts.empty() ? "none" : absl::StrJoin(parts, " + ");
+}
+
+// ChangeRule validates the policy's bitcoin_change section.
+absl::StatusOr<chain::PsbtChangeRule> ChangeRule(
+    const v1::BitcoinChange& proto) {
+  chain::PsbtChangeRule rule;
+  if (proto.branch() >= crypto::kBip32HardenedBit) {
+    return Invalid("bitcoin_change.branch",
+                   "must be below 2^31 (non-hardened)");
+  }
+  rule.branch = proto.branch();
+  if (proto.index_limit() == 0 ||
+      proto.index_limit() > crypto::kBip32HardenedBit) {
+    return Invalid("bitcoin_change.index_limit", "must be 1..2^31");
+  }
+  rule.index_limit = proto.index_limit();
+  if (proto.script_types().empty()) {
+    return Invalid("bitcoin_change.script_types",
+                   "at least one of \"p2wpkh\", \"p2pkh\"");
+  }
+  rule.script_types.clear();
+  for (int i = 0; i < proto.script_types_size(); ++i) {
+    const std::string field =
+        absl::StrCat("bitcoin_change.script_types[", i, "]");
+    const std::string& name = proto.script_types(i);
+    chain::ScriptType type = chain::ScriptType::kOther;
+    if (name == chain::ScriptTypeName(chain::ScriptType::kP2wpkh)) {
+      type = chain::ScriptType::kP2wpkh;
+    } else if (name == chain::ScriptTypeName(chain::ScriptType::kP2pkh)) {
+      type = chain::ScriptType::kP2pkh;
+    } else {
+      return Invalid(field, "'", name,
+                     "': the wallet signs only \"p2wpkh\" and \"p2pkh\"");
+    }
+    if (std::find(rule.script_types.begin(), rule.script_types.end(), type) !=
+        rule.script_types.end()) {
+      return Invalid(field, "'", name, "' is listed twice");
+    }
+    rule.script_types.push_back(type);
+  }
+  return rule;
 }
 
 }  // namespace
@@ -357,6 +400,10 @@ absl::StatusOr<Policy> Policy::FromProto(v1::Policy proto) {
                        "must not be empty");
       }
     }
+  }
+  if (proto.has_bitcoin_change()) {
+    KAGI_ASSIGN_OR_RETURN(p.bitcoin_change_,
+                          ChangeRule(proto.bitcoin_change()));
   }
   p.proto_ = std::move(proto);
   return p;

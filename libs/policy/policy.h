@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "kagi/v1/policy.pb.h"
 #include "libs/base/bytes.h"
+#include "libs/chain/psbt_signer.h"
 #include "libs/policy/amount.h"
 
 namespace kagi::policy {
@@ -96,6 +97,11 @@ class Policy {
   static absl::StatusOr<Policy> FromProto(v1::Policy proto);
 
   const std::string& revision() const { return proto_.revision(); }
+  // BitcoinChange: which self-payments are change (policy field
+  // bitcoin_change; its defaults when absent).
+  const chain::PsbtChangeRule& bitcoin_change() const {
+    return bitcoin_change_;
+  }
   const v1::Policy& proto() const { return proto_; }
 
   // FindApprover returns the approver named `name`, or null.
@@ -138,6 +144,7 @@ class Policy {
   v1::Policy proto_;
   std::vector<ApproverEntry> approvers_;
   std::vector<CompiledRule> rules_;  // parallel to proto_.rules()
+  chain::PsbtChangeRule bitcoin_change_;
 };
 
 // NormalizeAddress: bech32 Bitcoin addresses to lower case, Ethereum

@@ -270,5 +270,38 @@ TEST(PolicyTest, InvalidPoliciesNameTheField) {
   }
 }
 
+// Change outputs: m/1/i with i < 10000, P2WPKH, unless the policy says
+// otherwise; the section is validated as a whole.
+TEST(PolicyTest, BitcoinChangeDefaultsAndValidation) {
+  const chain::PsbtChangeRule defaults = Load(PolicyText()).bitcoin_change();
+  EXPECT_EQ(defaults.ToString(), "m/1/i (i < 10000; p2wpkh)");
+  const Policy configured = Load(
+      absl::StrCat(PolicyText(), "bitcoin_change { branch: 0 index_limit: 500 ",
+                   "script_types: [\"p2pkh\", \"p2wpkh\"] }\n"));
+  EXPECT_EQ(configured.bitcoin_change().ToString(),
+            "m/0/i (i < 500; p2pkh, p2wpkh)");
+  struct Case {
+    std::string section, error;
+  };
+  const std::vector<Case> cases = {
+      {"branch: 2147483648 index_limit: 5 script_types: \"p2wpkh\"",
+       "bitcoin_change.branch: must be below 2^31"},
+      {"branch: 1 script_types: \"p2wpkh\"",
+       "bitcoin_change.index_limit: must be 1..2^31"},
+      {"branch: 1 index_limit: 2147483649 script_types: \"p2wpkh\"",
+       "bitcoin_change.index_limit: must be 1..2^31"},
+      {"branch: 1 index_limit: 5", "bitcoin_change.script_types: at least"},
+      {"branch: 1 index_limit: 5 script_types: \"p2tr\"",
+       "bitcoin_change.script_types[0]: 'p2tr'"},
+      {"branch: 1 index_limit: 5 script_types: [\"p2wpkh\", \"p2wpkh\"]",
+       "bitcoin_change.script_types[1]: 'p2wpkh' is listed twice"},
+  };
+  for (const Case& c : cases) {
+    const absl::Status st = LoadError(
+        absl::StrCat(PolicyText(), "bitcoin_change { ", c.section, " }\n"));
+    EXPECT_THAT(st.message(), HasSubstr(c.error)) << c.section;
+  }
+}
+
 }  // namespace
 }  // namespace kagi::policy

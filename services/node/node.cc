@@ -437,8 +437,12 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   const protocol::KeyShare& share = *share_ptr;
   // Decode in full and compute every digest here; then the request digest
   // from the bytes received, the approvals over it, and the policy.
-  KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
-                        DecodePayload(req, share, limits_, config_.name()));
+  KAGI_ASSIGN_OR_RETURN(
+      DecodedPayload decoded,
+      DecodePayload(req, share, limits_,
+                    policy_ != nullptr ? policy_->bitcoin_change()
+                                       : chain::PsbtChangeRule{},
+                    config_.name()));
   decoded.facts.initiator = request.initiator();
   KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(req));
   KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,

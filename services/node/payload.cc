@@ -46,7 +46,9 @@ absl::StatusOr<std::vector<uint32_t>> CheckedPath(
 
 absl::Status DecodeBitcoin(const v1::BitcoinPsbtPayload& payload,
                            const protocol::KeyShare& share,
-                           const RequestLimits& limits, DecodedPayload& out) {
+                           const RequestLimits& limits,
+                           const chain::PsbtChangeRule& change,
+                           DecodedPayload& out) {
   absl::StatusOr<chain::Network> network =
       chain::NetworkFromName(payload.network());
   if (!network.ok()) {
@@ -56,7 +58,7 @@ absl::Status DecodeBitcoin(const v1::BitcoinPsbtPayload& payload,
   absl::StatusOr<chain::Psbt> psbt = chain::DecodePsbt(AsBytes(payload.psbt()));
   if (!psbt.ok()) return Prefixed("payload.bitcoin_psbt.psbt", psbt.status());
   absl::StatusOr<chain::PsbtAnalysis> analysis =
-      chain::AnalyzePsbt(*psbt, Root(share), *network);
+      chain::AnalyzePsbt(*psbt, Root(share), *network, change);
   if (!analysis.ok()) {
     return Prefixed("payload.bitcoin_psbt.psbt", analysis.status());
   }
@@ -81,6 +83,10 @@ absl::Status DecodeBitcoin(const v1::BitcoinPsbtPayload& payload,
       f.notes.push_back(absl::StrCat("change ", o.amount, " to ", o.address,
                                      " (", PathText(o.change_path), ")"));
       continue;
+    }
+    if (!o.self_payment.empty()) {
+      f.notes.push_back(absl::StrCat("output ", o.index, " ", o.self_payment,
+                                     ": counted as a transfer"));
     }
     KAGI_ASSIGN_OR_RETURN(
         std::string address,
@@ -166,10 +172,10 @@ absl::Status DecodeEthereum(const v1::EthereumTxPayload& payload,
 
 }  // namespace
 
-absl::StatusOr<DecodedPayload> DecodePayload(const v1::SignRequest& request,
-                                             const protocol::KeyShare& share,
-                                             const RequestLimits& limits,
-                                             absl::string_view node) {
+absl::StatusOr<DecodedPayload> DecodePayload(
+    const v1::SignRequest& request, const protocol::KeyShare& share,
+    const RequestLimits& limits, const chain::PsbtChangeRule& change,
+    absl::string_view node) {
   DecodedPayload out;
   switch (request.payload().kind_case()) {
     case v1::SignPayload::kRawDigest: {
@@ -181,8 +187,8 @@ absl::StatusOr<DecodedPayload> DecodePayload(const v1::SignRequest& request,
     }
     case v1::SignPayload::kBitcoinPsbt:
       KAGI_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-      KAGI_RETURN_IF_ERROR(
-          DecodeBitcoin(request.payload().bitcoin_psbt(), share, limits, out));
+      KAGI_RETURN_IF_ERROR(DecodeBitcoin(request.payload().bitcoin_psbt(),
+                                         share, limits, change, out));
       break;
     case v1::SignPayload::kEthereumTx:
       KAGI_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));

@@ -37,13 +37,16 @@ struct DecodedPayload {
   absl::optional<crypto::Point> eth_key;
 };
 
-// DecodePayload decodes `request`'s payload for the key of `share`. Errors
-// are InvalidArgument / PermissionDenied naming the field and what is wrong
-// (a PSBT input that is not this key's, non-canonical RLP, ...).
-absl::StatusOr<DecodedPayload> DecodePayload(const v1::SignRequest& request,
-                                             const protocol::KeyShare& share,
-                                             const RequestLimits& limits,
-                                             absl::string_view node);
+// DecodePayload decodes `request`'s payload for the key of `share`; `change`
+// (the policy's bitcoin_change) says which PSBT outputs to the key's own
+// addresses are change, every other output is a transfer. Errors are
+// InvalidArgument / PermissionDenied naming the field and what is wrong (a
+// PSBT input that is not this key's or lacks its previous transaction,
+// non-canonical RLP, ...).
+absl::StatusOr<DecodedPayload> DecodePayload(
+    const v1::SignRequest& request, const protocol::KeyShare& share,
+    const RequestLimits& limits, const chain::PsbtChangeRule& change,
+    absl::string_view node);
 
 // FillSignedResult adds the signed PSBT or Ethereum transaction to
 // `response` from the protocol's signatures (in item order).

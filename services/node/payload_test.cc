@@ -2,9 +2,12 @@
 #include "services/node/payload.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/chain/script.h"
 #include "libs/crypto/bip32.h"
+#include "libs/crypto/hash.h"
 #include "libs/protocol/testing/dealer.h"
 #include "libs/protocol/testing/simulation.h"
 
@@ -15,6 +18,7 @@ using ::testing::HasSubstr;
 
 constexpr char kToken[] = "0xdAC17F958D2ee523a2206206994597C13D831ec7";
 constexpr char kRecipient[] = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+const chain::PsbtChangeRule kChange;  // the default: m/1/i, i < 10000
 
 chain::Uint256 U256(uint64_t v) {
   chain::Uint256 out{};
@@ -55,7 +59,7 @@ class PayloadTest : public ::testing::Test {
         std::string(raw.begin(), raw.end()));
     for (uint32_t i : path)
       r.mutable_payload()->mutable_ethereum_tx()->add_path(i);
-    return DecodePayload(r, shares_[0], RequestLimits{}, "node-1");
+    return DecodePayload(r, shares_[0], RequestLimits{}, kChange, "node-1");
   }
 
   static Bytes Erc20(uint8_t selector_last, uint64_t amount) {
@@ -135,7 +139,7 @@ TEST_F(PayloadTest, BadEthereumPayloadsNameTheField) {
   r.set_request_id("eth-2");
   r.mutable_payload()->mutable_ethereum_tx()->set_unsigned_tx("\x02\xc1\x80");
   absl::Status st =
-      DecodePayload(r, shares_[0], RequestLimits{}, "node-1").status();
+      DecodePayload(r, shares_[0], RequestLimits{}, kChange, "node-1").status();
   EXPECT_FALSE(st.ok());
   EXPECT_THAT(std::string(st.message()),
               HasSubstr("payload.ethereum_tx.unsigned_tx"));
@@ -152,18 +156,102 @@ TEST_F(PayloadTest, BitcoinPayloadChecksNetworkAndPsbt) {
   r.set_request_id("btc-1");
   r.mutable_payload()->mutable_bitcoin_psbt()->set_network("signet");
   r.mutable_payload()->mutable_bitcoin_psbt()->set_psbt("psbt\xff");
-  EXPECT_THAT(std::string(DecodePayload(r, shares_[0], RequestLimits{}, "n")
-                              .status()
-                              .message()),
-              HasSubstr("payload.bitcoin_psbt.network"));
+  EXPECT_THAT(
+      std::string(DecodePayload(r, shares_[0], RequestLimits{}, kChange, "n")
+                      .status()
+                      .message()),
+      HasSubstr("payload.bitcoin_psbt.network"));
   r.mutable_payload()->mutable_bitcoin_psbt()->set_network("regtest");
-  EXPECT_THAT(std::string(DecodePayload(r, shares_[0], RequestLimits{}, "n")
-                              .status()
-                              .message()),
-              HasSubstr("payload.bitcoin_psbt.psbt"));
+  EXPECT_THAT(
+      std::string(DecodePayload(r, shares_[0], RequestLimits{}, kChange, "n")
+                      .status()
+                      .message()),
+      HasSubstr("payload.bitcoin_psbt.psbt"));
   v1::SignRequest none;
   none.set_request_id("x");
-  EXPECT_FALSE(DecodePayload(none, shares_[0], RequestLimits{}, "n").ok());
+  EXPECT_FALSE(
+      DecodePayload(none, shares_[0], RequestLimits{}, kChange, "n").ok());
+}
+
+// A PSBT spending 1000000 sat at m/0/1 of the share's key: 60000 sat to an
+// external P2WPKH, 749000 sat to the key's own P2WPKH at `own` (with a true
+// derivation record), 191000 sat fee.
+v1::SignRequest SelfPaymentRequest(const protocol::KeyShare& share,
+                                   const std::vector<uint32_t>& own,
+                                   bool with_previous_tx) {
+  const crypto::ExtendedPublicKey root =
+      crypto::ExtendedPublicKey::Root(share.public_key, share.chain_code);
+  auto derivation = [&root](std::vector<uint32_t> path) {
+    chain::PsbtBip32Derivation d;
+    const auto key = crypto::DerivePath(root, path)->xpub.key().ToCompressed();
+    d.pubkey.assign(key.begin(), key.end());
+    d.fingerprint = root.Fingerprint();
+    d.path = std::move(path);
+    return d;
+  };
+  auto p2wpkh = [](const chain::PsbtBip32Derivation& d) {
+    return chain::P2wpkhScript(crypto::Hash160(d.pubkey));
+  };
+  chain::Transaction prev;
+  prev.inputs.emplace_back();
+  prev.outputs.push_back({1000000, p2wpkh(derivation({0, 1}))});
+  chain::Psbt psbt;
+  chain::TxIn in;
+  in.prevout = {chain::Txid(prev), 0};
+  psbt.tx.inputs.push_back(in);
+  chain::PsbtInput pin;
+  if (with_previous_tx) pin.non_witness_utxo = prev;
+  pin.witness_utxo = prev.outputs[0];
+  pin.bip32_derivations.push_back(derivation({0, 1}));
+  psbt.inputs.push_back(pin);
+  psbt.tx.outputs.push_back({60000, chain::P2wpkhScript(Bytes(20, 0x11))});
+  psbt.tx.outputs.push_back({749000, p2wpkh(derivation(own))});
+  psbt.outputs.resize(2);
+  psbt.outputs[1].bip32_derivations.push_back(derivation(own));
+  const Bytes bytes = chain::EncodePsbt(psbt);
+  v1::SignRequest r;
+  r.set_request_id("btc-self");
+  r.mutable_payload()->mutable_bitcoin_psbt()->set_network("regtest");
+  r.mutable_payload()->mutable_bitcoin_psbt()->set_psbt(
+      std::string(bytes.begin(), bytes.end()));
+  return r;
+}
+
+// The red team's 749000 sat to m/1/2147483647 is a transfer policy sees,
+// not change; at m/1/5 it is change.
+TEST_F(PayloadTest, SelfPaymentOutsideTheChangeBranchIsATransfer) {
+  absl::StatusOr<DecodedPayload> d =
+      DecodePayload(SelfPaymentRequest(shares_[0], {1, 0x7fffffff}, true),
+                    shares_[0], RequestLimits{}, kChange, "n");
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->facts.transfers.size(), 2u);
+  EXPECT_EQ(d->facts.transfers[1].amount.ToString(), "749000");
+  EXPECT_THAT(d->facts.transfers[1].destination,
+              ::testing::StartsWith("bcrt1q"));
+  EXPECT_EQ(d->facts.fee, 191000u);
+  EXPECT_EQ(d->facts.amount.ToString(), "1000000");
+  EXPECT_THAT(absl::StrJoin(d->facts.notes, "; "),
+              HasSubstr("output 1 pays this wallet's key at m/1/2147483647, "
+                        "outside the change branch m/1/i (i < 10000; "
+                        "p2wpkh): counted as a transfer"));
+
+  d = DecodePayload(SelfPaymentRequest(shares_[0], {1, 5}, true), shares_[0],
+                    RequestLimits{}, kChange, "n");
+  ASSERT_TRUE(d.ok()) << d.status();
+  ASSERT_EQ(d->facts.transfers.size(), 1u);
+  EXPECT_EQ(d->facts.amount.ToString(), "251000");
+}
+
+// Every input needs its previous transaction; the refusal names it.
+TEST_F(PayloadTest, PsbtInputWithoutPreviousTransactionRefused) {
+  const absl::Status st =
+      DecodePayload(SelfPaymentRequest(shares_[0], {1, 5}, false), shares_[0],
+                    RequestLimits{}, kChange, "n")
+          .status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr("payload.bitcoin_psbt.psbt: input 0: non_witness_utxo "
+                        "missing"));
 }
 
 TEST_F(PayloadTest, RawDigestNeedsTheConfigSwitch) {
@@ -172,11 +260,14 @@ TEST_F(PayloadTest, RawDigestNeedsTheConfigSwitch) {
   r.set_key_id(std::string(32, '\x01'));
   v1::DigestItem* item = r.mutable_payload()->mutable_raw_digest()->add_items();
   item->set_digest(std::string(32, '\x02'));
-  EXPECT_EQ(DecodePayload(r, shares_[0], RequestLimits{}, "n").status().code(),
+  EXPECT_EQ(DecodePayload(r, shares_[0], RequestLimits{}, kChange, "n")
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
   RequestLimits allow;
   allow.allow_raw_digest = true;
-  absl::StatusOr<DecodedPayload> d = DecodePayload(r, shares_[0], allow, "n");
+  absl::StatusOr<DecodedPayload> d =
+      DecodePayload(r, shares_[0], allow, kChange, "n");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->facts.chain, "raw_digest");
   EXPECT_EQ(d->items.size(), 1u);

@@ -13,6 +13,8 @@
 #include "libs/chain/bech32.h"
 #include "libs/chain/ethereum.h"
 #include "libs/chain/psbt.h"
+#include "libs/chain/script.h"
+#include "libs/crypto/hash.h"
 #include "libs/policy/approval.h"
 #include "libs/policy/request_digest.h"
 #include "tests/integration/integration_util.h"
@@ -138,6 +140,53 @@ class PolicyTest : public ::testing::Test {
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
     v1::StartSignResponse resp;
     return (*stub)->StartSign(&ctx, start, &resp);
+  }
+
+  // Own is the BIP32 derivation record of key_ at `path`, derived here from
+  // the KeyInfo (root fingerprint, public key).
+  static chain::PsbtBip32Derivation Own(const std::vector<uint32_t>& path) {
+    chain::PsbtBip32Derivation d;
+    absl::StatusOr<std::string> pub = DerivePublicKey(key_, path);
+    EXPECT_TRUE(pub.ok()) << pub.status();
+    if (pub.ok()) d.pubkey = Bytes(pub->begin(), pub->end());
+    const crypto::Digest20 root = crypto::Hash160(AsBytes(key_.public_key()));
+    std::copy(root.begin(), root.begin() + 4, d.fingerprint.begin());
+    d.path = path;
+    return d;
+  }
+  static Bytes P2wpkhOf(const chain::PsbtBip32Derivation& d) {
+    return chain::P2wpkhScript(crypto::Hash160(d.pubkey));
+  }
+  static Bytes DemoDestinationScript() {
+    return chain::SegwitScriptPubKey(
+        *chain::DecodeSegwitAddress(kagictl::DemoBitcoinDestination()));
+  }
+  // PsbtRequest wraps `psbt` in a fresh regtest request, approved by alice,
+  // bob and carol (the demo policy's quorum).
+  static v1::SignRequest PsbtRequest(const chain::Psbt& psbt) {
+    v1::SignRequest r;
+    r.set_request_id(NewRequestId("btc"));
+    r.set_key_id(key_.key_id());
+    r.set_expiry_unix_seconds(Expiry());
+    const Bytes bytes = chain::EncodePsbt(psbt);
+    r.mutable_payload()->mutable_bitcoin_psbt()->set_network("regtest");
+    r.mutable_payload()->mutable_bitcoin_psbt()->set_psbt(
+        std::string(bytes.begin(), bytes.end()));
+    Approve(r, {"alice", "bob", "carol"});
+    return r;
+  }
+  // RefusedEverywhere: the gateway returns `code` with `reason` and no
+  // signature, and every node asked directly refuses the same way.
+  static void ExpectRefusedEverywhere(const v1::SignRequest& r,
+                                      grpc::StatusCode code,
+                                      const std::string& reason) {
+    v1::SignResponse resp;
+    EXPECT_TRUE(RpcError(Sign(cluster_->wallet(), r, &resp), code, reason));
+    EXPECT_EQ(resp.signatures_size(), 0);
+    EXPECT_TRUE(resp.signed_psbt().empty());
+    for (int i = 1; i <= kNodes; ++i) {
+      EXPECT_TRUE(RpcError(DirectSign(i, r), code, reason)) << "node-" << i;
+    }
   }
 
   static Cluster* cluster_;
@@ -333,6 +382,97 @@ TEST_F(PolicyTest, RawDigestRefusedWhenThePolicyForbidsIt) {
   v1::SignResponse resp;
   EXPECT_TRUE(RpcError(Sign(cluster_->wallet(), r, &resp),
                        grpc::StatusCode::PERMISSION_DENIED, "raw"));
+}
+
+// Issue 13 section 1, the segwit fee siphon. One transaction spends
+// 1000000 sat at m/0/1 and 1000000 sat at m/0/2 and pays 995000 sat to the
+// allowlisted destination: its real fee is 1005000 sat, ten times the demo
+// rule's max_fee. The attacker sends two PSBTs of it, each understating
+// another input's witness UTXO as 1 sat, so each shows a 5001 sat fee, and
+// has both approved; the signature each yields for its honest input commits
+// only to that input's amount, so the two would complete the transaction.
+// Every node refuses each PSBT, naming the understated input, however the
+// attacker fills it; the true PSBT of the transaction shows the real fee and
+// policy refuses it: no signature for any input comes back.
+TEST_F(PolicyTest, SegwitFeeSiphonRefusedByEveryNode) {
+  const chain::PsbtBip32Derivation in0 = Own({0, 1});
+  const chain::PsbtBip32Derivation in1 = Own({0, 2});
+  chain::Transaction funding;
+  funding.inputs.emplace_back();
+  funding.inputs[0].prevout.txid.fill(0x5e);
+  funding.outputs.push_back({1000000, P2wpkhOf(in0)});
+  funding.outputs.push_back({1000000, P2wpkhOf(in1)});
+  chain::Psbt honest;
+  for (uint32_t vout = 0; vout < 2; ++vout) {
+    chain::TxIn in;
+    in.prevout = {chain::Txid(funding), vout};
+    honest.tx.inputs.push_back(in);
+    chain::PsbtInput pin;
+    pin.non_witness_utxo = funding;
+    pin.witness_utxo = funding.outputs[vout];
+    pin.bip32_derivations.push_back(vout == 0 ? in0 : in1);
+    honest.inputs.push_back(pin);
+  }
+  honest.tx.outputs.push_back({995000, DemoDestinationScript()});
+  honest.outputs.resize(1);
+
+  for (size_t understated = 0; understated < 2; ++understated) {
+    SCOPED_TRACE(understated);
+    const std::string input = absl::StrCat("input ", understated, ": ");
+    chain::Psbt attack = honest;
+    attack.inputs[understated].witness_utxo->amount = 1;
+    // As the red team sent it: no previous transaction for that input.
+    attack.inputs[understated].non_witness_utxo.reset();
+    ExpectRefusedEverywhere(PsbtRequest(attack),
+                            grpc::StatusCode::INVALID_ARGUMENT,
+                            input + "non_witness_utxo missing");
+    // With the real previous transaction, which contradicts the claim.
+    attack.inputs[understated].non_witness_utxo = funding;
+    ExpectRefusedEverywhere(PsbtRequest(attack),
+                            grpc::StatusCode::INVALID_ARGUMENT,
+                            input + "witness_utxo (1 sat) differs");
+  }
+  ExpectRefusedEverywhere(PsbtRequest(honest),
+                          grpc::StatusCode::PERMISSION_DENIED,
+                          "fee 1005000 is above max_fee 100000");
+}
+
+// Issue 13 section 4: 749000 sat to the wallet's own key at m/1/2147483647
+// is not change (the wallet looks for change at m/1/i, i < 10000): it is a
+// payment to an address outside the allowlist, refused by every node. The
+// same at m/1/0 is change and is signed.
+TEST_F(PolicyTest, SelfPaymentOutsideTheChangeBranchIsAPayment) {
+  const chain::PsbtBip32Derivation in = Own({0, 1});
+  chain::Transaction funding;
+  funding.inputs.emplace_back();
+  funding.inputs[0].prevout.txid.fill(0x4c);
+  funding.outputs.push_back({1000000, P2wpkhOf(in)});
+  auto psbt_to = [&](const std::vector<uint32_t>& own) {
+    chain::Psbt psbt;
+    chain::TxIn tx_in;
+    tx_in.prevout = {chain::Txid(funding), 0};
+    psbt.tx.inputs.push_back(tx_in);
+    chain::PsbtInput pin;
+    pin.non_witness_utxo = funding;
+    pin.witness_utxo = funding.outputs[0];
+    pin.bip32_derivations.push_back(in);
+    psbt.inputs.push_back(pin);
+    psbt.tx.outputs.push_back({200000, DemoDestinationScript()});
+    psbt.tx.outputs.push_back({749000, P2wpkhOf(Own(own))});
+    psbt.outputs.resize(2);
+    psbt.outputs[1].bip32_derivations.push_back(Own(own));
+    return psbt;
+  };
+  const std::string far_address = *chain::ScriptAddress(
+      P2wpkhOf(Own({1, 0x7fffffff})), chain::Network::kRegtest);
+  ExpectRefusedEverywhere(
+      PsbtRequest(psbt_to({1, 0x7fffffff})),
+      grpc::StatusCode::PERMISSION_DENIED,
+      absl::StrCat("destination ", far_address, " is not in the allowlist"));
+  v1::SignResponse resp;
+  EXPECT_TRUE(
+      Sign(cluster_->wallet(), PsbtRequest(psbt_to({1, 0})), &resp).ok());
+  EXPECT_EQ(resp.signatures_size(), 1);
 }
 
 // 0.9 BTC per request is within max_amount (1 BTC); the rule allows 3 BTC

@@ -257,7 +257,12 @@ std::string DescribePayload(const v1::SignPayload& payload) {
                            : " (claims to be change; each node checks)"));
     }
     absl::StatusOr<uint64_t> fee = chain::Fee(*psbt);
-    if (fee.ok()) lines.push_back(absl::StrCat("  fee ", *fee, " sat"));
+    // The fee as the nodes count it: input amounts from the previous
+    // transactions only (chain::SpentOutput).
+    lines.push_back(
+        fee.ok() ? absl::StrCat("  fee ", *fee, " sat")
+                 : absl::StrCat("  fee unknown: ", fee.status().message(),
+                                " (every node refuses it)"));
   } else if (payload.has_ethereum_tx()) {
     absl::StatusOr<chain::EthTransaction> tx = chain::DecodeEthTransaction(
         AsBytes(payload.ethereum_tx().unsigned_tx()));
