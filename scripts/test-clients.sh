@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end tests with real clients from the npm registry (tests/clients):
-# a P2WPKH PSBT built, finalized and extracted by bitcoinjs-lib, and an
-# EIP-1559 transaction built and checked by ethers, both signed through the
-# gateway of a local 3-node cluster started here.
+# a P2WPKH PSBT built, finalized and extracted by bitcoinjs-lib, an EIP-1559
+# transaction built and checked by ethers, and docs/api.md's Node.js example
+# run as the page prints it, all signed through the gateway of a local
+# 3-node cluster started here.
 #
 # Usage: scripts/test-clients.sh [KAGICTL]   (default build/dev/tools/kagictl/kagictl)
 # Env:   KAGI_CLIENTS_BASE_PORT (default 7950): the gateway's port; nodes
@@ -74,7 +75,7 @@ log "starting a local cluster in $D (gateway port $BASE_PORT)"
 log "running the client tests (node --test tests/clients/*.test.mjs)"
 # Files, not the directory: Node >= 21 reads --test arguments as globs.
 status=0
-KAGI_CLUSTER_DIR="$D" node --test "$CLIENTS"/*.test.mjs || status=$?
+KAGI_CLUSTER_DIR="$D" KAGICTL="$KAGICTL" node --test "$CLIENTS"/*.test.mjs || status=$?
 if [ "$status" -eq 0 ]; then
   log "client tests passed"
 else

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { secp256k1 } from '@noble/curves/secp256k1';
 import * as bitcoin from 'bitcoinjs-lib';
+import * as ecc from 'tiny-secp256k1';
 
 import {
   WalletClient, bitcoinDestination, createKey, grpc, hex, signRequest,
@@ -15,9 +15,10 @@ import {
 const network = bitcoin.networks.regtest;
 const INPUT_PATH = [0, 1];
 const CHANGE_PATH = [1, 0];
-const INPUT_VALUE = 100000;
-const SEND_VALUE = 60000;
-const CHANGE_VALUE = 39000; // fee 1000
+// bitcoinjs-lib 7 takes and returns amounts as BigInt.
+const INPUT_VALUE = 100000n;
+const SEND_VALUE = 60000n;
+const CHANGE_VALUE = 39000n; // fee 1000
 
 let client;
 let key;
@@ -58,7 +59,9 @@ function fakePreviousTx() {
   return tx;
 }
 
-function buildPsbt({ sendValue = SEND_VALUE } = {}) {
+// buildPsbt: every input carries its previous transaction (nonWitnessUtxo),
+// which the nodes require; `witnessOnly` leaves it out.
+function buildPsbt({ sendValue = SEND_VALUE, witnessOnly = false } = {}) {
   const prev = fakePreviousTx();
   const psbt = new bitcoin.Psbt({ network });
   psbt.addInput({
@@ -66,7 +69,7 @@ function buildPsbt({ sendValue = SEND_VALUE } = {}) {
     index: 0,
     sequence: 0xfffffffd,
     witnessUtxo: { script: p2wpkh(inputKey.public_key).output, value: INPUT_VALUE },
-    nonWitnessUtxo: prev.toBuffer(),
+    ...(witnessOnly ? {} : { nonWitnessUtxo: prev.toBuffer() }),
     bip32Derivation: [{
       masterFingerprint: fingerprint,
       path: pathString(INPUT_PATH),
@@ -91,12 +94,11 @@ function payload(psbt) {
 }
 
 // bitcoinjs hands the validator the 64-byte compact signature (it strips
-// the DER and the sighash byte); accept DER too, to be safe.
+// the DER and the sighash byte). The message is the sighash itself, and
+// only low-S is valid (strict).
 function validator(pubkey, msghash, signature) {
-  const compact = signature.length === 64
-    ? signature
-    : secp256k1.Signature.fromDER(signature).toCompactRawBytes();
-  return secp256k1.verify(compact, msghash, pubkey, { lowS: true });
+  assert.equal(signature.length, 64);
+  return ecc.verify(msghash, pubkey, signature, true);
 }
 
 test('the gateway derives the keys bitcoinjs expects', () => {
@@ -158,11 +160,22 @@ test('a PSBT changed after approval is refused (approvals do not verify)', async
   const original = buildPsbt();
   const { request } = signRequest(key.key_id, payload(original), { prefix: 'js-btc-tamper' });
   // Same request and approvals, but 1000 sat more to the destination.
-  request.payload = payload(buildPsbt({ sendValue: SEND_VALUE + 1000 }));
+  request.payload = payload(buildPsbt({ sendValue: SEND_VALUE + 1000n }));
   await assert.rejects(client.sign(request), (err) => {
     assert.equal(err.code, grpc.status.PERMISSION_DENIED,
       `expected PERMISSION_DENIED, got ${err.code}: ${err.details}`);
     assert.match(err.details, /does not verify/);
+    return true;
+  });
+});
+
+test('an input without its previous transaction is refused, naming the input', async () => {
+  const { request } = signRequest(key.key_id, payload(buildPsbt({ witnessOnly: true })),
+    { prefix: 'js-btc-witness-only' });
+  await assert.rejects(client.sign(request), (err) => {
+    assert.equal(err.code, grpc.status.INVALID_ARGUMENT,
+      `expected INVALID_ARGUMENT, got ${err.code}: ${err.details}`);
+    assert.match(err.details, /input 0: non_witness_utxo missing/);
     return true;
   });
 });
