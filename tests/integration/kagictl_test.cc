@@ -12,10 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/chain/psbt.h"
+#include "libs/crypto/point.h"
 #include "libs/storage/audit.h"
 #include "libs/storage/sqlite_store.h"
 #include "libs/transport/config.h"
+#include "libs/transport/pki.h"
 #include "tools/kagictl/cluster.h"
+#include "tools/kagictl/requests.h"
 
 namespace kagi {
 namespace {
@@ -71,6 +75,44 @@ TEST(KagictlTest, ClusterInitWritesConfigsThatCheckAndRefusesTwice) {
       absl::StrCat("config check --node ", kagictl::NodeConfigPath(dir, 2)));
   EXPECT_NE(missing.exit_code, 0);
   EXPECT_THAT(missing.text, HasSubstr("kek"));
+}
+
+// What an approver is shown: the fee as the nodes count it, from each
+// input's previous transaction. A PSBT whose input has only a witness UTXO
+// (whose amount is a claim) shows no fee, and says every node refuses it.
+TEST(KagictlTest, ApproveShowsTheFeeOnlyFromPreviousTransactions) {
+  const std::string dir = absl::StrCat(TempDir(), "/c");
+  ASSERT_EQ(Kagictl(absl::StrCat("cluster init --dir ", dir)).exit_code, 0);
+  v1::KeyInfo key;
+  const auto g = crypto::Point::Generator().ToCompressed();
+  key.set_public_key(std::string(g.begin(), g.end()));
+  key.set_chain_code(std::string(32, '\x07'));
+  absl::StatusOr<Bytes> proven = kagictl::DemoPsbt(
+      key, "regtest", kagictl::DemoBitcoinDestination(), 50000, 1000, 100000);
+  ASSERT_TRUE(proven.ok()) << proven.status();
+  absl::StatusOr<chain::Psbt> witness_only = chain::DecodePsbt(*proven);
+  ASSERT_TRUE(witness_only.ok()) << witness_only.status();
+  witness_only->inputs[0].non_witness_utxo.reset();
+  const std::string approve = absl::StrCat(
+      "approve --as alice --approver-key ",
+      kagictl::ApproverKeyPath(dir, "alice"), " --key ", std::string(64, 'a'),
+      " --network regtest --request-id w-1 --psbt ");
+  struct Case {
+    Bytes psbt;
+    std::string shown;
+  };
+  for (const Case& c :
+       {Case{*proven, "  fee 1000 sat\n"},
+        Case{chain::EncodePsbt(*witness_only),
+             "  fee unknown: input 0: non_witness_utxo missing"}}) {
+    const std::string file = absl::StrCat(dir, "/w-1.psbt");
+    ASSERT_TRUE(transport::WriteFileAtomically(
+                    file, std::string(c.psbt.begin(), c.psbt.end()), 0600)
+                    .ok());
+    Output out = Kagictl(absl::StrCat(approve, file));
+    EXPECT_EQ(out.exit_code, 0) << out.text;
+    EXPECT_THAT(out.text, HasSubstr(c.shown));
+  }
 }
 
 TEST(KagictlTest, ConfigNodePrintsAValidConfig) {
