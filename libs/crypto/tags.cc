@@ -46,6 +46,7 @@ constexpr TagInfo kTagTable[kNumTags] = {
     {Tag::kAudit, "audit", 1},
     {Tag::kRequest, "request", 1},
     {Tag::kActivationAck, "activation-ack", 1},
+    {Tag::kAuditHead, "audit-head", 1},
 };
 
 // Every row sits at its enumerator's index.

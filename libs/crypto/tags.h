@@ -72,6 +72,8 @@ enum class Tag : uint8_t {
   kRequest,
   // §3.4 / §3.7 activation: the ack every member signs over the view
   kActivationAck,
+  // Storage: a node's signature over its audit chain head (audit.h)
+  kAuditHead,
   kCount,  // sentinel, keep last
 };
 

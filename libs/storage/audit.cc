@@ -1,43 +1,250 @@
 #include "libs/storage/audit.h"
 
+#include <map>
+#include <utility>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "libs/base/status_macros.h"
+#include "libs/crypto/evp.h"
 #include "libs/crypto/transcript.h"
 
 namespace kagi::storage {
+namespace {
 
-std::array<uint8_t, 32> AuditEntryHash(const AuditEntry& entry) {
-  return crypto::Transcript(crypto::Tag::kAudit)
-      .AddU64(entry.seq)
+absl::Status Broken(uint64_t seq, absl::string_view why) {
+  return absl::DataLossError(
+      absl::StrCat("audit chain broken at seq ", seq, ": ", why));
+}
+
+// CheckChain checks entries[from..] (seq order, consecutive, links, hashes).
+// The first record's link is checked only from the start of the log.
+absl::Status CheckChain(const std::vector<AuditEntry>& entries, size_t from) {
+  AuditHash prev{};
+  uint64_t expected_seq = 1;
+  if (from > 0 && from < entries.size()) {
+    prev = entries[from].prev_hash;
+    expected_seq = entries[from].seq;
+  }
+  for (size_t i = from; i < entries.size(); ++i) {
+    const AuditEntry& e = entries[i];
+    if (e.seq != expected_seq) {
+      return Broken(e.seq, absl::StrCat("expected seq ", expected_seq,
+                                        " (missing or reordered record)"));
+    }
+    if (e.prev_hash != prev) {
+      return Broken(e.seq,
+                    "prev_hash does not match the previous record's hash");
+    }
+    if (AuditEntryHash(e) != e.hash) {
+      return Broken(e.seq, "record hash mismatch (record modified)");
+    }
+    prev = e.hash;
+    ++expected_seq;
+  }
+  return absl::OkStatus();
+}
+
+// CheckSignatures checks every head signature of entries[from..].
+absl::Status CheckSignatures(const std::vector<AuditEntry>& entries,
+                             size_t from, const NodeKey& node_key) {
+  for (size_t i = from; i < entries.size(); ++i) {
+    const AuditEntry& e = entries[i];
+    if (e.head_signature.empty()) {
+      return Broken(e.seq, "record is not signed by the node's identity key");
+    }
+    const AuditHash digest = AuditHeadDigest(node_key, e.seq, e.hash);
+    if (!crypto::Ed25519Verify(node_key, digest, e.head_signature).ok()) {
+      return Broken(e.seq,
+                    "head signature does not verify under the node's identity "
+                    "key (record rewritten, or hashes recomputed)");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckFrom(const std::vector<AuditEntry>& entries, size_t from,
+                       const NodeKey& node_key) {
+  KAGI_RETURN_IF_ERROR(CheckChain(entries, from));
+  return CheckSignatures(entries, from, node_key);
+}
+
+}  // namespace
+
+AuditHash AuditEntryHash(const AuditEntry& entry) {
+  crypto::Transcript t(crypto::Tag::kAudit);
+  t.AddU64(entry.seq)
       .AddU64(static_cast<uint64_t>(entry.unix_time))
       .Add(AsBytes(entry.operation))
       .Add(AsBytes(entry.request_id))
       .Add(AsBytes(entry.parties))
       .Add(AsBytes(entry.outcome))
       .Add(entry.signature)
-      .Add(entry.prev_hash)
+      .Add(entry.prev_hash);
+  if (!entry.reservations.empty() || !entry.anchors.empty()) {
+    t.Add(AsBytes(entry.reservations)).Add(AsBytes(entry.anchors));
+  }
+  return t.H();
+}
+
+AuditHash AuditHeadDigest(const NodeKey& node_key, uint64_t seq,
+                          const AuditHash& hash) {
+  return crypto::Transcript(crypto::Tag::kAuditHead)
+      .Add(node_key)
+      .AddU64(seq)
+      .Add(hash)
       .H();
 }
 
+absl::Status VerifyAuditHead(const NodeKey& node_key, const AuditHead& head) {
+  if (!crypto::Ed25519Verify(node_key,
+                             AuditHeadDigest(node_key, head.seq, head.hash),
+                             head.signature)
+           .ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "audit head at seq ", head.seq, ": signature does not verify"));
+  }
+  return absl::OkStatus();
+}
+
+std::string EncodeAnchors(const std::vector<AuditAnchor>& anchors) {
+  std::vector<std::string> parts;
+  for (const AuditAnchor& a : anchors) {
+    parts.push_back(absl::StrCat(a.node, ":", a.head.seq, ":",
+                                 HexEncode(a.head.hash), ":",
+                                 HexEncode(a.head.signature)));
+  }
+  return absl::StrJoin(parts, ";");
+}
+
+absl::StatusOr<std::vector<AuditAnchor>> ParseAnchors(absl::string_view text) {
+  std::vector<AuditAnchor> out;
+  if (text.empty()) return out;
+  for (absl::string_view part : absl::StrSplit(text, ';')) {
+    std::vector<absl::string_view> f = absl::StrSplit(part, ':');
+    AuditAnchor a;
+    absl::StatusOr<AuditHash> hash = f.size() == 4
+                                         ? HexDecodeFixed<32>(f[2])
+                                         : absl::InvalidArgumentError("");
+    absl::StatusOr<std::array<uint8_t, 64>> sig =
+        f.size() == 4 ? HexDecodeFixed<64>(f[3])
+                      : absl::InvalidArgumentError("");
+    if (f.size() != 4 || f[0].empty() || !absl::SimpleAtoi(f[1], &a.head.seq) ||
+        !hash.ok() || !sig.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed anchor '", part.substr(0, 40), "'"));
+    }
+    a.node = std::string(f[0]);
+    a.head.hash = *hash;
+    a.head.signature = *sig;
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::string EncodeReservations(const std::vector<VelocityReservation>& list) {
+  std::vector<std::string> parts;
+  for (const VelocityReservation& r : list) {
+    parts.push_back(absl::StrCat(HexEncode(AsBytes(r.scope)), ":", r.unix_time,
+                                 ":", HexEncode(r.amount)));
+  }
+  return absl::StrJoin(parts, ";");
+}
+
+absl::StatusOr<std::vector<VelocityReservation>> ParseReservations(
+    absl::string_view text) {
+  std::vector<VelocityReservation> out;
+  if (text.empty()) return out;
+  for (absl::string_view part : absl::StrSplit(text, ';')) {
+    std::vector<absl::string_view> f = absl::StrSplit(part, ':');
+    VelocityReservation r;
+    absl::StatusOr<Bytes> scope =
+        f.size() == 3 ? HexDecode(f[0]) : absl::InvalidArgumentError("");
+    absl::StatusOr<std::array<uint8_t, 32>> amount =
+        f.size() == 3 ? HexDecodeFixed<32>(f[2])
+                      : absl::InvalidArgumentError("");
+    if (f.size() != 3 || !scope.ok() || !amount.ok() ||
+        !absl::SimpleAtoi(f[1], &r.unix_time)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("malformed reservation '", part.substr(0, 40), "'"));
+    }
+    r.scope.assign(scope->begin(), scope->end());
+    r.amount = *amount;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 absl::Status VerifyAuditChain(const std::vector<AuditEntry>& entries) {
-  std::array<uint8_t, 32> prev{};
-  uint64_t expected_seq = 1;
-  for (const AuditEntry& e : entries) {
-    auto broken = [&](absl::string_view why) {
+  return CheckChain(entries, 0);
+}
+
+absl::StatusOr<AuditVerdict> VerifySignedAuditLog(
+    const std::vector<AuditEntry>& entries, const NodeKey& node_key) {
+  AuditVerdict verdict;
+  verdict.records = entries.size();
+  const absl::Status whole = CheckFrom(entries, 0, node_key);
+  if (whole.ok()) return verdict;
+  // The last override record, if the log from it on is sound, marks the
+  // break as accepted by the operator.
+  for (size_t i = entries.size(); i-- > 0;) {
+    if (entries[i].operation != kAuditOverrideOperation) continue;
+    if (!CheckFrom(entries, i, node_key).ok()) break;
+    verdict.override_seq = entries[i].seq;
+    verdict.accepted_error = std::string(whole.message());
+    verdict.checked_from = i;
+    return verdict;
+  }
+  return whole;
+}
+
+absl::Status VerifyVelocityRows(const std::vector<AuditEntry>& entries,
+                                size_t from,
+                                const std::vector<VelocityRow>& rows) {
+  using Key = std::pair<std::string, std::string>;  // (request id, scope)
+  std::map<Key, const VelocityReservation*> by_key;
+  for (const VelocityRow& row : rows) {
+    by_key[{row.request_id, row.reservation.scope}] = &row.reservation;
+  }
+  // The earliest record of each (request, scope) wrote its row, in the same
+  // transaction and with the same time (a retry leaves the row as it is).
+  std::map<Key, std::pair<uint64_t, VelocityReservation>> first;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const AuditEntry& e = entries[i];
+    if (e.reservations.empty()) continue;
+    absl::StatusOr<std::vector<VelocityReservation>> list =
+        ParseReservations(e.reservations);
+    if (!list.ok()) {
+      return absl::DataLossError(absl::StrCat("audit record seq ", e.seq, ": ",
+                                              list.status().message()));
+    }
+    for (VelocityReservation& r : *list) {
+      Key key{e.request_id, r.scope};
+      if (first.count(key) == 0) {
+        first.emplace(key, std::make_pair(i, std::move(r)));
+      }
+    }
+  }
+  // Only reservations first signed from `from` on are vouched for.
+  for (const auto& [key, index_and_r] : first) {
+    const auto& [index, r] = index_and_r;
+    if (index < from) continue;
+    const uint64_t seq = entries[index].seq;
+    auto it = by_key.find(key);
+    const std::string who = absl::StrCat(
+        "velocity reservation of request '", key.first, "' (scope '",
+        key.second, "', signed in audit record seq ", seq, ")");
+    if (it == by_key.end()) {
       return absl::DataLossError(
-          absl::StrCat("audit chain broken at seq ", e.seq, ": ", why));
-    };
-    if (e.seq != expected_seq) {
-      return broken(absl::StrCat("expected seq ", expected_seq,
-                                 " (missing or reordered record)"));
+          absl::StrCat(who, " is missing from the velocity table"));
     }
-    if (e.prev_hash != prev) {
-      return broken("prev_hash does not match the previous record's hash");
+    if (it->second->amount != r.amount ||
+        it->second->unix_time != r.unix_time) {
+      return absl::DataLossError(absl::StrCat(
+          who, " differs in the velocity table (amount or time edited)"));
     }
-    if (AuditEntryHash(e) != e.hash) {
-      return broken("record hash mismatch (record modified)");
-    }
-    prev = e.hash;
-    ++expected_seq;
   }
   return absl::OkStatus();
 }

@@ -5,14 +5,31 @@
 // breaks the chain:
 //
 //   hash = H("audit", u64 seq, u64 unix_time, operation, request_id, parties,
-//            outcome, signature, prev_hash)
+//            outcome, signature, prev_hash [, reservations, anchors])
 //
-// The first record has seq 1 and prev_hash = 32 zero bytes; each later record
-// has seq = previous seq + 1 and prev_hash = previous hash. Store::AppendAudit
-// fills in seq, prev_hash and hash inside one transaction.
+// (the last two fields are hashed only when one of them is non-empty, so the
+// records written before they existed keep their hashes). The first record
+// has seq 1 and prev_hash = 32 zero bytes; each later record has seq =
+// previous seq + 1 and prev_hash = previous hash. Store::AppendAudit fills in
+// seq, prev_hash and hash inside one transaction.
 //
-// Limitation: a chain alone cannot detect truncation of its tail; compare the
-// last hash against an externally kept copy (e.g. a log line) for that.
+// A chain alone can be rewritten end to end by whoever can write the file
+// (recompute every hash). So the node signs the chain head after every
+// write: `head_signature` is its identity key's Ed25519 signature over
+//
+//   AuditHeadDigest = H("audit-head", node identity key, u64 seq, hash)
+//
+// which, through the chain, vouches for every record up to seq. A rewrite
+// without the identity key breaks the signatures from the first rewritten
+// record on (VerifySignedAuditLog names it). Removing records from the end
+// (or a rewrite by someone holding the key) is caught by the other nodes:
+// each session's record holds the peers' signed heads received in that
+// session (`anchors`), and a node's log must contain every head its peers
+// hold of it (`kagictl audit verify --cluster`, docs/threat-model.md).
+//
+// Velocity reservations are written into the admission's record
+// (`reservations`), so the velocity table can be checked against the signed
+// history (VerifyVelocityRows): a wiped or edited row is found at start-up.
 #ifndef KAGI_LIBS_STORAGE_AUDIT_H_
 #define KAGI_LIBS_STORAGE_AUDIT_H_
 
@@ -22,9 +39,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "libs/base/bytes.h"
 
 namespace kagi::storage {
+
+using AuditHash = std::array<uint8_t, 32>;
+using NodeKey = std::array<uint8_t, 32>;  // an Ed25519 identity public key
 
 struct AuditEntry {
   uint64_t seq = 0;
@@ -34,18 +56,107 @@ struct AuditEntry {
   std::string parties;  // e.g. comma-separated party ids
   std::string outcome;  // e.g. "ok", or an error summary
   Bytes signature;      // the produced signature, if any
-  std::array<uint8_t, 32> prev_hash{};
-  std::array<uint8_t, 32> hash{};
+  // EncodeReservations of the velocity reservations this record admitted.
+  std::string reservations;
+  // EncodeAnchors of the peers' signed heads held by this record.
+  std::string anchors;
+  AuditHash prev_hash{};
+  AuditHash hash{};
+  // The node's signature over AuditHeadDigest(key, seq, hash); not hashed
+  // (it signs the hash). Empty when the store had no signing key.
+  Bytes head_signature;
 };
 
-// AuditEntryHash computes the chain hash of `entry` from every field except
-// `hash` itself.
-std::array<uint8_t, 32> AuditEntryHash(const AuditEntry& entry);
+// The operation of the record a node appends when its operator starts it
+// over a broken log (kagi-node --accept-audit-break-at SEQ). The records
+// before it are accepted as they are; everything from it on is checked.
+inline constexpr absl::string_view kAuditOverrideOperation = "audit.override";
 
-// VerifyAuditChain checks a whole log read in seq order. Returns OK, or
-// DataLoss naming the first bad seq ("audit chain broken at seq 7: ...") for a
-// hash mismatch, a broken prev_hash link or a seq gap/reorder.
+// AuditEntryHash computes the chain hash of `entry` from every field except
+// `hash` and `head_signature`.
+AuditHash AuditEntryHash(const AuditEntry& entry);
+
+// A signed chain head: what a node sends its peers and they keep as anchors.
+struct AuditHead {
+  uint64_t seq = 0;
+  AuditHash hash{};
+  std::array<uint8_t, 64> signature{};
+};
+
+// AuditHeadDigest is the 32-byte message a node signs for its head.
+AuditHash AuditHeadDigest(const NodeKey& node_key, uint64_t seq,
+                          const AuditHash& hash);
+// VerifyAuditHead checks `head`'s signature under `node_key`
+// (InvalidArgument naming the seq if it does not verify).
+absl::Status VerifyAuditHead(const NodeKey& node_key, const AuditHead& head);
+
+// A peer's signed head held in one of this node's records.
+struct AuditAnchor {
+  std::string node;  // the peer's configured name
+  AuditHead head;
+};
+// EncodeAnchors: "name:seq:hashhex:sighex" joined by ';' (names are DNS-like
+// node names: no ':' or ';').
+std::string EncodeAnchors(const std::vector<AuditAnchor>& anchors);
+// ParseAnchors reverses EncodeAnchors (InvalidArgument on a malformed one).
+absl::StatusOr<std::vector<AuditAnchor>> ParseAnchors(absl::string_view text);
+
+// A velocity reservation (libs/policy): `amount` (32-byte big-endian) counted
+// under `scope` at `unix_time`, keyed by (request id, scope) so that a retry
+// of the same request is counted once.
+struct VelocityReservation {
+  std::string scope;
+  int64_t unix_time = 0;
+  std::array<uint8_t, 32> amount{};
+
+  friend bool operator==(const VelocityReservation& a,
+                         const VelocityReservation& b) {
+    return a.scope == b.scope && a.unix_time == b.unix_time &&
+           a.amount == b.amount;
+  }
+};
+// A row of the velocity table.
+struct VelocityRow {
+  std::string request_id;
+  VelocityReservation reservation;
+};
+// EncodeReservations: "scopehex:unix_time:amounthex" joined by ';'.
+std::string EncodeReservations(const std::vector<VelocityReservation>& list);
+absl::StatusOr<std::vector<VelocityReservation>> ParseReservations(
+    absl::string_view text);
+
+// VerifyAuditChain checks the hash chain of a whole log read in seq order.
+// Returns OK, or DataLoss naming the first bad seq ("audit chain broken at
+// seq 7: ...") for a hash mismatch, a broken prev_hash link or a seq
+// gap/reorder. It does not check signatures: see VerifySignedAuditLog.
 absl::Status VerifyAuditChain(const std::vector<AuditEntry>& entries);
+
+// What VerifySignedAuditLog found.
+struct AuditVerdict {
+  uint64_t records = 0;
+  // The seq of the last operator override record (0: none): the records
+  // before it were accepted as they are, with `accepted_error`.
+  uint64_t override_seq = 0;
+  std::string accepted_error;
+  // Index into the log of the first record checked in full (override_seq's
+  // record, or 0).
+  size_t checked_from = 0;
+};
+
+// VerifySignedAuditLog checks the chain and that every record's head
+// signature verifies under `node_key`. A log broken before an operator
+// override record is accepted from that record on (the override record and
+// everything after it must verify). Returns DataLoss naming the first bad
+// record otherwise ("audit log broken at seq 7: head signature ...").
+absl::StatusOr<AuditVerdict> VerifySignedAuditLog(
+    const std::vector<AuditEntry>& entries, const NodeKey& node_key);
+
+// VerifyVelocityRows checks the velocity table against the reservations the
+// records from `from` on hold: each must be present with its amount (and no
+// later time). DataLoss naming the request and the record otherwise.
+absl::Status VerifyVelocityRows(const std::vector<AuditEntry>& entries,
+                                size_t from,
+                                const std::vector<VelocityRow>& rows);
 
 }  // namespace kagi::storage
 

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -106,7 +107,10 @@ CREATE TABLE IF NOT EXISTS audit (
   outcome TEXT NOT NULL,
   signature BLOB NOT NULL,
   prev_hash BLOB NOT NULL,
-  hash BLOB NOT NULL
+  hash BLOB NOT NULL,
+  reservations TEXT NOT NULL DEFAULT '',
+  anchors TEXT NOT NULL DEFAULT '',
+  head_signature BLOB NOT NULL DEFAULT x''
 );
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
   BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
@@ -120,7 +124,7 @@ CREATE TABLE IF NOT EXISTS velocity (
   PRIMARY KEY (request_id, scope)
 );
 CREATE INDEX IF NOT EXISTS velocity_by_scope ON velocity (scope, unix_time);
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 )sql";
 
 // Version 2 -> 3: shares are keyed by (key id, epoch, session id), so that a
@@ -137,6 +141,21 @@ INSERT INTO shares (key_id, epoch, sid, state, sealed)
   SELECT key_id, epoch, x'', state, sealed FROM shares_v2;
 DROP TABLE shares_v2;
 )sql";
+
+// Version 3 -> 4: audit records carry the velocity reservations they
+// admitted, the peers' signed heads (anchors) and the node's signature over
+// the chain head (audit.h). Records written before stay unsigned: a node
+// starts over them only with its operator's override (docs/deploy.md).
+constexpr const char* kMigrateAuditV4 = R"sql(
+ALTER TABLE audit ADD COLUMN reservations TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN anchors TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN head_signature BLOB NOT NULL DEFAULT x'';
+)sql";
+
+constexpr const char* kAuditHasV3Shape =
+    "SELECT (SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+    "name = 'audit') AND NOT EXISTS (SELECT 1 FROM pragma_table_info('audit') "
+    "WHERE name = 'head_signature')";
 
 // Statements (cached by pointer, so each must be a single named constant).
 constexpr const char* kInsertShare =
@@ -218,13 +237,18 @@ constexpr const char* kVelocityAmounts =
     "SELECT amount FROM velocity WHERE scope = ? AND unix_time >= ? AND "
     "request_id != ?";
 constexpr const char* kLastAudit =
-    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+    "SELECT seq, hash, head_signature FROM audit ORDER BY seq DESC LIMIT 1";
 constexpr const char* kInsertAudit =
     "INSERT INTO audit (seq, unix_time, operation, request_id, parties, "
-    "outcome, signature, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "outcome, signature, prev_hash, hash, reservations, anchors, "
+    "head_signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kReadAudit =
     "SELECT seq, unix_time, operation, request_id, parties, outcome, "
-    "signature, prev_hash, hash FROM audit ORDER BY seq";
+    "signature, prev_hash, hash, reservations, anchors, head_signature FROM "
+    "audit ORDER BY seq";
+constexpr const char* kReadVelocity =
+    "SELECT request_id, scope, unix_time, amount FROM velocity ORDER BY "
+    "request_id, scope";
 
 absl::Status MapError(sqlite3* db, int rc, absl::string_view op) {
   const std::string msg =
@@ -469,10 +493,22 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
       KAGI_ASSIGN_OR_RETURN(bool row, v.Step());
       version = row ? sqlite3_column_int64(raw, 0) : 0;
     }
-    if (version > 3) {
+    if (version > 4) {
       return absl::FailedPreconditionError(
           absl::StrCat("sqlite: open ", p, ": schema version ", version,
-                       " is newer than this binary's (3)"));
+                       " is newer than this binary's (4)"));
+    }
+    bool audit_v3 = false;  // an audit table without the v4 columns
+    if (version == 2 || version == 3) {
+      KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * shape,
+                            store->Prepare(kAuditHasV3Shape, "open"));
+      Stmt v(store.get(), shape, "open: audit columns");
+      KAGI_ASSIGN_OR_RETURN(bool row, v.Step());
+      audit_v3 = row && sqlite3_column_int64(shape, 0) != 0;
+    }
+    if (audit_v3) {
+      KAGI_RETURN_IF_ERROR(
+          store->Exec(kMigrateAuditV4, "open: migrate audit to v4"));
     }
     if (version == 2) {
       KAGI_RETURN_IF_ERROR(
@@ -832,7 +868,9 @@ absl::Status SqliteStore::BeginRequest(absl::string_view request_id,
       s.Text(request_id).Text(r.scope).Int(r.unix_time).Blob(r.amount);
       KAGI_RETURN_IF_ERROR(s.Run());
     }
-    KAGI_RETURN_IF_ERROR(AppendAuditLocked(admission->decision, kOp).status());
+    AuditEntry decision = admission->decision;
+    decision.reservations = EncodeReservations(admission->reservations);
+    KAGI_RETURN_IF_ERROR(AppendAuditLocked(std::move(decision), kOp).status());
   }
   return txn.Commit(kOp);
 }
@@ -1021,6 +1059,14 @@ absl::StatusOr<AuditEntry> SqliteStore::AppendAuditLocked(
     }
   }
   entry.hash = AuditEntryHash(entry);
+  entry.head_signature.clear();
+  if (audit_key_ != nullptr) {
+    const crypto::Ed25519Signature sig = audit_key_->Sign(
+        AuditHeadDigest(audit_key_->PublicKey(), entry.seq, entry.hash));
+    entry.head_signature.assign(sig.begin(), sig.end());
+  }
+  // Read back from the store after the caller's transaction commits.
+  latest_head_.reset();
   {
     KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertAudit, op));
     Stmt s(this, raw, op);
@@ -1032,7 +1078,10 @@ absl::StatusOr<AuditEntry> SqliteStore::AppendAuditLocked(
         .Text(entry.outcome)
         .Blob(entry.signature)
         .Blob(entry.prev_hash)
-        .Blob(entry.hash);
+        .Blob(entry.hash)
+        .Text(entry.reservations)
+        .Text(entry.anchors)
+        .Blob(entry.head_signature);
     KAGI_RETURN_IF_ERROR(s.Run());
   }
   return entry;
@@ -1064,7 +1113,56 @@ absl::StatusOr<std::vector<AuditEntry>> SqliteStore::ReadAudit() {
         e.hash, ColumnDigest(raw, 8,
                              absl::StrCat("audit chain broken at seq ", e.seq,
                                           ": hash")));
+    e.reservations = ColumnText(raw, 9);
+    e.anchors = ColumnText(raw, 10);
+    e.head_signature = ColumnBytes(raw, 11);
     out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void SqliteStore::SetAuditKey(const crypto::Ed25519PrivateKey* key) {
+  absl::MutexLock lock(&mu_);
+  audit_key_ = key;
+  latest_head_.reset();
+}
+
+absl::StatusOr<AuditHead> SqliteStore::LatestHead() {
+  constexpr absl::string_view kOp = "LatestHead";
+  absl::MutexLock lock(&mu_);
+  if (latest_head_.has_value()) return *latest_head_;
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kLastAudit, kOp));
+  Stmt s(this, raw, kOp);
+  KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+  const Bytes sig = row ? ColumnBytes(raw, 2) : Bytes();
+  if (sig.size() != 64) {
+    return absl::NotFoundError("the audit log ends with no signed head");
+  }
+  AuditHead head;
+  head.seq = static_cast<uint64_t>(sqlite3_column_int64(raw, 0));
+  KAGI_ASSIGN_OR_RETURN(head.hash,
+                        ColumnDigest(raw, 1, "sqlite: LatestHead: hash"));
+  std::copy(sig.begin(), sig.end(), head.signature.begin());
+  latest_head_ = head;
+  return head;
+}
+
+absl::StatusOr<std::vector<VelocityRow>> SqliteStore::ReadVelocity() {
+  constexpr absl::string_view kOp = "ReadVelocity";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kReadVelocity, kOp));
+  Stmt s(this, raw, kOp);
+  std::vector<VelocityRow> out;
+  while (true) {
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    VelocityRow r;
+    r.request_id = ColumnText(raw, 0);
+    r.reservation.scope = ColumnText(raw, 1);
+    r.reservation.unix_time = sqlite3_column_int64(raw, 2);
+    KAGI_ASSIGN_OR_RETURN(r.reservation.amount,
+                          ColumnDigest(raw, 3, "sqlite: velocity.amount"));
+    out.push_back(std::move(r));
   }
   return out;
 }

@@ -14,6 +14,7 @@
 #define KAGI_LIBS_STORAGE_SQLITE_STORE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -86,6 +87,9 @@ class SqliteStore final : public Store {
   absl::StatusOr<bool> IsBanned(ByteSpan party_key) override;
   absl::StatusOr<AuditEntry> AppendAudit(AuditEntry entry) override;
   absl::StatusOr<std::vector<AuditEntry>> ReadAudit() override;
+  void SetAuditKey(const crypto::Ed25519PrivateKey* key) override;
+  absl::StatusOr<AuditHead> LatestHead() override;
+  absl::StatusOr<std::vector<VelocityRow>> ReadVelocity() override;
 
   // PragmaValue runs "PRAGMA <name>" and returns the first column as text
   // (for checks such as journal_mode / synchronous).
@@ -111,6 +115,8 @@ class SqliteStore final : public Store {
   absl::Mutex mu_;
   sqlite3* db_;  // Owned.
   std::unordered_map<const char*, sqlite3_stmt*> stmts_ ABSL_GUARDED_BY(mu_);
+  const crypto::Ed25519PrivateKey* audit_key_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::optional<AuditHead> latest_head_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kagi::storage

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "libs/base/bytes.h"
 #include "libs/base/rng.h"
 #include "libs/base/secret.h"
+#include "libs/crypto/evp.h"
 #include "libs/storage/audit.h"
 #include "libs/storage/kek.h"
 #include "libs/storage/sealed.h"
@@ -640,7 +642,7 @@ TEST_F(StoreTest, PendingSharesOfSeveralSessionsWaitForTheirCertificate) {
             absl::StatusCode::kNotFound);
 }
 
-// A version-2 database (shares keyed by key and epoch) opens as version 3
+// A version-2 database (shares keyed by key and epoch) opens as version 4
 // with its shares intact.
 TEST_F(StoreTest, MigratesVersion2Shares) {
   const std::string path = dir_.File("v2.db");
@@ -667,7 +669,7 @@ TEST_F(StoreTest, MigratesVersion2Shares) {
   ASSERT_TRUE(active.ok()) << active.status();
   EXPECT_EQ(active->epoch, 3u);
   EXPECT_EQ(active->sealed, (Bytes{0xaa, 0xbb}));
-  EXPECT_EQ(*(*store)->PragmaValue("user_version"), "3");
+  EXPECT_EQ(*(*store)->PragmaValue("user_version"), "4");
 }
 
 TEST_F(StoreTest, PresignatureConsumedOnce) {
@@ -864,6 +866,205 @@ TEST_F(StoreTest, DeletedMiddleRowIsCaught) {
   // Deleting the first row is caught too.
   std::vector<AuditEntry> no_first(log->begin() + 1, log->end());
   EXPECT_FALSE(VerifyAuditChain(no_first).ok());
+}
+
+// --- Signed audit log
+// ---------------------------------------------------------
+
+crypto::Ed25519PrivateKey TestNodeKey(uint64_t seed = 7) {
+  InsecureDeterministicRng rng(seed);
+  return crypto::Ed25519PrivateKey::Generate(rng);
+}
+
+// RewriteFrom plays the red team with sqlite3 on a stopped node's file:
+// `edit` changes record `seq`, then every hash from there on is recomputed
+// and written back (the append-only triggers dropped first).
+void RewriteFrom(const std::string& db, uint64_t seq,
+                 const std::function<void(AuditEntry&)>& edit) {
+  std::vector<AuditEntry> log;
+  {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> store =
+        SqliteStore::OpenReadOnly(db);
+    ASSERT_TRUE(store.ok());
+    log = *(*store)->ReadAudit();
+  }
+  RawExec(db, "DROP TRIGGER IF EXISTS audit_no_update");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  for (size_t i = 0; i < log.size(); ++i) {
+    AuditEntry& e = log[i];
+    if (e.seq < seq) continue;
+    if (e.seq == seq) edit(e);
+    e.prev_hash = i == 0 ? AuditHash{} : log[i - 1].hash;
+    e.hash = AuditEntryHash(e);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw,
+                                 "UPDATE audit SET outcome = ?, prev_hash = ?, "
+                                 "hash = ?, reservations = ? WHERE seq = ?",
+                                 -1, &st, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_text(st, 1, e.outcome.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, e.prev_hash.data(), 32, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 3, e.hash.data(), 32, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, e.reservations.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, static_cast<int64_t>(e.seq));
+    ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(raw);
+}
+
+class SignedAuditTest : public StoreTest {
+ protected:
+  std::unique_ptr<SqliteStore> OpenSigned() {
+    auto store = OpenStore();
+    if (store != nullptr) store->SetAuditKey(&key_);
+    return store;
+  }
+  std::vector<AuditEntry> Log() {
+    auto store = OpenStore();
+    return *store->ReadAudit();
+  }
+  crypto::Ed25519PrivateKey key_ = TestNodeKey();
+};
+
+TEST_F(SignedAuditTest, EveryHeadIsSignedAndTheLatestIsServed) {
+  auto store = OpenSigned();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->LatestHead().status().code(), absl::StatusCode::kNotFound);
+  AppendThree(*store);
+  absl::StatusOr<AuditHead> head = store->LatestHead();
+  ASSERT_TRUE(head.ok()) << head.status();
+  EXPECT_EQ(head->seq, 3u);
+  EXPECT_TRUE(VerifyAuditHead(key_.PublicKey(), *head).ok());
+  const std::vector<AuditEntry> log = Log();
+  EXPECT_EQ(head->hash, log.back().hash);
+  absl::StatusOr<AuditVerdict> v = VerifySignedAuditLog(log, key_.PublicKey());
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records, 3u);
+  EXPECT_EQ(v->override_seq, 0u);
+  // Another node's key does not verify it.
+  EXPECT_EQ(
+      VerifySignedAuditLog(log, TestNodeKey(8).PublicKey()).status().code(),
+      absl::StatusCode::kDataLoss);
+}
+
+// The red team's rewrite: hashes recomputed, so the chain alone says OK; the
+// head signatures name the first rewritten record.
+TEST_F(SignedAuditTest, RewriteWithRecomputedHashesIsCaughtAtItsFirstRecord) {
+  AppendThree(*OpenSigned());
+  RewriteFrom(db_, 2, [](AuditEntry& e) { e.outcome = "refused"; });
+  const std::vector<AuditEntry> log = Log();
+  ASSERT_EQ(log[1].outcome, "refused");
+  EXPECT_TRUE(VerifyAuditChain(log).ok());
+  absl::Status s = VerifySignedAuditLog(log, key_.PublicKey()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("seq 2:"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("head signature"));
+}
+
+TEST_F(SignedAuditTest, UnsignedRecordIsCaught) {
+  AppendThree(*OpenSigned());
+  AppendThree(*OpenStore(), 4);  // appended without the key
+  absl::Status s = VerifySignedAuditLog(Log(), key_.PublicKey()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("seq 4: record is not signed"));
+}
+
+// An operator override record accepts the break before it; a rewrite after
+// it is caught again.
+TEST_F(SignedAuditTest, OverrideRecordAcceptsTheBreakBeforeIt) {
+  AppendThree(*OpenSigned());
+  RewriteFrom(db_, 2, [](AuditEntry& e) { e.outcome = "refused"; });
+  {
+    AuditEntry o;
+    o.operation = std::string(kAuditOverrideOperation);
+    o.outcome = "operator accepted the break at seq 2";
+    ASSERT_TRUE(OpenSigned()->AppendAudit(o).ok());
+  }
+  AppendThree(*OpenSigned(), 5);
+  absl::StatusOr<AuditVerdict> v =
+      VerifySignedAuditLog(Log(), key_.PublicKey());
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->override_seq, 4u);
+  EXPECT_EQ(v->checked_from, 3u);
+  EXPECT_THAT(v->accepted_error, HasSubstr("seq 2:"));
+  RewriteFrom(db_, 6, [](AuditEntry& e) { e.outcome = "refused"; });
+  absl::Status s = VerifySignedAuditLog(Log(), key_.PublicKey()).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("seq 2:"));
+}
+
+// The velocity rows are checked against the reservations the signed
+// admission records hold: a wiped or edited row is found.
+TEST_F(SignedAuditTest, WipedOrEditedVelocityRowIsCaught) {
+  Admission admission;
+  admission.decision.operation = "sign.admit";
+  admission.decision.request_id = "req-v";
+  VelocityReservation r;
+  r.scope = "r|key|BTC";
+  r.unix_time = 1000;
+  r.amount = TestKeyId(0x01);
+  admission.reservations.push_back(r);
+  {
+    auto store = OpenSigned();
+    ASSERT_TRUE(store
+                    ->BeginRequest("req-v", "sign", TestKeyId(0xd1),
+                                   Bytes(32, 9), Durability::kSynced,
+                                   &admission)
+                    .ok());
+    ASSERT_TRUE(store
+                    ->BeginRequest("req-v", "sign", TestKeyId(0xd1),
+                                   Bytes(32, 10), Durability::kSynced,
+                                   &admission)
+                    .ok());
+  }
+  std::vector<AuditEntry> log = Log();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(*ParseReservations(log[0].reservations),
+            std::vector<VelocityReservation>{r});
+  EXPECT_TRUE(VerifySignedAuditLog(log, key_.PublicKey()).ok());
+  EXPECT_TRUE(VerifyVelocityRows(log, 0, *OpenStore()->ReadVelocity()).ok());
+
+  RawExec(db_, "UPDATE velocity SET unix_time = 1");
+  absl::Status s = VerifyVelocityRows(log, 0, *OpenStore()->ReadVelocity());
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("differs"));
+
+  RawExec(db_, "DELETE FROM velocity");
+  s = VerifyVelocityRows(log, 0, *OpenStore()->ReadVelocity());
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("request 'req-v'"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("seq 1"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("missing"));
+  // Reservations before the checked range are not vouched for.
+  EXPECT_TRUE(VerifyVelocityRows(log, 1, {}).ok());
+}
+
+TEST(AuditAnchorsTest, RoundTripAndMalformed) {
+  AuditAnchor a;
+  a.node = "node-2";
+  a.head.seq = 42;
+  a.head.hash.fill(0xab);
+  a.head.signature.fill(0xcd);
+  AuditAnchor b = a;
+  b.node = "node-3";
+  b.head.seq = 7;
+  absl::StatusOr<std::vector<AuditAnchor>> parsed =
+      ParseAnchors(EncodeAnchors({a, b}));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->size(), 2u);
+  EXPECT_EQ((*parsed)[0].node, "node-2");
+  EXPECT_EQ((*parsed)[0].head.seq, 42u);
+  EXPECT_EQ((*parsed)[1].head.signature, b.head.signature);
+  EXPECT_TRUE(ParseAnchors("")->empty());
+  for (const char* bad :
+       {"node-2", "node-2:x:00:00", "node-2:1:00:00", ":1:"}) {
+    EXPECT_EQ(ParseAnchors(bad).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
 }
 
 }  // namespace

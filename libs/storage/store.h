@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "libs/base/bytes.h"
+#include "libs/crypto/evp.h"
 #include "libs/storage/audit.h"
 
 namespace kagi::storage {
@@ -83,17 +84,11 @@ struct RequestRecord {
   uint32_t attempts = 0;
 };
 
-// A velocity reservation (libs/policy): `amount` (32-byte big-endian) counted
-// under `scope` at `unix_time`, keyed by (request id, scope) so that a retry
-// of the same request is counted once.
-struct VelocityReservation {
-  std::string scope;
-  int64_t unix_time = 0;
-  std::array<uint8_t, 32> amount{};
-};
-
 // What a node decided before admitting a request (policy, approvals):
 // written by BeginRequest in the same transaction as the request record.
+// The reservations (VelocityReservation, audit.h) are written both to the
+// velocity table and into the decision's audit record, so the table can be
+// checked against the signed history.
 struct Admission {
   AuditEntry decision;  // appended to the audit log
   std::vector<VelocityReservation> reservations;
@@ -223,10 +218,20 @@ class Store {
   virtual absl::StatusOr<bool> IsBanned(ByteSpan party_key) = 0;
 
   // AppendAudit assigns seq, prev_hash and hash (the caller's values for
-  // those are ignored) in one transaction and returns the stored entry.
+  // those are ignored) in one transaction and returns the stored entry;
+  // with an audit key (SetAuditKey) the new head is signed in the same
+  // transaction.
   virtual absl::StatusOr<AuditEntry> AppendAudit(AuditEntry entry) = 0;
   // ReadAudit returns the whole log in seq order.
   virtual absl::StatusOr<std::vector<AuditEntry>> ReadAudit() = 0;
+  // SetAuditKey makes every later append sign the new chain head with `key`
+  // (the node's identity key; it must outlive the store's appends).
+  virtual void SetAuditKey(const crypto::Ed25519PrivateKey* key) = 0;
+  // LatestHead returns the signed head of the last record this store wrote
+  // or read as last (NotFound before any signed record).
+  virtual absl::StatusOr<AuditHead> LatestHead() = 0;
+  // ReadVelocity returns every row of the velocity table.
+  virtual absl::StatusOr<std::vector<VelocityRow>> ReadVelocity() = 0;
 };
 
 }  // namespace kagi::storage
