@@ -79,11 +79,8 @@ kctl sign --key "$KEY_ID" --eth-tx "$TX" --path 0/0 \
 step "10. Why the tampered request was refused, from node-2's audit log"
 "$KAGICTL" audit show --db "$CLUSTER/node-2/node.db" --request withdrawal-1 | sed 's/^/    /'
 
-step "11. Every node's hash-chained audit log verifies"
-for i in 1 2 3; do
-  echo "node-$i:"
-  "$KAGICTL" audit verify --db "$CLUSTER/node-$i/node.db" | sed 's/^/    /'
-done
+step "11. Every node's signed audit log verifies, and so do the heads the others hold of it"
+"$KAGICTL" audit verify --cluster "$CLUSTER" | sed 's/^/    /'
 
 step "12. Shut down"
 "$KAGICTL" cluster down --dir "$CLUSTER"

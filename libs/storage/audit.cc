@@ -3,6 +3,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -14,9 +15,17 @@
 namespace kagi::storage {
 namespace {
 
+constexpr absl::string_view kBadSeqPayload = "type.kagi/audit-bad-seq";
+
+absl::Status WithSeq(absl::Status status, uint64_t seq) {
+  status.SetPayload(kBadSeqPayload, absl::Cord(absl::StrCat(seq)));
+  return status;
+}
+
 absl::Status Broken(uint64_t seq, absl::string_view why) {
-  return absl::DataLossError(
-      absl::StrCat("audit chain broken at seq ", seq, ": ", why));
+  return WithSeq(absl::DataLossError(absl::StrCat("audit chain broken at seq ",
+                                                  seq, ": ", why)),
+                 seq);
 }
 
 // CheckChain checks entries[from..] (seq order, consecutive, links, hashes).
@@ -175,6 +184,15 @@ absl::StatusOr<std::vector<VelocityReservation>> ParseReservations(
     out.push_back(std::move(r));
   }
   return out;
+}
+
+std::optional<uint64_t> AuditBadSeq(const absl::Status& status) {
+  const auto p = status.GetPayload(kBadSeqPayload);
+  uint64_t seq = 0;
+  if (!p.has_value() || !absl::SimpleAtoi(std::string(*p), &seq)) {
+    return std::nullopt;
+  }
+  return seq;
 }
 
 absl::Status VerifyAuditChain(const std::vector<AuditEntry>& entries) {

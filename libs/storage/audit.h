@@ -35,6 +35,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -150,6 +151,11 @@ struct AuditVerdict {
 // record otherwise ("audit log broken at seq 7: head signature ...").
 absl::StatusOr<AuditVerdict> VerifySignedAuditLog(
     const std::vector<AuditEntry>& entries, const NodeKey& node_key);
+
+// AuditBadSeq returns the seq of the first bad record a DataLoss status of
+// VerifySignedAuditLog / VerifyVelocityRows names (nullopt for others): what
+// an operator's override must name (kagi-node --accept-audit-break-at).
+std::optional<uint64_t> AuditBadSeq(const absl::Status& status);
 
 // VerifyVelocityRows checks the velocity table against the reservations the
 // records from `from` on hold: each must be present with its amount (and no

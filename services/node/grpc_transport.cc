@@ -69,6 +69,17 @@ void GrpcPeerTransport::Send(const std::string& node, const Sid0& sid0,
   call->on_done = std::move(on_done);
   call->request.set_sid0(std::string(sid0.begin(), sid0.end()));
   call->request.set_envelope(std::string(envelope.begin(), envelope.end()));
+  if (heads_) {
+    // Best effort: before the first signed record there is no head to send.
+    absl::StatusOr<storage::AuditHead> head = heads_();
+    if (head.ok()) {
+      v1::AuditHead* h = call->request.mutable_audit_head();
+      h->set_seq(head->seq);
+      h->set_hash(std::string(head->hash.begin(), head->hash.end()));
+      h->set_signature(
+          std::string(head->signature.begin(), head->signature.end()));
+    }
+  }
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
   stub->async()->Deliver(
       &call->context, &call->request, &call->response,

@@ -10,12 +10,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "kagi/v1/config.pb.h"
 #include "kagi/v1/node.grpc.pb.h"
+#include "libs/storage/store.h"
 #include "libs/transport/tls.h"
 #include "services/node/session_manager.h"
 
@@ -28,6 +30,12 @@ class GrpcPeerTransport final : public PeerTransport {
 
   void Send(const std::string& node, const Sid0& sid0, Bytes envelope,
             std::function<void(absl::Status)> on_done) override;
+
+  // SetAuditHeads makes every later envelope carry this node's latest signed
+  // audit head, as `latest` returns it (it must stay callable while the
+  // transport sends). Call before serving.
+  using HeadSource = std::function<absl::StatusOr<storage::AuditHead>()>;
+  void SetAuditHeads(HeadSource latest) { heads_ = std::move(latest); }
 
  private:
   GrpcPeerTransport() = default;
@@ -46,6 +54,7 @@ class GrpcPeerTransport final : public PeerTransport {
   absl::Mutex mu_;
   std::map<std::string, PeerChannel> peers_ ABSL_GUARDED_BY(mu_);
   absl::Duration deadline_ = absl::Seconds(10);
+  HeadSource heads_;
 };
 
 }  // namespace kagi::node

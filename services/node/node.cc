@@ -93,6 +93,7 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
     }
     keys[peer.name()] = k;
     core->peer_by_key_[k] = peer.name();
+    core->peer_key_by_name_[peer.name()] = k;
     core->peer_keys_.push_back(k);
   }
   core->limits_.allow_raw_digest = config.allow_raw_digest();
@@ -118,6 +119,8 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
   core->sessions_ =
       std::make_unique<SessionManager>(transport, std::move(keys), options);
   core->journal_ = std::make_unique<ConsumeJournal>(core->store_.get());
+  // Every record this node appends signs the new chain head.
+  core->store_->SetAuditKey(&core->identity_);
   return core;
 }
 
@@ -263,6 +266,7 @@ absl::Status NodeCore::Finish(const std::string& request_id,
     }
   }
   audit.signature = std::move(audit_signature);
+  audit.anchors = SessionAnchors(setup);
   KAGI_RETURN_IF_ERROR(
       store_
           ->FinishRequest(request_id,
@@ -715,6 +719,9 @@ absl::StatusOr<v1::RequestStatus> NodeCore::GetRequestStatus(
 
 absl::Status NodeCore::Deliver(const std::string& from_node,
                                const v1::DeliverRequest& request) {
+  if (request.has_audit_head()) {
+    KAGI_RETURN_IF_ERROR(KeepAnchor(from_node, request.audit_head()));
+  }
   return sessions_->Deliver(from_node, AsBytes(request.sid0()),
                             AsBytes(request.envelope()));
 }

@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -106,9 +107,26 @@ class NodeCore {
   // them), PENDING shares waiting for a certificate.
   std::vector<std::string> StartupReport();
 
-  // Deliver: an envelope from the authenticated peer node `from_node`.
+  // CheckAuditLog verifies this node's audit log at start-up (every head
+  // signed by its identity key, chain intact, velocity rows as the signed
+  // admissions say; libs/storage/audit.h) and loads the peers' heads its
+  // records hold. DataLoss naming the first bad record, unless
+  // `accept_break_at` names exactly that seq: then an audit.override record
+  // is appended and its text returned. Returns a line for the start-up log
+  // ("" when there is nothing to say).
+  absl::StatusOr<std::string> CheckAuditLog(
+      std::optional<uint64_t> accept_break_at);
+
+  // Deliver: an envelope from the authenticated peer node `from_node`, with
+  // the peer's signed audit head (kept as an anchor when it verifies).
   absl::Status Deliver(const std::string& from_node,
                        const v1::DeliverRequest& request);
+
+  // LatestAuditHead: this node's newest signed audit head (what its
+  // envelopes carry to the peers).
+  absl::StatusOr<storage::AuditHead> LatestAuditHead() {
+    return store_->LatestHead();
+  }
 
   size_t active_sessions() const { return sessions_->active_sessions(); }
 
@@ -150,6 +168,13 @@ class NodeCore {
   // node received) differs from its ack in the certificate.
   absl::Status BanEquivocators(const protocol::ActivationCertificate& cert,
                                ByteSpan evidence);
+  // LoadAnchors takes the newest head of each peer from this node's records.
+  void LoadAnchors(const std::vector<storage::AuditEntry>& log);
+  // KeepAnchor checks a peer's signed head and keeps it if it is newer.
+  absl::Status KeepAnchor(const std::string& from_node,
+                          const v1::AuditHead& head);
+  // SessionAnchors: EncodeAnchors of the heads held of `setup`'s peers.
+  std::string SessionAnchors(const protocol::SessionSetup& setup);
   // AuditLifecycle appends a share lifecycle record (activate, depart, ban).
   void AuditLifecycle(absl::string_view operation,
                       const std::array<uint8_t, 32>& key_id, uint64_t epoch,
@@ -205,6 +230,7 @@ class NodeCore {
   const crypto::Ed25519PrivateKey identity_;
   const std::array<uint8_t, 32> self_key_;
   std::map<std::array<uint8_t, 32>, std::string> peer_by_key_;
+  std::map<std::string, std::array<uint8_t, 32>> peer_key_by_name_;
   std::vector<std::array<uint8_t, 32>> peer_keys_;
   RequestLimits limits_;
   std::shared_ptr<const policy::Policy> policy_;
@@ -215,6 +241,9 @@ class NodeCore {
 
   absl::Mutex activate_mu_;
   LifecycleClaims lifecycle_;
+  absl::Mutex anchors_mu_;
+  std::map<std::string, storage::AuditHead> anchors_
+      ABSL_GUARDED_BY(anchors_mu_);
   absl::Mutex cache_mu_;
   std::map<std::array<uint8_t, 32>, SharePtr> cache_ ABSL_GUARDED_BY(cache_mu_);
 };

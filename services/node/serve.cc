@@ -50,7 +50,8 @@ const volatile sig_atomic_t* StopOnSignals() {
 
 absl::Status ServeNode(const std::string& config_path,
                        const TransportDecorator& decorate,
-                       const volatile sig_atomic_t* stop) {
+                       const volatile sig_atomic_t* stop,
+                       const ServeOptions& options) {
   KAGI_ASSIGN_OR_RETURN(v1::NodeConfig config,
                         transport::LoadNodeConfig(config_path));
   KAGI_RETURN_IF_ERROR(transport::CheckNodeConfigFiles(config));
@@ -65,6 +66,7 @@ absl::Status ServeNode(const std::string& config_path,
                         storage::SqliteStore::Open(config.storage_path()));
   KAGI_ASSIGN_OR_RETURN(std::unique_ptr<GrpcPeerTransport> grpc_peers,
                         GrpcPeerTransport::Create(config));
+  GrpcPeerTransport* grpc_raw = grpc_peers.get();
   std::unique_ptr<PeerTransport> peers = std::move(grpc_peers);
   if (decorate) {
     KAGI_ASSIGN_OR_RETURN(peers, decorate(config, std::move(peers)));
@@ -88,6 +90,11 @@ absl::Status ServeNode(const std::string& config_path,
       std::unique_ptr<NodeCore> core,
       NodeCore::Create(config, std::move(store), *std::move(kek),
                        std::move(identity), peers.get(), std::move(policy)));
+  // Nothing is served over a log that does not verify (unless the operator
+  // accepted exactly its break).
+  KAGI_ASSIGN_OR_RETURN(std::string audit_note,
+                        core->CheckAuditLog(options.accept_audit_break_at));
+  grpc_raw->SetAuditHeads([c = core.get()] { return c->LatestAuditHead(); });
   const transport::TlsFiles tls{config.tls().cert_file(),
                                 config.tls().key_file(),
                                 config.tls().ca_file()};
@@ -116,6 +123,10 @@ absl::Status ServeNode(const std::string& config_path,
   }
   std::cout << "kagi-node " << config.name() << " listening on "
             << config.listen_address() << std::endl;
+  if (!audit_note.empty()) {
+    std::cout << "kagi-node " << config.name() << ": WARNING " << audit_note
+              << std::endl;
+  }
   for (const std::string& line : core->StartupReport()) {
     std::cout << "kagi-node " << config.name() << ": WARNING " << line
               << std::endl;

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -34,9 +35,19 @@ using TransportDecorator =
 // creates private (umask 077).
 const volatile sig_atomic_t* StopOnSignals();
 
+// Operator decisions given on the command line (kagi-node's flags).
+struct ServeOptions {
+  // --accept-audit-break-at SEQ: start even though the audit log breaks at
+  // exactly this seq (audited with an audit.override record; docs/deploy.md).
+  std::optional<uint64_t> accept_audit_break_at;
+};
+
+// ServeNode refuses to start (DataLoss naming the first bad record) when the
+// node's audit log does not verify (NodeCore::CheckAuditLog).
 absl::Status ServeNode(const std::string& config_path,
                        const TransportDecorator& decorate,
-                       const volatile sig_atomic_t* stop);
+                       const volatile sig_atomic_t* stop,
+                       const ServeOptions& options = {});
 
 }  // namespace kagi::node
 

@@ -86,21 +86,23 @@ std::string PidFileOfGateway(const std::string& dir) {
 // Spawn runs `binary --config <config>` in its own session with stdout and
 // stderr appended to `log` (as kagictl's cluster library does).
 absl::StatusOr<pid_t> Spawn(const std::string& binary,
-                            const std::string& config, const std::string& log) {
+                            const std::string& config, const std::string& log,
+                            const std::vector<std::string>& extra_args = {}) {
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (fd < 0) {
     return absl::InternalError(
         absl::StrCat("open ", log, ": ", std::strerror(errno)));
   }
-  const char* const argv[] = {binary.c_str(), "--config", config.c_str(),
-                              nullptr};
+  std::vector<const char*> argv = {binary.c_str(), "--config", config.c_str()};
+  for (const std::string& arg : extra_args) argv.push_back(arg.c_str());
+  argv.push_back(nullptr);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setsid();
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     ::close(fd);
-    ::execv(binary.c_str(), const_cast<char* const*>(argv));
+    ::execv(binary.c_str(), const_cast<char* const*>(argv.data()));
     ::_exit(127);
   }
   ::close(fd);
@@ -295,13 +297,15 @@ absl::Status Cluster::StopNode(int i, int signal) {
   return st;
 }
 
-absl::Status Cluster::StartNode(int i, const std::string& binary) {
+absl::Status Cluster::StartNode(int i, const std::string& binary,
+                                const std::vector<std::string>& extra_args) {
   std::string bin = binary;
   if (bin.empty()) {
     KAGI_ASSIGN_OR_RETURN(bin, kagictl::FindBinary("kagi-node"));
   }
   const std::string log = absl::StrCat(kagictl::NodeDir(dir_, i), "/node.log");
-  KAGI_ASSIGN_OR_RETURN(pid_t pid, Spawn(bin, NodeConfigPath(i), log));
+  KAGI_ASSIGN_OR_RETURN(pid_t pid,
+                        Spawn(bin, NodeConfigPath(i), log, extra_args));
   absl::Status st = WritePidFile(PidFileOfNode(dir_, i), pid);
   if (st.ok()) {
     st = WaitReady(dir_, base_port_ + i, NodeName(i), pid, log,

@@ -77,8 +77,10 @@ class Cluster {
   absl::Status StopNode(int i, int signal);
   // StartNode starts node i (pid file as kagictl writes it) and waits until
   // it answers health checks. `binary`: another build of the node (the
-  // test-only misbehaving node) instead of kagi-node.
-  absl::Status StartNode(int i, const std::string& binary = "");
+  // test-only misbehaving node) instead of kagi-node; `extra_args` follow
+  // "--config PATH".
+  absl::Status StartNode(int i, const std::string& binary = "",
+                         const std::vector<std::string>& extra_args = {});
   absl::Status StartGateway();
   // Down stops every process (idempotent).
   absl::Status Down();

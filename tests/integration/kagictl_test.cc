@@ -12,11 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/base/rng.h"
 #include "libs/chain/psbt.h"
+#include "libs/crypto/evp.h"
 #include "libs/crypto/point.h"
 #include "libs/storage/audit.h"
 #include "libs/storage/sqlite_store.h"
 #include "libs/transport/config.h"
+#include "libs/transport/identity_key.h"
 #include "libs/transport/pki.h"
 #include "tools/kagictl/cluster.h"
 #include "tools/kagictl/requests.h"
@@ -144,11 +147,16 @@ TEST(KagictlTest, ConfigNodePrintsAValidConfig) {
 
 TEST(KagictlTest, AuditVerifyFindsAnEditedRecordAndATruncatedTail) {
   const std::string db = absl::StrCat(TempDir(), "/node.db");
+  InsecureDeterministicRng rng(11);
+  const crypto::Ed25519PrivateKey node_key =
+      crypto::Ed25519PrivateKey::Generate(rng);
+  const std::string key_hex = HexEncode(node_key.PublicKey());
   std::string last_hash;
   {
     absl::StatusOr<std::unique_ptr<storage::SqliteStore>> store =
         storage::SqliteStore::Open(db);
     ASSERT_TRUE(store.ok()) << store.status();
+    (*store)->SetAuditKey(&node_key);
     for (int i = 0; i < 3; ++i) {
       storage::AuditEntry e;
       e.operation = "sign";
@@ -159,10 +167,20 @@ TEST(KagictlTest, AuditVerifyFindsAnEditedRecordAndATruncatedTail) {
       last_hash = HexEncode(stored->hash);
     }
   }
-  Output ok = Kagictl(
-      absl::StrCat("audit verify --db ", db, " --last-hash ", last_hash));
+  Output ok = Kagictl(absl::StrCat("audit verify --db ", db, " --node-key ",
+                                   key_hex, " --last-hash ", last_hash));
   EXPECT_EQ(ok.exit_code, 0) << ok.text;
-  EXPECT_THAT(ok.text, HasSubstr("audit chain OK: 3 records"));
+  EXPECT_THAT(ok.text,
+              HasSubstr("audit chain OK: 3 records, every head signed"));
+  // Without the node's key there is nothing to check signatures against.
+  Output no_key = Kagictl(absl::StrCat("audit verify --db ", db));
+  EXPECT_NE(no_key.exit_code, 0);
+  EXPECT_THAT(no_key.text, HasSubstr("--node-key"));
+  // Another node's key does not verify it.
+  Output other = Kagictl(absl::StrCat("audit verify --db ", db, " --node-key ",
+                                      std::string(64, 'a')));
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_THAT(other.text, HasSubstr("audit chain broken at seq 1"));
 
   // Someone with write access to the file drops the append-only trigger and
   // rewrites record 2's outcome.
@@ -173,11 +191,13 @@ TEST(KagictlTest, AuditVerifyFindsAnEditedRecordAndATruncatedTail) {
                          "outcome = 'refused' WHERE seq = 2;",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
-  Output edited = Kagictl(absl::StrCat("audit verify --db ", db));
+  Output edited =
+      Kagictl(absl::StrCat("audit verify --db ", db, " --node-key ", key_hex));
   EXPECT_NE(edited.exit_code, 0);
   EXPECT_THAT(edited.text, HasSubstr("audit chain broken at seq 2"));
 
-  // Restore it, then cut the tail: only the kept last hash shows it.
+  // Restore it, then cut the tail: alone, only the kept last hash (or the
+  // peers' anchors, audit verify --cluster) shows it.
   ASSERT_EQ(sqlite3_exec(raw,
                          "UPDATE audit SET outcome = 'ok' WHERE seq = 2; DROP "
                          "TRIGGER audit_no_delete; DELETE FROM audit WHERE "
@@ -185,10 +205,12 @@ TEST(KagictlTest, AuditVerifyFindsAnEditedRecordAndATruncatedTail) {
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
-  Output chain_only = Kagictl(absl::StrCat("audit verify --db ", db));
+  Output chain_only =
+      Kagictl(absl::StrCat("audit verify --db ", db, " --node-key ", key_hex));
   EXPECT_EQ(chain_only.exit_code, 0) << chain_only.text;
-  Output with_hash = Kagictl(
-      absl::StrCat("audit verify --db ", db, " --last-hash ", last_hash));
+  Output with_hash =
+      Kagictl(absl::StrCat("audit verify --db ", db, " --node-key ", key_hex,
+                           " --last-hash ", last_hash));
   EXPECT_NE(with_hash.exit_code, 0);
   EXPECT_THAT(with_hash.text, HasSubstr("records were removed from its end"));
 }
@@ -219,12 +241,26 @@ TEST(KagictlTest, ShareRetirePendingErasesPendingSharesAndAudits) {
                     .ok());
   }
   const std::string hex = HexEncode(key);
+  // The node's identity key, so that the record is signed like the node's.
+  const std::string identity = absl::StrCat(TempDir(), "/identity.pem");
+  {
+    InsecureDeterministicRng rng(12);
+    ASSERT_TRUE(transport::WriteIdentityKey(
+                    identity, crypto::Ed25519PrivateKey::Generate(rng))
+                    .ok());
+  }
+  Output no_identity = Kagictl(absl::StrCat("share retire-pending --db ", db,
+                                            " --key ", hex, " --epoch 1"));
+  EXPECT_NE(no_identity.exit_code, 0);
+  EXPECT_THAT(no_identity.text, HasSubstr("--identity-key"));
   Output bad =
-      Kagictl(absl::StrCat("share retire-pending --db ", db, " --key ", hex));
+      Kagictl(absl::StrCat("share retire-pending --db ", db, " --identity-key ",
+                           identity, " --key ", hex));
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.text, HasSubstr("--epoch"));
-  Output out = Kagictl(absl::StrCat("share retire-pending --db ", db, " --key ",
-                                    hex, " --epoch 1"));
+  Output out =
+      Kagictl(absl::StrCat("share retire-pending --db ", db, " --identity-key ",
+                           identity, " --key ", hex, " --epoch 1"));
   ASSERT_EQ(out.exit_code, 0) << out.text;
   EXPECT_THAT(out.text, HasSubstr("2 PENDING share(s)"));
   absl::StatusOr<std::unique_ptr<storage::SqliteStore>> store =
@@ -237,6 +273,7 @@ TEST(KagictlTest, ShareRetirePendingErasesPendingSharesAndAudits) {
   ASSERT_FALSE(log->empty());
   EXPECT_EQ(log->back().operation, "retire-pending");
   EXPECT_THAT(log->back().outcome, HasSubstr("2 PENDING share(s) erased"));
+  EXPECT_EQ(log->back().head_signature.size(), 64u);
 }
 
 }  // namespace
