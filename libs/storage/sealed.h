@@ -28,6 +28,9 @@ namespace kagi::storage {
 inline constexpr absl::string_view kRecordShare = "share";
 inline constexpr absl::string_view kRecordOt = "ot";
 inline constexpr absl::string_view kRecordPresignature = "presig";
+// A known value sealed once per store, so that a wrong (but well-formed) KEK
+// is found at start-up rather than at the first share it cannot open.
+inline constexpr absl::string_view kRecordKekCheck = "kek-check";
 
 struct RecordContext {
   absl::string_view record_type;

@@ -124,6 +124,10 @@ CREATE TABLE IF NOT EXISTS velocity (
   PRIMARY KEY (request_id, scope)
 );
 CREATE INDEX IF NOT EXISTS velocity_by_scope ON velocity (scope, unix_time);
+CREATE TABLE IF NOT EXISTS kek_check (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  sealed BLOB NOT NULL
+);
 PRAGMA user_version = 4;
 )sql";
 
@@ -246,6 +250,10 @@ constexpr const char* kReadAudit =
     "SELECT seq, unix_time, operation, request_id, parties, outcome, "
     "signature, prev_hash, hash, reservations, anchors, head_signature FROM "
     "audit ORDER BY seq";
+constexpr const char* kGetKekCheck =
+    "SELECT sealed FROM kek_check WHERE id = 1";
+constexpr const char* kPutKekCheck =
+    "INSERT INTO kek_check (id, sealed) VALUES (1, ?)";
 constexpr const char* kReadVelocity =
     "SELECT request_id, scope, unix_time, amount FROM velocity ORDER BY "
     "request_id, scope";
@@ -1145,6 +1153,25 @@ absl::StatusOr<AuditHead> SqliteStore::LatestHead() {
   std::copy(sig.begin(), sig.end(), head.signature.begin());
   latest_head_ = head;
   return head;
+}
+
+absl::StatusOr<Bytes> SqliteStore::GetKekCheck() {
+  constexpr absl::string_view kOp = "GetKekCheck";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetKekCheck, kOp));
+  Stmt s(this, raw, kOp);
+  KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return absl::NotFoundError("no KEK check value stored");
+  return ColumnBytes(raw, 0);
+}
+
+absl::Status SqliteStore::PutKekCheck(ByteSpan sealed) {
+  constexpr absl::string_view kOp = "PutKekCheck";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kPutKekCheck, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(sealed);
+  return s.Run();
 }
 
 absl::StatusOr<std::vector<VelocityRow>> SqliteStore::ReadVelocity() {

@@ -90,6 +90,8 @@ class SqliteStore final : public Store {
   void SetAuditKey(const crypto::Ed25519PrivateKey* key) override;
   absl::StatusOr<AuditHead> LatestHead() override;
   absl::StatusOr<std::vector<VelocityRow>> ReadVelocity() override;
+  absl::StatusOr<Bytes> GetKekCheck() override;
+  absl::Status PutKekCheck(ByteSpan sealed) override;
 
   // PragmaValue runs "PRAGMA <name>" and returns the first column as text
   // (for checks such as journal_mode / synchronous).

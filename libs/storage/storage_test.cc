@@ -1042,6 +1042,18 @@ TEST_F(SignedAuditTest, WipedOrEditedVelocityRowIsCaught) {
   EXPECT_TRUE(VerifyVelocityRows(log, 1, {}).ok());
 }
 
+TEST_F(StoreTest, KekCheckIsStoredOnce) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->GetKekCheck().status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store->PutKekCheck(Bytes{1, 2, 3}).ok());
+  EXPECT_EQ(store->PutKekCheck(Bytes{4}).code(),
+            absl::StatusCode::kAlreadyExists);
+  store.reset();
+  store = OpenStore();
+  EXPECT_EQ(*store->GetKekCheck(), (Bytes{1, 2, 3}));
+}
+
 TEST(AuditAnchorsTest, RoundTripAndMalformed) {
   AuditAnchor a;
   a.node = "node-2";

@@ -230,6 +230,10 @@ class Store {
   // LatestHead returns the signed head of the last record this store wrote
   // or read as last (NotFound before any signed record).
   virtual absl::StatusOr<AuditHead> LatestHead() = 0;
+  // GetKekCheck returns the sealed KEK check value (NotFound before
+  // PutKekCheck); PutKekCheck stores it once (AlreadyExists after).
+  virtual absl::StatusOr<Bytes> GetKekCheck() = 0;
+  virtual absl::Status PutKekCheck(ByteSpan sealed) = 0;
   // ReadVelocity returns every row of the velocity table.
   virtual absl::StatusOr<std::vector<VelocityRow>> ReadVelocity() = 0;
 };

@@ -814,6 +814,15 @@ grpc::Status Gateway::ListKeys(const kagi::v1::ListKeysRequest& request,
   for (KeyInfo& key : *out->mutable_keys()) {
     FillNodeNames(&key);
   }
+  // Keys a node holds but cannot open, named by the node that answered.
+  for (const auto& call : calls) {
+    if (!call.status.ok()) continue;
+    for (const kagi::v1::KeyError& e : call.response.errors()) {
+      kagi::v1::KeyError* copy = out->add_errors();
+      *copy = e;
+      copy->set_node(nodes_[call.node].name);
+    }
+  }
   return grpc::Status::OK;
 }
 

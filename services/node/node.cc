@@ -233,7 +233,7 @@ absl::Status NodeCore::Finish(const std::string& request_id,
                               const std::string& op,
                               const protocol::SessionSetup& setup,
                               const absl::Status& outcome, ByteSpan result,
-                              Bytes audit_signature) {
+                              Bytes audit_signature, const Key32* key_id) {
   std::vector<std::string> parties;
   for (const protocol::PartyInfo& p : setup.parties) {
     parties.push_back(absl::StrCat(p.id, "=", NodeOf(p.identity_key)));
@@ -242,9 +242,9 @@ absl::Status NodeCore::Finish(const std::string& request_id,
   audit.unix_time = absl::ToUnixSeconds(absl::Now());
   audit.operation = op;
   audit.request_id = request_id;
-  audit.parties =
-      absl::StrCat("key ", HexEncode(setup.key_id), " epoch ", setup.epoch,
-                   " parties ", absl::StrJoin(parties, ","));
+  audit.parties = absl::StrCat(
+      "key ", HexEncode(key_id != nullptr ? *key_id : setup.key_id), " epoch ",
+      setup.epoch, " parties ", absl::StrJoin(parties, ","));
   if (outcome.ok()) {
     audit.outcome = "ok";
   } else {
@@ -417,8 +417,10 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
           : absl::StatusOr<protocol::KeyShare>(certificate.status());
   Bytes key_id;
   if (share.ok()) key_id.assign(share->key_id.begin(), share->key_id.end());
-  KAGI_RETURN_IF_ERROR(
-      Finish(request.request_id(), "dkg", setup, share.status(), key_id, {}));
+  // The record names the key the DKG made (the setup's key id is zero).
+  KAGI_RETURN_IF_ERROR(Finish(request.request_id(), "dkg", setup,
+                              share.status(), key_id, {},
+                              share.ok() ? &share->key_id : nullptr));
   auto ptr = std::make_shared<const protocol::KeyShare>(*std::move(share));
   {
     absl::MutexLock lock(&cache_mu_);
@@ -685,8 +687,16 @@ absl::StatusOr<v1::ListKeysResponse> NodeCore::ListKeys() {
   v1::ListKeysResponse out;
   for (const storage::ShareRecord& row : rows) {
     if (row.state != storage::ShareState::kActive) continue;
-    KAGI_ASSIGN_OR_RETURN(SharePtr share, LoadShare(row.key_id));
-    *out.add_keys() = DescribeKey(*share);
+    // A share that does not open fails its own key only.
+    absl::StatusOr<SharePtr> share = LoadShare(row.key_id);
+    if (!share.ok()) {
+      v1::KeyError* e = out.add_errors();
+      e->set_key_id(Str(row.key_id));
+      e->set_node(config_.name());
+      e->set_error(std::string(share.status().message()));
+      continue;
+    }
+    *out.add_keys() = DescribeKey(**share);
   }
   return out;
 }

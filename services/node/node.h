@@ -117,6 +117,12 @@ class NodeCore {
   absl::StatusOr<std::string> CheckAuditLog(
       std::optional<uint64_t> accept_break_at);
 
+  // CheckKek refuses (FailedPrecondition) a key-encryption key that is not
+  // the one this store was sealed with: it must open the store's sealed
+  // check value, or, before there is one, at least one ACTIVE share (then
+  // the check value is written). Run at start-up.
+  absl::Status CheckKek();
+
   // Deliver: an envelope from the authenticated peer node `from_node`, with
   // the peer's signed audit head (kept as an anchor when it verifies).
   absl::Status Deliver(const std::string& from_node,
@@ -197,11 +203,13 @@ class NodeCore {
   absl::StatusOr<std::map<uint32_t, std::string>> PartyNodes(
       const protocol::SessionSetup& setup, PartyNames* names);
   // Finish records the outcome (request state + audit) and applies a ban
-  // for a class-C abort. Returns `outcome` (or the storage error).
+  // for a class-C abort. Returns `outcome` (or the storage error). The
+  // record names `key_id` when given (a DKG's new key), else the setup's.
   absl::Status Finish(const std::string& request_id, const std::string& op,
                       const protocol::SessionSetup& setup,
                       const absl::Status& outcome, ByteSpan result,
-                      Bytes audit_signature);
+                      Bytes audit_signature,
+                      const std::array<uint8_t, 32>* key_id = nullptr);
   v1::KeyInfo DescribeKey(const protocol::KeyShare& share) const;
   // Approvers returns the approvers whose signatures over `digest` verify
   // under this node's policy (refusing unknown or repeated approvers and

@@ -90,6 +90,7 @@ absl::Status ServeNode(const std::string& config_path,
       std::unique_ptr<NodeCore> core,
       NodeCore::Create(config, std::move(store), *std::move(kek),
                        std::move(identity), peers.get(), std::move(policy)));
+  KAGI_RETURN_IF_ERROR(core->CheckKek());
   // Nothing is served over a log that does not verify (unless the operator
   // accepted exactly its break).
   KAGI_ASSIGN_OR_RETURN(std::string audit_note,

@@ -250,5 +250,104 @@ TEST_F(AuditTest, RewrittenLogIsFoundAtStartUpAndByClusterVerify) {
   }
 }
 
+// §8: the KEK and the shares it seals. A wrong but well-formed KEK is found
+// at start-up, not at the first signing; one share that does not open fails
+// only its own key in ListKeys; the key-creation record names the real key.
+class KekTest : public ClusterSuite<KekTest> {
+ public:
+  static ClusterConfig Config() {
+    ClusterConfig c;
+    c.base_port = KAGI_IT_BASE_PORT;
+    return c;
+  }
+};
+
+TEST_F(KekTest, KeyCreationRecordNamesTheRealKeyId) {
+  v1::KeyInfo key;
+  grpc::Status created = CreateKey(cluster_->wallet(), 2, &key);
+  ASSERT_TRUE(created.ok()) << Describe(created);
+  absl::StatusOr<std::vector<storage::AuditEntry>> log =
+      VerifiedAudit(cluster_->NodeDb(1));
+  ASSERT_TRUE(log.ok()) << log.status();
+  const storage::AuditEntry* dkg = nullptr;
+  for (const storage::AuditEntry& e : *log) {
+    if (e.operation == "dkg" && e.outcome == "ok") dkg = &e;
+  }
+  ASSERT_NE(dkg, nullptr);
+  EXPECT_THAT(dkg->parties, HasSubstr(absl::StrCat(
+                                "key ", HexEncode(AsBytes(key.key_id())))));
+}
+
+TEST_F(KekTest, OneShareThatDoesNotOpenFailsOnlyItsOwnKey) {
+  v1::KeyInfo good, bad;
+  ASSERT_TRUE(CreateKey(cluster_->wallet(), 2, &good).ok());
+  ASSERT_TRUE(CreateKey(cluster_->wallet(), 2, &bad).ok());
+  ASSERT_TRUE(cluster_->StopNode(1, SIGTERM).ok());
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(cluster_->NodeDb(1).c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db,
+                     absl::StrCat("UPDATE shares SET sealed = "
+                                  "zeroblob(length(sealed)) WHERE key_id = x'",
+                                  HexEncode(AsBytes(bad.key_id())),
+                                  "' AND state = 'ACTIVE'")
+                         .c_str(),
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(db);
+  }
+  ASSERT_TRUE(cluster_->StartNode(1).ok());
+  absl::StatusOr<std::unique_ptr<v1::Node::Stub>> node =
+      cluster_->NodeStub(1, "gateway-1");
+  ASSERT_TRUE(node.ok());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::ListKeysResponse listed;
+  grpc::Status st = (*node)->ListKeys(&ctx, v1::ListKeysRequest(), &listed);
+  ASSERT_TRUE(st.ok()) << Describe(st);
+  std::vector<std::string> ids;
+  for (const v1::KeyInfo& k : listed.keys()) ids.push_back(k.key_id());
+  EXPECT_THAT(ids, ::testing::Contains(good.key_id()));
+  EXPECT_THAT(ids, Not(::testing::Contains(bad.key_id())));
+  ASSERT_EQ(listed.errors_size(), 1);
+  EXPECT_EQ(listed.errors(0).key_id(), bad.key_id());
+  EXPECT_THAT(listed.errors(0).error(), HasSubstr("sealed record"));
+  // Through the gateway, too, with the node named.
+  grpc::ClientContext wctx;
+  wctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::ListKeysResponse merged;
+  st = cluster_->wallet()->ListKeys(&wctx, v1::ListKeysRequest(), &merged);
+  ASSERT_TRUE(st.ok()) << Describe(st);
+  ASSERT_GE(merged.errors_size(), 1);
+  EXPECT_EQ(merged.errors(0).node(), "node-1");
+}
+
+TEST_F(KekTest, WrongWellFormedKekIsFoundAtStartUp) {
+  ASSERT_TRUE(cluster_->StopNode(2, SIGTERM).ok());
+  const std::string kek =
+      absl::StrCat(kagictl::NodeDir(cluster_->dir(), 2), "/kek");
+  const std::string saved = *ReadFile(kek);
+  // Another valid KEK (64 hex characters), as a restore from the wrong
+  // backup would leave.
+  {
+    FILE* f = std::fopen(kek.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(std::string(64, 'a').c_str(), f);
+    std::fclose(f);
+  }
+  EXPECT_FALSE(cluster_->StartNode(2).ok());
+  EXPECT_THAT(*ReadFile(absl::StrCat(kagictl::NodeDir(cluster_->dir(), 2),
+                                     "/node.log")),
+              HasSubstr("key-encryption key"));
+  {
+    FILE* f = std::fopen(kek.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(saved.data(), 1, saved.size(), f);
+    std::fclose(f);
+  }
+  EXPECT_TRUE(cluster_->StartNode(2).ok());
+}
+
 }  // namespace
 }  // namespace kagi::integration
