@@ -75,8 +75,12 @@ absl::Status CheckSignatures(const std::vector<AuditEntry>& entries,
 }
 
 absl::Status CheckFrom(const std::vector<AuditEntry>& entries, size_t from,
-                       const NodeKey& node_key) {
+                       const NodeKey& node_key, SignatureCheck check) {
   KAGI_RETURN_IF_ERROR(CheckChain(entries, from));
+  if (check == SignatureCheck::kLastHead && from < entries.size() &&
+      CheckSignatures(entries, entries.size() - 1, node_key).ok()) {
+    return absl::OkStatus();
+  }
   return CheckSignatures(entries, from, node_key);
 }
 
@@ -200,22 +204,36 @@ absl::Status VerifyAuditChain(const std::vector<AuditEntry>& entries) {
 }
 
 absl::StatusOr<AuditVerdict> VerifySignedAuditLog(
-    const std::vector<AuditEntry>& entries, const NodeKey& node_key) {
+    const std::vector<AuditEntry>& entries, const NodeKey& node_key,
+    SignatureCheck check) {
   AuditVerdict verdict;
   verdict.records = entries.size();
-  const absl::Status whole = CheckFrom(entries, 0, node_key);
-  if (whole.ok()) return verdict;
-  // The last override record, if the log from it on is sound, marks the
-  // break as accepted by the operator.
+  // The last operator override: what it accepted must be told apart from
+  // what it vouches for, so the records before it are checked in full.
+  std::optional<size_t> last_override;
   for (size_t i = entries.size(); i-- > 0;) {
-    if (entries[i].operation != kAuditOverrideOperation) continue;
-    if (!CheckFrom(entries, i, node_key).ok()) break;
-    verdict.override_seq = entries[i].seq;
-    verdict.accepted_error = std::string(whole.message());
-    verdict.checked_from = i;
+    if (entries[i].operation == kAuditOverrideOperation) {
+      last_override = i;
+      break;
+    }
+  }
+  if (last_override.has_value()) check = SignatureCheck::kEveryRecord;
+  const absl::Status whole = CheckFrom(entries, 0, node_key, check);
+  if (!last_override.has_value()) {
+    if (!whole.ok()) return whole;
     return verdict;
   }
-  return whole;
+  // A log broken before the override is accepted if it verifies from the
+  // override record on.
+  const size_t i = *last_override;
+  if (!whole.ok()) {
+    if (AuditBadSeq(whole).value_or(0) >= entries[i].seq) return whole;
+    KAGI_RETURN_IF_ERROR(CheckFrom(entries, i, node_key, check));
+    verdict.accepted_error = std::string(whole.message());
+  }
+  verdict.override_seq = entries[i].seq;
+  verdict.checked_from = i;
+  return verdict;
 }
 
 absl::Status VerifyVelocityRows(const std::vector<AuditEntry>& entries,

@@ -136,21 +136,33 @@ absl::Status VerifyAuditChain(const std::vector<AuditEntry>& entries);
 struct AuditVerdict {
   uint64_t records = 0;
   // The seq of the last operator override record (0: none): the records
-  // before it were accepted as they are, with `accepted_error`.
+  // before it were accepted as they are, with `accepted_error` (empty when
+  // they verify: the override was for something else, e.g. velocity rows).
   uint64_t override_seq = 0;
   std::string accepted_error;
-  // Index into the log of the first record checked in full (override_seq's
-  // record, or 0).
+  // Index into the log of the first record vouched for (override_seq's
+  // record, or 0): checks of what the records say (velocity) start here.
   size_t checked_from = 0;
 };
 
-// VerifySignedAuditLog checks the chain and that every record's head
-// signature verifies under `node_key`. A log broken before an operator
-// override record is accepted from that record on (the override record and
-// everything after it must verify). Returns DataLoss naming the first bad
-// record otherwise ("audit log broken at seq 7: head signature ...").
+// How many head signatures VerifySignedAuditLog checks.
+enum class SignatureCheck {
+  // Every record's (kagictl audit verify).
+  kEveryRecord,
+  // The last record's, over an intact chain: it vouches for every record
+  // before it, at one signature instead of one per record (the node at
+  // start-up). When it fails, every record's is checked to name the first.
+  kLastHead,
+};
+
+// VerifySignedAuditLog checks the chain and the head signatures under
+// `node_key`. A log broken before an operator override record is accepted
+// from that record on (the override record and everything after it must
+// verify). Returns DataLoss naming the first bad record otherwise ("audit
+// chain broken at seq 7: head signature ...").
 absl::StatusOr<AuditVerdict> VerifySignedAuditLog(
-    const std::vector<AuditEntry>& entries, const NodeKey& node_key);
+    const std::vector<AuditEntry>& entries, const NodeKey& node_key,
+    SignatureCheck check = SignatureCheck::kEveryRecord);
 
 // AuditBadSeq returns the seq of the first bad record a DataLoss status of
 // VerifySignedAuditLog / VerifyVelocityRows names (nullopt for others): what

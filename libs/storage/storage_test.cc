@@ -957,19 +957,28 @@ TEST_F(SignedAuditTest, RewriteWithRecomputedHashesIsCaughtAtItsFirstRecord) {
   const std::vector<AuditEntry> log = Log();
   ASSERT_EQ(log[1].outcome, "refused");
   EXPECT_TRUE(VerifyAuditChain(log).ok());
-  absl::Status s = VerifySignedAuditLog(log, key_.PublicKey()).status();
-  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(s.message()), HasSubstr("seq 2:"));
-  EXPECT_THAT(std::string(s.message()), HasSubstr("head signature"));
+  for (SignatureCheck check :
+       {SignatureCheck::kEveryRecord, SignatureCheck::kLastHead}) {
+    absl::Status s =
+        VerifySignedAuditLog(log, key_.PublicKey(), check).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(std::string(s.message()), HasSubstr("seq 2:"));
+    EXPECT_THAT(std::string(s.message()), HasSubstr("head signature"));
+    EXPECT_EQ(AuditBadSeq(s), 2u);
+  }
 }
 
 TEST_F(SignedAuditTest, UnsignedRecordIsCaught) {
   AppendThree(*OpenSigned());
   AppendThree(*OpenStore(), 4);  // appended without the key
-  absl::Status s = VerifySignedAuditLog(Log(), key_.PublicKey()).status();
-  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(s.message()),
-              HasSubstr("seq 4: record is not signed"));
+  for (SignatureCheck check :
+       {SignatureCheck::kEveryRecord, SignatureCheck::kLastHead}) {
+    absl::Status s =
+        VerifySignedAuditLog(Log(), key_.PublicKey(), check).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(std::string(s.message()),
+                HasSubstr("seq 4: record is not signed"));
+  }
 }
 
 // An operator override record accepts the break before it; a rewrite after
@@ -990,10 +999,20 @@ TEST_F(SignedAuditTest, OverrideRecordAcceptsTheBreakBeforeIt) {
   EXPECT_EQ(v->override_seq, 4u);
   EXPECT_EQ(v->checked_from, 3u);
   EXPECT_THAT(v->accepted_error, HasSubstr("seq 2:"));
+  // With an override in the log, the fast check looks at every record too.
+  v = VerifySignedAuditLog(Log(), key_.PublicKey(), SignatureCheck::kLastHead);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->override_seq, 4u);
+  EXPECT_THAT(v->accepted_error, HasSubstr("seq 2:"));
+  // A new break after the override is named, not the accepted one.
   RewriteFrom(db_, 6, [](AuditEntry& e) { e.outcome = "refused"; });
-  absl::Status s = VerifySignedAuditLog(Log(), key_.PublicKey()).status();
-  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(s.message()), HasSubstr("seq 2:"));
+  for (SignatureCheck check :
+       {SignatureCheck::kEveryRecord, SignatureCheck::kLastHead}) {
+    absl::Status s =
+        VerifySignedAuditLog(Log(), key_.PublicKey(), check).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(std::string(s.message()), HasSubstr("seq 6:"));
+  }
 }
 
 // The velocity rows are checked against the reservations the signed

@@ -13,8 +13,8 @@ absl::StatusOr<std::string> NodeCore::CheckAuditLog(
     std::optional<uint64_t> accept_break_at) {
   KAGI_ASSIGN_OR_RETURN(std::vector<storage::AuditEntry> log,
                         store_->ReadAudit());
-  absl::StatusOr<storage::AuditVerdict> verdict =
-      storage::VerifySignedAuditLog(log, self_key_);
+  absl::StatusOr<storage::AuditVerdict> verdict = storage::VerifySignedAuditLog(
+      log, self_key_, storage::SignatureCheck::kLastHead);
   absl::Status broken = verdict.status();
   if (verdict.ok()) {
     KAGI_ASSIGN_OR_RETURN(std::vector<storage::VelocityRow> rows,
