@@ -499,6 +499,10 @@ TEST(SessionManagerTest, LargestLegitimateEnvelopeFitsTheGrpcLimit) {
   v1::DeliverRequest req;
   req.set_sid0(std::string(32, 'x'));
   req.set_envelope(std::string(largest, 'y'));
+  // With the sender's signed audit head every request carries.
+  req.mutable_audit_head()->set_seq(~uint64_t{0});
+  req.mutable_audit_head()->set_hash(std::string(32, 'h'));
+  req.mutable_audit_head()->set_signature(std::string(64, 's'));
   EXPECT_LT(req.ByteSizeLong(),
             static_cast<size_t>(transport::kMaxMessageBytes));
 }
