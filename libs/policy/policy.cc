@@ -113,6 +113,12 @@ absl::StatusOr<std::string> NormalizeAddress(absl::string_view chain,
   return std::string(address);
 }
 
+absl::string_view NativeAsset(absl::string_view chain) {
+  if (chain == kBitcoin) return "BTC";
+  if (chain == kEthereum) return "ETH";
+  return "";
+}
+
 std::string VelocityScope(absl::string_view rule, absl::string_view key_id,
                           absl::string_view asset) {
   return absl::StrCat(rule, "|", key_id, "|", asset);
@@ -133,7 +139,12 @@ std::string RequestFacts::Summary() const {
                     to.empty() ? std::string("no external transfer")
                                : absl::StrJoin(to, ", "),
                     "; total ", amount.ToString());
-    if (chain == kBitcoin) absl::StrAppend(&out, " incl. fee ", fee);
+    if (asset == NativeAsset(chain)) {
+      absl::StrAppend(&out, " incl. fee ", fee.ToString());
+    } else {
+      absl::StrAppend(&out, "; fee up to ", fee.ToString(), " ",
+                      NativeAsset(chain));
+    }
     if (contract_call) absl::StrAppend(&out, "; contract call");
   }
   for (const std::string& n : notes) absl::StrAppend(&out, "; ", n);
@@ -322,6 +333,14 @@ absl::StatusOr<Policy> Policy::FromProto(v1::Policy proto) {
         }
       }
     }
+    if (r.max_fee() == 0 &&
+        std::any_of(r.assets().begin(), r.assets().end(),
+                    [](const std::string& a) { return a != "ETH"; }) &&
+        r.chain() == kEthereum) {
+      return Invalid(absl::StrCat(field, ".max_fee"),
+                     "required for a rule with ERC-20 assets: the gas of a "
+                     "token transfer is not part of its amount");
+    }
     for (int k = 0; k < r.destinations_size(); ++k) {
       absl::StatusOr<std::string> a =
           NormalizeAddress(r.chain(), r.destinations(k));
@@ -428,7 +447,51 @@ std::vector<VelocityQuery> Policy::VelocityQueries(
     out.push_back({VelocityScope(r.name(), facts.key_id, facts.asset),
                    r.velocity().window_seconds()});
   }
+  const absl::string_view native = NativeAsset(facts.chain);
+  for (size_t i : GasRules(facts)) {
+    const v1::PolicyRule& r = proto_.rules(static_cast<int>(i));
+    out.push_back({VelocityScope(r.name(), facts.key_id, native),
+                   r.velocity().window_seconds()});
+  }
   return out;
+}
+
+std::vector<size_t> Policy::GasRules(const RequestFacts& facts) const {
+  std::vector<size_t> out;
+  const absl::string_view native = NativeAsset(facts.chain);
+  if (native.empty() || facts.asset == native) return out;
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const v1::PolicyRule& r = proto_.rules(static_cast<int>(i));
+    if (r.chain() == facts.chain && rules_[i].has_velocity &&
+        Contains(r.assets(), native) && Contains(r.networks(), facts.network) &&
+        (r.key_ids().empty() || Contains(r.key_ids(), facts.key_id))) {
+      out.push_back(i);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Policy::GasFailures(
+    const RequestFacts& facts, const VelocityUsed& used,
+    std::vector<Reservation>* gas) const {
+  std::vector<std::string> why;
+  const absl::string_view native = NativeAsset(facts.chain);
+  for (size_t i : GasRules(facts)) {
+    const v1::PolicyRule& r = proto_.rules(static_cast<int>(i));
+    const std::string scope = VelocityScope(r.name(), facts.key_id, native);
+    auto it = used.find(scope);
+    const Amount before = it == used.end() ? Amount() : it->second;
+    absl::StatusOr<Amount> after = before.Add(facts.fee);
+    if (!after.ok() || rules_[i].velocity_max < *after) {
+      why.push_back(absl::StrCat(
+          "gas: velocity of rule '", r.name(), "' (", native,
+          "): ", before.ToString(), " already admitted in the last ",
+          r.velocity().window_seconds(), " s plus fee ", facts.fee.ToString(),
+          " exceeds ", rules_[i].velocity_max.ToString()));
+    }
+    gas->push_back({scope, facts.fee});
+  }
+  return why;
 }
 
 std::string Policy::QuorumShortfall(
@@ -508,9 +571,9 @@ std::vector<std::string> Policy::RuleFailures(
                                  " is above max_amount ",
                                  c.max_amount.ToString()));
     }
-    if (r.max_fee() != 0 && facts.fee > r.max_fee()) {
-      why.push_back(
-          absl::StrCat("fee ", facts.fee, " is above max_fee ", r.max_fee()));
+    if (r.max_fee() != 0 && Amount::FromU64(r.max_fee()) < facts.fee) {
+      why.push_back(absl::StrCat("fee ", facts.fee.ToString(),
+                                 " is above max_fee ", r.max_fee()));
     }
     if (facts.contract_call && !r.allow_contract_calls()) {
       why.push_back("contract call data or creation is not allowed");
@@ -552,19 +615,28 @@ Decision Policy::Evaluate(const RequestFacts& facts,
                           const std::set<std::string>& approvers,
                           const VelocityUsed& used) const {
   Decision d;
+  // The gas of a token transfer leaves in the native asset whichever rule
+  // allows the transfer: when it does not fit, no rule allows the request
+  // (each rule's own reasons are still listed).
+  std::vector<Reservation> gas;
+  d.reasons = GasFailures(facts, used, &gas);
+  const bool gas_fits = d.reasons.empty();
   bool any = false;
   for (size_t i = 0; i < rules_.size(); ++i) {
     const v1::PolicyRule& r = proto_.rules(static_cast<int>(i));
     if (r.chain() != facts.chain) continue;
     any = true;
     std::vector<std::string> why = RuleFailures(i, facts, approvers, used);
+    if (why.empty() && !gas_fits) continue;
     if (why.empty()) {
       d.allowed = true;
       d.rule = r.name();
       d.reasons.clear();
       if (rules_[i].has_velocity) {
-        d.velocity_scope = VelocityScope(r.name(), facts.key_id, facts.asset);
+        d.reservations.push_back(
+            {VelocityScope(r.name(), facts.key_id, facts.asset), facts.amount});
       }
+      d.reservations.insert(d.reservations.end(), gas.begin(), gas.end());
       d.approvers.assign(approvers.begin(), approvers.end());
       return d;
     }

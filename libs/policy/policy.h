@@ -40,6 +40,10 @@ inline constexpr absl::string_view kBitcoin = "bitcoin";
 inline constexpr absl::string_view kEthereum = "ethereum";
 inline constexpr absl::string_view kRawDigest = "raw_digest";
 
+// NativeAsset is the asset a chain's fees are paid in: "BTC", "ETH"; "" for
+// raw digests.
+absl::string_view NativeAsset(absl::string_view chain);
+
 // One value leaving the wallet to a destination that is not its own.
 struct Transfer {
   std::string destination;  // address, normalised (bech32 lower, EIP-55)
@@ -55,8 +59,12 @@ struct RequestFacts {
   std::string asset;      // "BTC", "ETH", "ERC20:<EIP-55 contract>"
   std::vector<Transfer> transfers;  // external outputs / the recipient
   Amount amount;                    // everything leaving: transfers + fee
-  uint64_t fee = 0;                 // bitcoin, satoshi
-  bool contract_call = false;       // ethereum: other call data / creation
+  // The most the fee can be, in the chain's native asset (NativeAsset):
+  // bitcoin satoshi, ethereum wei (gas_limit x max fee per gas). Part of
+  // `amount` when the asset is the native one; for a token transfer it is
+  // not, and counts against the native asset's velocity instead.
+  Amount fee;
+  bool contract_call = false;  // ethereum: other call data / creation
   // Human-readable lines for the audit record (inputs, change, ...).
   std::vector<std::string> notes;
 
@@ -72,12 +80,18 @@ struct VelocityQuery {
 };
 using VelocityUsed = std::map<std::string, Amount>;  // scope -> sum
 
+// An amount an admitted request reserves under a velocity scope.
+struct Reservation {
+  std::string scope;
+  Amount amount;
+};
+
 struct Decision {
   bool allowed = false;
-  std::string rule;                    // the allowing rule
-  std::vector<std::string> reasons;    // deny: why each candidate rule failed
-  std::string velocity_scope;          // allow: reserve the amount under it
-  std::vector<std::string> approvers;  // allow: approvers counted
+  std::string rule;                  // the allowing rule
+  std::vector<std::string> reasons;  // deny: why each candidate rule failed
+  std::vector<Reservation> reservations;  // allow: reserve each
+  std::vector<std::string> approvers;     // allow: approvers counted
 
   std::string ToString() const;
 };
@@ -132,6 +146,17 @@ class Policy {
   };
 
   Policy() = default;
+  // GasFailures returns why the fee of a token transfer (`facts.asset` is
+  // not the native asset) does not fit the native asset's velocity windows:
+  // those of every rule of the chain that lists the native asset, covers the
+  // key and network and has a velocity window. `gas` receives the
+  // reservations the fee makes under those windows.
+  std::vector<std::string> GasFailures(const RequestFacts& facts,
+                                       const VelocityUsed& used,
+                                       std::vector<Reservation>* gas) const;
+  // GasRules: the rules whose velocity windows GasFailures counts the fee
+  // under.
+  std::vector<size_t> GasRules(const RequestFacts& facts) const;
   // RuleFailures returns why `rule` does not allow `facts` (empty: allows).
   std::vector<std::string> RuleFailures(size_t index, const RequestFacts& facts,
                                         const std::set<std::string>& approvers,

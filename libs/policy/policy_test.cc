@@ -14,6 +14,7 @@ using ::testing::HasSubstr;
 
 constexpr char kDest[] = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
 constexpr char kEthDest[] = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+constexpr char kUsdc[] = "ERC20:0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48";
 
 // Three treasury approvers (t1..t3), one risk approver (r1) and one (tr) in
 // both groups.
@@ -55,6 +56,20 @@ rules {
   destinations: ")",
                       kEthDest, R"("
   max_amount: "1000000000000000000"
+  velocity { window_seconds: 86400 max_amount: "1000000000000000000" }
+  approvals { group: "treasury" count: 1 }
+}
+rules {
+  name: "usdc-hot"
+  chain: "ethereum"
+  networks: "1337"
+  assets: ")",
+                      kUsdc, R"("
+  destinations: ")",
+                      kEthDest, R"("
+  max_amount: "1000000000"
+  max_fee: 1000000000000000
+  velocity { window_seconds: 3600 max_amount: "5000000000" }
   approvals { group: "treasury" count: 1 }
 }
 rules { name: "digests" chain: "raw_digest" approvals { group: "risk" count: 1 } }
@@ -85,7 +100,7 @@ RequestFacts Btc(uint64_t amount, const std::string& dest = kDest) {
   f.chain = "bitcoin";
   f.network = "regtest";
   f.asset = "BTC";
-  f.fee = 1000;
+  f.fee = Amount::FromU64(1000);
   f.transfers.push_back({dest, Amount::FromU64(amount)});
   f.amount = Amount::FromU64(amount + 1000);
   return f;
@@ -96,8 +111,10 @@ TEST(PolicyTest, AllowsWithTheQuorum) {
   const Decision d = p.Evaluate(Btc(1000000), {"t1", "t2", "r1"}, {});
   EXPECT_TRUE(d.allowed) << d.ToString();
   EXPECT_EQ(d.rule, "btc-withdrawals");
-  EXPECT_EQ(d.velocity_scope,
+  ASSERT_EQ(d.reservations.size(), 1u);
+  EXPECT_EQ(d.reservations[0].scope,
             VelocityScope("btc-withdrawals", std::string(64, 'a'), "BTC"));
+  EXPECT_EQ(d.reservations[0].amount.ToString(), "1001000");
 }
 
 TEST(PolicyTest, QuorumNeedsDistinctApprovers) {
@@ -140,7 +157,7 @@ TEST(PolicyTest, AmountAndFeeLimits) {
       p.Evaluate(Btc(100000000), {"t1", "t2", "t3", "r1"}, {}).ToString(),
       HasSubstr("above max_amount 100000000"));
   RequestFacts f = Btc(1000);
-  f.fee = 60000;
+  f.fee = Amount::FromU64(60000);
   EXPECT_THAT(p.Evaluate(f, {"t1", "t2", "r1"}, {}).ToString(),
               HasSubstr("above max_fee"));
 }
@@ -182,6 +199,81 @@ TEST(PolicyTest, InitiatorNetworkAssetAndChain) {
   f.contract_call = false;
   f.asset = "ERC20:0xdAC17F958D2ee523a2206206994597C13D831ec7";
   EXPECT_THAT(p.Evaluate(f, {"t1"}, {}).ToString(), HasSubstr("asset"));
+}
+
+// A USDC transfer of `amount` whose gas may cost up to `fee` wei.
+RequestFacts Usdc(uint64_t amount, uint64_t fee) {
+  RequestFacts f;
+  f.initiator = "client/backend";
+  f.key_id = std::string(64, 'a');
+  f.chain = "ethereum";
+  f.network = "1337";
+  f.asset = kUsdc;
+  f.transfers.push_back({kEthDest, Amount::FromU64(amount)});
+  f.amount = Amount::FromU64(amount);
+  f.fee = Amount::FromU64(fee);
+  return f;
+}
+
+// The gas of a token transfer is not part of its (token) amount: the rule's
+// max_fee bounds it, in wei.
+TEST(PolicyTest, TokenTransferFeeAboveMaxFeeDenied) {
+  const Policy p = Load(PolicyText());
+  EXPECT_TRUE(p.Evaluate(Usdc(100, 1000000000000000), {"t1"}, {}).allowed);
+  const Decision d = p.Evaluate(Usdc(100, 1000000000000001), {"t1"}, {});
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.ToString(),
+              HasSubstr("rule 'usdc-hot': fee 1000000000000001 is above "
+                        "max_fee 1000000000000000"));
+}
+
+// The gas of a token transfer is ETH leaving the key: it counts against the
+// ETH velocity of every ETH rule that covers the key and network, and is
+// reserved there.
+TEST(PolicyTest, TokenGasCountsAgainstEthVelocity) {
+  const Policy p = Load(PolicyText());
+  const RequestFacts f = Usdc(100, 400000000000000);  // 0.0004 ETH of gas
+  const std::string eth_scope =
+      VelocityScope("eth-hot", std::string(64, 'a'), "ETH");
+  const std::string usdc_scope =
+      VelocityScope("usdc-hot", std::string(64, 'a'), kUsdc);
+  std::set<std::string> scopes;
+  for (const VelocityQuery& q : p.VelocityQueries(f)) scopes.insert(q.scope);
+  EXPECT_EQ(scopes.count(eth_scope), 1u);
+  EXPECT_EQ(scopes.count(usdc_scope), 1u);
+  VelocityUsed used;
+  used[eth_scope] = Amount::FromU64(999600000000000000);
+  Decision d = p.Evaluate(f, {"t1"}, used);
+  ASSERT_TRUE(d.allowed) << d.ToString();
+  ASSERT_EQ(d.reservations.size(), 2u);
+  EXPECT_EQ(d.reservations[0].scope, usdc_scope);
+  EXPECT_EQ(d.reservations[0].amount.ToString(), "100");
+  EXPECT_EQ(d.reservations[1].scope, eth_scope);
+  EXPECT_EQ(d.reservations[1].amount.ToString(), "400000000000000");
+  used[eth_scope] = Amount::FromU64(999600000000000001);
+  d = p.Evaluate(f, {"t1"}, used);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_THAT(d.ToString(),
+              HasSubstr("gas: velocity of rule 'eth-hot' (ETH): "
+                        "999600000000000001 already admitted in the last "
+                        "86400 s plus fee 400000000000000 exceeds "
+                        "1000000000000000000"));
+}
+
+// An ETH transfer counts value + the most its gas can cost, once, under the
+// rule that allows it.
+TEST(PolicyTest, EthTransferReservesValuePlusFee) {
+  const Policy p = Load(PolicyText());
+  RequestFacts f = Usdc(0, 210000);
+  f.asset = "ETH";
+  f.transfers[0].amount = Amount::FromU64(5000);
+  f.amount = Amount::FromU64(215000);
+  const Decision d = p.Evaluate(f, {"t1"}, {});
+  ASSERT_TRUE(d.allowed) << d.ToString();
+  ASSERT_EQ(d.reservations.size(), 1u);
+  EXPECT_EQ(d.reservations[0].scope,
+            VelocityScope("eth-hot", std::string(64, 'a'), "ETH"));
+  EXPECT_EQ(d.reservations[0].amount.ToString(), "215000");
 }
 
 TEST(PolicyTest, RawDigestIsItsOwnRule) {
@@ -257,6 +349,8 @@ TEST(PolicyTest, InvalidPoliciesNameTheField) {
        "approvals { group: \"risk\" count: 1 } max_amount: \"5\" }",
        "a raw_digest rule has no"},
       {"window_seconds: 86400", "window_seconds: 0", "window_seconds"},
+      {"max_fee: 1000000000000000", "",
+       "max_fee: required for a rule with ERC-20 assets"},
       {"name: \"t2\"", "name: \"t1\"", "listed twice"},
   };
   for (const Case& c : cases) {

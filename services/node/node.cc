@@ -333,9 +333,8 @@ absl::StatusOr<storage::Admission> NodeCore::Admit(
   admission.decision.parties = facts.Summary();
   admission.decision.outcome = absl::StrCat(
       decision.ToString(), " (policy revision '", policy_->revision(), "')");
-  if (!decision.velocity_scope.empty()) {
-    admission.reservations.push_back(
-        {decision.velocity_scope, now, facts.amount.ToBigEndian()});
+  for (const policy::Reservation& r : decision.reservations) {
+    admission.reservations.push_back({r.scope, now, r.amount.ToBigEndian()});
   }
   return admission;
 }

@@ -71,7 +71,7 @@ absl::Status DecodeBitcoin(const v1::BitcoinPsbtPayload& payload,
   f.chain = std::string(policy::kBitcoin);
   f.network = payload.network();
   f.asset = "BTC";
-  f.fee = analysis->fee;
+  f.fee = policy::Amount::FromU64(analysis->fee);
   uint64_t leaving = analysis->fee;
   for (const chain::PsbtSigningInput& in : analysis->inputs) {
     out.items.push_back({in.sighash, in.path});
@@ -127,9 +127,10 @@ absl::Status DecodeEthereum(const v1::EthereumTxPayload& payload,
     return FieldError("payload.ethereum_tx.unsigned_tx",
                       "gas limit times fee per gas overflows 2^256");
   }
-  f.notes.push_back(absl::StrCat(
-      "from ", chain::Eip55Address(derived.xpub.key()), " (", PathText(path),
-      ") nonce ", tx->nonce, ", max fee ", fee_limit->ToString(), " wei"));
+  f.fee = *fee_limit;
+  f.notes.push_back(absl::StrCat("from ",
+                                 chain::Eip55Address(derived.xpub.key()), " (",
+                                 PathText(path), ") nonce ", tx->nonce));
   absl::StatusOr<chain::Erc20Call> erc20 =
       tx->to.has_value() && !tx->data.empty()
           ? chain::DecodeErc20Call(tx->data)

@@ -87,6 +87,7 @@ TEST_F(PayloadTest, EthTransferCountsValuePlusMaxFee) {
   EXPECT_EQ(d->facts.transfers[0].destination, kRecipient);
   EXPECT_EQ(d->facts.transfers[0].amount.ToString(), "5000");
   EXPECT_EQ(d->facts.amount.ToString(), "215000");  // 5000 + 21000 * 10
+  EXPECT_EQ(d->facts.fee.ToString(), "210000");     // 21000 * 10
   EXPECT_FALSE(d->facts.contract_call);
   // The node signs the signing hash it computed, at the requested path.
   ASSERT_EQ(d->items.size(), 1u);
@@ -115,6 +116,38 @@ TEST_F(PayloadTest, Erc20TransferAndApproveDecodedToTokenFacts) {
   tx.data = Erc20(0xbb, 777);
   EXPECT_THAT(std::string(Decode(tx).status().message()),
               HasSubstr("ERC-20 call that also sends ETH"));
+}
+
+// The most a transaction's gas can cost is a fact for every transaction
+// type, token transfers included (where it is not part of the amount).
+TEST_F(PayloadTest, MaxFeeIsAFactForEveryTransactionType) {
+  struct Case {
+    chain::EthTxType type;
+    bool token;
+  };
+  for (const Case& c : {Case{chain::EthTxType::kDynamicFee, false},
+                        Case{chain::EthTxType::kDynamicFee, true},
+                        Case{chain::EthTxType::kAccessList, true},
+                        Case{chain::EthTxType::kLegacy, true},
+                        Case{chain::EthTxType::kLegacy, false}}) {
+    chain::EthTransaction tx = Base();
+    tx.type = c.type;
+    tx.gas_limit = 100000;
+    tx.gas_price = U256(1000000000000000);  // legacy and EIP-2930
+    tx.max_fee_per_gas = U256(1000000000000000);
+    if (c.token) {
+      tx.value = U256(0);
+      tx.to = *chain::ParseAddress(kToken);
+      tx.data = Erc20(0xbb, 1);
+    }
+    absl::StatusOr<DecodedPayload> d = Decode(tx);
+    ASSERT_TRUE(d.ok()) << d.status();
+    // 100000 * 10^15 wei = 100 ETH of gas.
+    EXPECT_EQ(d->facts.fee.ToString(), "100000000000000000000")
+        << static_cast<int>(c.type) << " token " << c.token;
+    EXPECT_EQ(d->facts.amount.ToString(),
+              c.token ? "1" : "100000000000000005000");
+  }
 }
 
 TEST_F(PayloadTest, OtherCallDataAndCreationAreContractCalls) {
@@ -228,7 +261,7 @@ TEST_F(PayloadTest, SelfPaymentOutsideTheChangeBranchIsATransfer) {
   EXPECT_EQ(d->facts.transfers[1].amount.ToString(), "749000");
   EXPECT_THAT(d->facts.transfers[1].destination,
               ::testing::StartsWith("bcrt1q"));
-  EXPECT_EQ(d->facts.fee, 191000u);
+  EXPECT_EQ(d->facts.fee.ToString(), "191000");
   EXPECT_EQ(d->facts.amount.ToString(), "1000000");
   EXPECT_THAT(absl::StrJoin(d->facts.notes, "; "),
               HasSubstr("output 1 pays this wallet's key at m/1/2147483647, "

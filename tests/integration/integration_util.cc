@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/text_format.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "libs/base/bytes.h"
 #include "libs/base/rng.h"
@@ -241,6 +242,18 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
   o.admin_without_approvals = config.admin_without_approvals;
   o.round_timeout_ms = config.round_timeout_ms;
   KAGI_RETURN_IF_ERROR(kagictl::InitCluster(o));
+  if (config.edit_policy) {
+    for (int i = 1; i <= kNodes; ++i) {
+      const std::string path = kagictl::NodePolicyPath(c->dir_, i);
+      v1::Policy policy;
+      KAGI_RETURN_IF_ERROR(transport::LoadTextProto(path, &policy));
+      config.edit_policy(policy);
+      std::string text;
+      google::protobuf::TextFormat::PrintToString(policy, &text);
+      KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+          path, text, transport::kPublicFileMode));
+    }
+  }
   // ~Cluster stops whatever started if a later step fails.
   for (int i = 1; i <= kNodes; ++i) KAGI_RETURN_IF_ERROR(c->StartNode(i));
   KAGI_RETURN_IF_ERROR(c->StartGateway());

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "gtest/gtest.h"
 #include "kagi/v1/common.pb.h"
 #include "kagi/v1/node.grpc.pb.h"
+#include "kagi/v1/policy.pb.h"
 #include "kagi/v1/wallet.grpc.pb.h"
 #include "libs/storage/audit.h"
 
@@ -45,6 +47,8 @@ struct ClusterConfig {
   bool allow_raw_digest = true;
   // false: the strict demo policy (admin approvals required).
   bool admin_without_approvals = true;
+  // When set, applied to every node's demo policy before the nodes start.
+  std::function<void(v1::Policy&)> edit_policy = nullptr;
 };
 
 class Cluster {
