@@ -33,8 +33,8 @@ ls "$CLUSTER" "$CLUSTER/pki" | sed 's/^/    /'
 step "2. Start node-1..3 (ports $((PORT + 1))-$((PORT + 3))) and gateway-1 (port $PORT), mTLS on loopback"
 "$KAGICTL" cluster up --dir "$CLUSTER"
 
-step "3. Create a 2-of-3 key (distributed key generation; the policy asks for 1 approval of the security group)"
-out="$(kctl key create --threshold 2 --nodes node-1,node-2,node-3 --approve alice="$CLUSTER/approvers/alice.pem")"
+step "3. Create a 2-of-3 key bound to bitcoin regtest and ethereum chain 1337 (distributed key generation; the policy asks for 1 approval of the security group)"
+out="$(kctl key create --threshold 2 --nodes node-1,node-2,node-3 --networks bitcoin:regtest,ethereum:1337 --approve alice="$CLUSTER/approvers/alice.pem")"
 echo "$out"
 KEY_ID="$(echo "$out" | awk '/^key id/ {print $3}')"
 

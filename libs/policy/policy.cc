@@ -13,6 +13,7 @@
 #include "libs/chain/script.h"
 #include "libs/crypto/bip32.h"
 #include "libs/policy/approval.h"
+#include "libs/policy/networks.h"
 
 namespace kagi::policy {
 namespace {
@@ -300,12 +301,7 @@ absl::StatusOr<Policy> Policy::FromProto(v1::Policy proto) {
     }
     for (int k = 0; k < r.networks_size(); ++k) {
       const std::string& n = r.networks(k);
-      const bool ok =
-          r.chain() == kBitcoin
-              ? (n == "mainnet" || n == "testnet" || n == "regtest")
-              : (!n.empty() && n.size() <= 19 && n[0] != '0' &&
-                 std::all_of(n.begin(), n.end(), absl::ascii_isdigit));
-      if (!ok) {
+      if (!IsValidNetwork(r.chain(), n)) {
         return Invalid(absl::StrCat(field, ".networks[", k, "]"), "'", n,
                        r.chain() == kBitcoin
                            ? "': must be mainnet, testnet or regtest"

@@ -76,15 +76,17 @@ std::string AdminChange::Summary() const {
     return absl::StrCat(t, "-of-", c.size(), " [", absl::StrJoin(names, ","),
                         "]");
   };
+  const std::string bound =
+      absl::StrCat(", networks [", absl::StrJoin(networks, ","), "]");
   if (operation == AdminOperation::kCreateKey) {
     return absl::StrCat("create_key ", committee(new_threshold, new_committee),
-                        ", request ", request_id);
+                        bound, ", request ", request_id);
   }
-  return absl::StrCat(AdminOperationName(operation), " of key ",
-                      HexEncode(AsBytes(key_id)), " epoch ", epoch, ": ",
-                      committee(old_threshold, old_committee), " -> ",
-                      committee(new_threshold, new_committee), ", dealers ",
-                      absl::StrJoin(dealers, ","), ", request ", request_id);
+  return absl::StrCat(
+      AdminOperationName(operation), " of key ", HexEncode(AsBytes(key_id)),
+      " epoch ", epoch, ": ", committee(old_threshold, old_committee), " -> ",
+      committee(new_threshold, new_committee), ", dealers ",
+      absl::StrJoin(dealers, ","), bound, ", request ", request_id);
 }
 
 RequestDigest AdminDigest(const AdminChange& c) {
@@ -99,6 +101,8 @@ RequestDigest AdminDigest(const AdminChange& c) {
   AddCommittee(t, c.new_committee)
       .AddU32(static_cast<uint32_t>(c.dealers.size()));
   for (uint32_t id : c.dealers) t.AddU32(id);
+  t.AddU32(static_cast<uint32_t>(c.networks.size()));
+  for (const std::string& n : c.networks) t.Add(AsBytes(n));
   t.AddU64(c.expiry);
   return t.H();
 }

@@ -13,12 +13,14 @@
 //                   u32 index...
 //   admin:      H("admin", u32 operation, request_id, key_id, u64 epoch,
 //                 u32 old_threshold, <old committee>, u32 new_threshold,
-//                 <new committee>, u32 d, u32 dealer id..., expiry)
+//                 <new committee>, u32 d, u32 dealer id...,
+//                 u32 k, network name..., expiry)
 //     operation: 1 create_key, 2 refresh, 3 reshare
 //     committee: u32 n, then per member in party-id order: node name,
 //                32-byte identity key
 //     create_key: key_id empty, epoch 0, old_threshold 0, no old committee,
 //                 no dealers
+//     networks: the key's network binding after the change, sorted
 //
 // An admin digest binds everything the operation changes (ARCHITECTURE.md):
 // a node computes it from its own share and config plus the request, so an
@@ -77,6 +79,9 @@ struct AdminChange {
   uint32_t new_threshold = 0;
   std::vector<CommitteeMember> new_committee;  // new party-id order
   std::vector<uint32_t> dealers;               // old party ids, increasing
+  // The key's network binding after the change (libs/policy/networks.h),
+  // sorted: named by create_key, carried by refresh and reshare.
+  std::vector<std::string> networks;
   uint64_t expiry = 0;
 
   // Summary describes the change for approvers and the audit log, e.g.

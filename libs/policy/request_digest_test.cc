@@ -130,6 +130,7 @@ AdminChange Reshare() {
   c.new_threshold = 2;
   c.new_committee = {Member("node-1", 1), Member("node-4", 4)};
   c.dealers = {1, 3};
+  c.networks = {"bitcoin:mainnet", "ethereum:1"};
   c.expiry = 1900000000;
   return c;
 }
@@ -167,6 +168,9 @@ TEST(RequestDigestTest, AdminDigestMatchesTheDocumentedEncoding) {
   PutU32(in, 2);
   PutU32(in, 1);
   PutU32(in, 3);
+  PutU32(in, 2);
+  PutField(in, AsBytes("bitcoin:mainnet"));
+  PutField(in, AsBytes("ethereum:1"));
   PutU64(in, 1900000000);
   EXPECT_EQ(HexEncode(AdminDigest(c)), HexEncode(crypto::Sha256(in)));
 
@@ -176,6 +180,7 @@ TEST(RequestDigestTest, AdminDigestMatchesTheDocumentedEncoding) {
   create.request_id = "k-1";
   create.new_threshold = 2;
   create.new_committee = {Member("node-1", 1), Member("node-2", 2)};
+  create.networks = {"bitcoin:regtest"};
   create.expiry = 9;
   Bytes cin;
   PutField(cin, AsBytes("kagi/v1"));
@@ -190,6 +195,8 @@ TEST(RequestDigestTest, AdminDigestMatchesTheDocumentedEncoding) {
   PutU32(cin, 2);
   PutCommittee(cin, create.new_committee);
   PutU32(cin, 0);
+  PutU32(cin, 1);
+  PutField(cin, AsBytes("bitcoin:regtest"));
   PutU64(cin, 9);
   EXPECT_EQ(HexEncode(AdminDigest(create)), HexEncode(crypto::Sha256(cin)));
 }
@@ -226,6 +233,10 @@ TEST(RequestDigestTest, AdminDigestCoversEveryField) {
       [](AdminChange& c) {
         c.dealers = {1, 2, 3};
       },
+      [](AdminChange& c) { c.networks.pop_back(); },
+      [](AdminChange& c) { c.networks.clear(); },
+      [](AdminChange& c) { c.networks[0] = "bitcoin:testnet"; },
+      [](AdminChange& c) { c.networks.push_back("raw_digest"); },
       [](AdminChange& c) { c.expiry += 1; },
   };
   for (const auto& edit : edits) {
@@ -236,7 +247,8 @@ TEST(RequestDigestTest, AdminDigestCoversEveryField) {
   EXPECT_EQ(AdminDigest(base), AdminDigest(Reshare()));
   EXPECT_THAT(base.Summary(),
               testing::HasSubstr("2-of-3 [node-1,node-2,node-3] -> 2-of-2 "
-                                 "[node-1,node-4], dealers 1,3"));
+                                 "[node-1,node-4], dealers 1,3, networks "
+                                 "[bitcoin:mainnet,ethereum:1]"));
 }
 
 }  // namespace

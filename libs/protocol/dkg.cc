@@ -49,6 +49,7 @@ Bytes CommitData(const std::vector<Point>& a, const Hash32& cc) {
 
 struct DkgParty::State {
   SessionSetup setup;
+  std::vector<std::string> networks;  // the new share's binding
   const EnvelopeSigner* signer = nullptr;
   Rng* rng = nullptr;  // the hedged source below
   std::unique_ptr<crypto::HedgedRng> hedged;
@@ -135,7 +136,8 @@ DkgParty::DkgParty(std::unique_ptr<State> state) : s_(std::move(state)) {}
 DkgParty::~DkgParty() = default;
 
 absl::StatusOr<std::unique_ptr<DkgParty>> DkgParty::Create(
-    const SessionSetup& setup, const EnvelopeSigner& signer, Rng& rng) {
+    const SessionSetup& setup, const EnvelopeSigner& signer, Rng& rng,
+    std::vector<std::string> networks) {
   KAGI_RETURN_IF_ERROR(ValidateSetup(setup));
   if (setup.op != Op::kDkg) {
     return absl::InvalidArgumentError("dkg: setup is not for a DKG");
@@ -147,6 +149,7 @@ absl::StatusOr<std::unique_ptr<DkgParty>> DkgParty::Create(
   }
   auto s = std::make_unique<State>();
   s->setup = setup;
+  s->networks = std::move(networks);
   s->signer = &signer;
   s->verifier = std::make_unique<IdentityVerifier>(setup);
   s->self = self;
@@ -525,6 +528,7 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round3(
   share_out.public_shares = public_shares;
   share_out.chain_code = chain_code;
   share_out.key_id = ComputeKeyId(group_key, chain_code, setup.parties, t);
+  share_out.networks = networks;
   pending = std::move(share_out);
   coeffs.clear();
 

@@ -50,9 +50,12 @@ namespace kagi::protocol {
 class DkgParty final : public RoundProtocol {
  public:
   // Create validates `setup` (op DKG) and that `signer` is party `self`.
-  // `signer` and `rng` must outlive the party.
+  // `signer` and `rng` must outlive the party. `networks` becomes the new
+  // share's network binding (KeyShare::networks, sorted): what the node
+  // admitted, not part of the protocol.
   static absl::StatusOr<std::unique_ptr<DkgParty>> Create(
-      const SessionSetup& setup, const EnvelopeSigner& signer, Rng& rng);
+      const SessionSetup& setup, const EnvelopeSigner& signer, Rng& rng,
+      std::vector<std::string> networks = {});
   ~DkgParty() override;
 
   Op op() const override { return Op::kDkg; }

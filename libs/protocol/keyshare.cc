@@ -14,9 +14,12 @@ using crypto::Scalar;
 
 constexpr char kMagic[] = "KAGI-KS";  // 7 bytes, no terminator on the wire
 // Version 2 adds field 12 (legacy_base_ot); version 1 is still read and
-// means "made before the uniform base-OT fix" (keyshare.h).
-constexpr uint16_t kFormatVersion = 2;
+// means "made before the uniform base-OT fix" (keyshare.h). Version 3 adds
+// field 13 (networks); version 2 is still read and means "no binding".
+constexpr uint16_t kFormatVersion = 3;
+constexpr uint16_t kFormatVersionUnbound = 2;
 constexpr uint16_t kFormatVersionLegacyBaseOt = 1;
+constexpr size_t kMaxNetworkName = 64;
 constexpr size_t kSeedBytes = mpc::kBaseOts * 32;
 
 // Field tags, in the order they appear.
@@ -32,7 +35,8 @@ enum FieldTag : uint8_t {
   kTagPublicShares,
   kTagChainCode,
   kTagPairwise,
-  kTagLegacyBaseOt,  // version 2 only
+  kTagLegacyBaseOt,  // version 2 on
+  kTagNetworks,      // version 3 on
 };
 
 void PutField(ByteWriter& w, uint8_t tag, ByteSpan value) {
@@ -160,6 +164,12 @@ SecretBytes KeyShare::Serialize() const {
     const uint8_t legacy[1] = {static_cast<uint8_t>(legacy_base_ot ? 1 : 0)};
     PutField(w, kTagLegacyBaseOt, ByteSpan(legacy, 1));
   }
+  {
+    ByteWriter v;
+    v.PutU32(static_cast<uint32_t>(networks.size()));
+    for (const std::string& name : networks) v.PutLengthPrefixed(AsBytes(name));
+    PutField(w, kTagNetworks, v.bytes());
+  }
   const crypto::Digest32 sum = crypto::Sha256(w.bytes());
   w.PutRaw(sum);
   Bytes raw = std::move(w).Take();
@@ -186,7 +196,8 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
   KAGI_ASSIGN_OR_RETURN(const uint8_t vhi, r.ReadU8("keyshare.version"));
   KAGI_ASSIGN_OR_RETURN(const uint8_t vlo, r.ReadU8("keyshare.version"));
   const uint16_t version = static_cast<uint16_t>((vhi << 8) | vlo);
-  if (version != kFormatVersion && version != kFormatVersionLegacyBaseOt) {
+  if (version != kFormatVersion && version != kFormatVersionUnbound &&
+      version != kFormatVersionLegacyBaseOt) {
     return absl::InvalidArgumentError(
         absl::StrCat("keyshare: unsupported format version ", version));
   }
@@ -308,6 +319,29 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
           "keyshare: legacy_base_ot must be 0 or 1");
     }
     s.legacy_base_ot = f[0] == 1;
+  }
+  if (version == kFormatVersion) {
+    KAGI_ASSIGN_OR_RETURN(
+        f, GetField(r, kTagNetworks, "networks",
+                    4 + kMaxShareNetworks * (4 + kMaxNetworkName)));
+    ByteReader nr(f);
+    KAGI_ASSIGN_OR_RETURN(const uint32_t count, nr.ReadU32("networks.count"));
+    if (count > kMaxShareNetworks) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "keyshare: ", count, " networks; at most ", kMaxShareNetworks));
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      KAGI_ASSIGN_OR_RETURN(const ByteSpan name,
+                            nr.ReadLengthPrefixed(kMaxNetworkName, "networks"));
+      std::string text(name.begin(), name.end());
+      if (text.empty() || (!s.networks.empty() && text <= s.networks.back())) {
+        return absl::InvalidArgumentError(
+            "keyshare: networks must be non-empty names in strictly "
+            "increasing order");
+      }
+      s.networks.push_back(std::move(text));
+    }
+    KAGI_RETURN_IF_ERROR(nr.ExpectEnd("keyshare.networks"));
   }
   KAGI_RETURN_IF_ERROR(r.ExpectEnd("keyshare"));
 

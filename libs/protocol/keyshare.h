@@ -24,18 +24,26 @@
 //      uniform"): its OT material came from base OTs that leaked about half
 //      of each pairwise Δ to the peer. Still accepted; decodes with
 //      legacy_base_ot = true.
-//   2  (current) fields 1..11 as in version 1, then field 12,
-//      legacy_base_ot: one byte, 0x00 or 0x01 (anything else is refused).
-//      Serialize always writes version 2.
+//   2  fields 1..11 as in version 1, then field 12, legacy_base_ot: one
+//      byte, 0x00 or 0x01 (anything else is refused). Still accepted;
+//      decodes with no network binding.
+//   3  (current) fields 1..12 as in version 2, then field 13, networks: u32
+//      count (at most kMaxShareNetworks), then per name u32 length (1..64)
+//      and the name's bytes, strictly increasing (sorted, no duplicates).
+//      Serialize always writes version 3.
 // The flag is stored in the record, rather than inferred from the version,
 // so that a legacy share that is re-serialized (e.g. re-sealed or migrated)
-// stays marked until a refresh replaces its OT material.
+// stays marked until a refresh replaces its OT material. The network
+// binding is stored inside the record for the same reason, and because the
+// record is sealed: an edited database cannot change what a key may sign
+// for.
 #ifndef KAGI_LIBS_PROTOCOL_KEYSHARE_H_
 #define KAGI_LIBS_PROTOCOL_KEYSHARE_H_
 
 #include <array>
 #include <cstdint>
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -56,6 +64,9 @@ struct PairwiseMaterial {
   SecretBytes zero_seed;               // κ between self and peer, 32 bytes
 };
 
+// The most network names a share records (policy::kMaxBoundNetworks).
+inline constexpr size_t kMaxShareNetworks = 16;
+
 struct KeyShare {
   std::array<uint8_t, 32> key_id{};
   std::array<uint8_t, 32> sid_key{};  // the DKG (or reshare) session id
@@ -75,6 +86,11 @@ struct KeyShare {
   // DKG or by a refresh/reshare (which runs fresh base OTs). A node must
   // report such keys; the operator must refresh them (docs/rotation.md).
   bool legacy_base_ot = false;
+  // networks is the key's network binding (libs/policy/networks.h), sorted:
+  // the networks the admin quorum approved at creation, carried through
+  // every refresh and reshare. Empty for a share made before bindings
+  // (format versions 1 and 2): such a share signs nothing.
+  std::vector<std::string> networks;
 
   uint32_t n() const { return static_cast<uint32_t>(parties.size()); }
   const PairwiseMaterial* Pairwise(uint32_t peer) const;

@@ -41,9 +41,10 @@ enum : uint8_t {
   kPublicShares,
   kChainCode,
   kPairwise,
-  kLegacyBaseOt,  // version 2 only
+  kLegacyBaseOt,  // version 2 on
+  kNetworks,      // version 3 on
 };
-constexpr size_t kFields = 12;
+constexpr size_t kFields = 13;
 constexpr size_t kHeader = 7 + 2;  // "KAGI-KS" ‖ u16 version
 constexpr size_t kChecksum = 32;
 
@@ -108,13 +109,25 @@ struct Record {
   }
 };
 
-// V1Of builds the version-1 encoding of `share` by hand from the documented
-// format (keyshare.h): the version-2 record with version 1 in the header and
-// without field 12, under a fresh checksum. Version 1 is exactly what nodes
-// wrote before the uniform base-OT fix.
-Bytes V1Of(const KeyShare& share) {
+// V2Of builds the version-2 encoding of `share` by hand from the documented
+// format (keyshare.h): the version-3 record with version 2 in the header and
+// without field 13, under a fresh checksum. Version 2 is exactly what nodes
+// wrote before keys were bound to networks.
+Bytes V2Of(const KeyShare& share) {
   Record r = Record::Parse(Serialized(share));
   EXPECT_EQ(r.fields.size(), kFields);
+  EXPECT_EQ(r.fields.back().first, kNetworks);
+  r.fields.pop_back();
+  r.header[7] = 0;
+  r.header[8] = 2;
+  return r.Encode();
+}
+
+// V1Of builds the version-1 encoding of `share`: the version-2 record with
+// version 1 in the header and without field 12. Version 1 is exactly what
+// nodes wrote before the uniform base-OT fix.
+Bytes V1Of(const KeyShare& share) {
+  Record r = Record::Parse(V2Of(share));
   EXPECT_EQ(r.fields.back().first, kLegacyBaseOt);
   r.fields.pop_back();
   r.header[7] = 0;
@@ -151,6 +164,7 @@ void ExpectEqualShares(const KeyShare& a, const KeyShare& b) {
   EXPECT_EQ(a.public_shares, b.public_shares);
   EXPECT_EQ(a.chain_code, b.chain_code);
   EXPECT_EQ(a.legacy_base_ot, b.legacy_base_ot);
+  EXPECT_EQ(a.networks, b.networks);
   ASSERT_EQ(a.pairwise.size(), b.pairwise.size());
   for (size_t i = 0; i < a.pairwise.size(); ++i) {
     const PairwiseMaterial& x = a.pairwise[i];
@@ -196,24 +210,25 @@ TEST(KeyShareTest, SerializeIsDeterministic) {
   EXPECT_EQ(a, b);
   // Different parties' shares differ.
   EXPECT_NE(a, Serialized(Dkg().shares[0]));
-  // Expected size: header, 12 fields, checksum.
+  // Expected size: header, 13 fields, checksum.
   const size_t n = 3;
   const size_t pair = 4 + 32 + 3 * mpc::kBaseOts * 32 + 32;
   const size_t want = kHeader + kFields * 5 + 32 + 32 + 8 + 4 + 4 +
                       (4 + n * 36) + 32 + 33 + (4 + n * 33) + 32 +
-                      (4 + (n - 1) * pair) + 1 + kChecksum;
+                      (4 + (n - 1) * pair) + 1 + 4 + kChecksum;
   EXPECT_EQ(a.size(), want);
-  // The layout is what the header documents: version 2, fields 1..12, the
-  // last one the legacy_base_ot byte (0: a DKG share).
+  // The layout is what the header documents: version 3, fields 1..13, the
+  // legacy_base_ot byte (0: a DKG share), then the networks (none here).
   EXPECT_EQ(std::string(a.begin(), a.begin() + 7), "KAGI-KS");
   EXPECT_EQ(a[7], 0);
-  EXPECT_EQ(a[8], 2);
+  EXPECT_EQ(a[8], 3);
   const Record r = Record::Parse(a);
   ASSERT_EQ(r.fields.size(), kFields);
   for (size_t i = 0; i < r.fields.size(); ++i) {
     EXPECT_EQ(r.fields[i].first, i + 1);
   }
-  EXPECT_EQ(r.fields.back().second, Bytes{0});
+  EXPECT_EQ(r.fields[kFields - 2].second, Bytes{0});
+  EXPECT_EQ(r.fields.back().second, (Bytes{0, 0, 0, 0}));
   EXPECT_EQ(Record::Parse(a).Encode(), a);  // the test's re-encoder is exact
 }
 
@@ -331,14 +346,18 @@ TEST(KeyShareTest, TrailingBytesAreRejected) {
   const crypto::Digest32 sum = crypto::Sha256(body);
   body.insert(body.end(), sum.begin(), sum.end());
   ExpectRejected(body, "keyshare", "trailing byte");
-  // A 13th (unknown) field after the last one.
+  // A 14th (unknown) field after the last one.
   Record r = Record::Parse(full);
-  r.fields.emplace_back(13, Bytes{1, 2, 3});
+  r.fields.emplace_back(14, Bytes{1, 2, 3});
   ExpectRejected(r.Encode(), "keyshare", "unknown trailing field");
   // A version-1 record carrying the version-2 field 12.
   Record v1 = Record::Parse(V1Of(Dkg().shares[0]));
   v1.fields.emplace_back(kLegacyBaseOt, Bytes{1});
   ExpectRejected(v1.Encode(), "keyshare", "field 12 in a version-1 record");
+  // A version-2 record carrying the version-3 field 13.
+  Record v2 = Record::Parse(V2Of(Dkg().shares[0]));
+  v2.fields.emplace_back(kNetworks, Bytes{0, 0, 0, 0});
+  ExpectRejected(v2.Encode(), "keyshare", "field 13 in a version-2 record");
 }
 
 // A valid checksum over a tampered body: each inconsistency is caught by
@@ -425,8 +444,8 @@ TEST(KeyShareTest, TamperedBodyWithValidChecksumIsRejected) {
   ExpectRejected(with([](Record& r) { r.Field(kSelf)[3] = 2; }),
                  "pairwise material out of order", "self = 2");
   // Format version and magic.
-  ExpectRejected(with([](Record& r) { r.header[8] = 3; }),
-                 "unsupported format version", "version 3");
+  ExpectRejected(with([](Record& r) { r.header[8] = 4; }),
+                 "unsupported format version", "version 4");
   ExpectRejected(with([](Record& r) { r.header[8] = 0; }),
                  "unsupported format version", "version 0");
   ExpectRejected(with([](Record& r) { r.header[7] = 1; }),
@@ -488,9 +507,9 @@ TEST(KeyShareTest, TamperedBodyWithValidChecksumIsRejected) {
                  "zero_seed", "pairwise entry one byte short");
   ExpectRejected(with([](Record& r) { r.Field(kPairwise).push_back(0); }),
                  "pairwise", "pairwise one byte long");
-  // The legacy flag: required in version 2, one byte, 0 or 1.
-  ExpectRejected(with([](Record& r) { r.fields.pop_back(); }), "legacy_base_ot",
-                 "v2 without the flag");
+  // The legacy flag: required from version 2, one byte, 0 or 1.
+  ExpectRejected(with([](Record& r) { r.fields.erase(r.fields.end() - 2); }),
+                 "legacy_base_ot", "v3 without the flag");
   ExpectRejected(with([](Record& r) { r.Field(kLegacyBaseOt) = Bytes{2}; }),
                  "legacy_base_ot must be 0 or 1", "flag = 2");
   ExpectRejected(with([](Record& r) { r.Field(kLegacyBaseOt) = Bytes{}; }),
@@ -517,10 +536,10 @@ TEST(KeyShareTest, VersionOneSharesAreMarkedLegacyBaseOt) {
     KeyShare expect = std::move(*KeyShare::Deserialize(Serialized(share)));
     expect.legacy_base_ot = true;
     ExpectEqualShares(expect, *old);
-    // Round trip: re-serialized as version 2 with the flag byte 1, and it
+    // Round trip: re-serialized as version 3 with the flag byte 1, and it
     // decodes still marked; once more gives the same bytes.
     const Bytes v2 = Serialized(*old);
-    EXPECT_EQ(v2[8], 2);
+    EXPECT_EQ(v2[8], 3);
     EXPECT_EQ(Record::Parse(v2).Field(kLegacyBaseOt), Bytes{1});
     absl::StatusOr<KeyShare> again = KeyShare::Deserialize(v2);
     ASSERT_TRUE(again.ok()) << again.status();
@@ -537,6 +556,53 @@ TEST(KeyShareTest, VersionOneSharesAreMarkedLegacyBaseOt) {
       KeyShare::Deserialize(Serialized(Dkg().shares[0]));
   ASSERT_TRUE(fresh.ok());
   EXPECT_FALSE(fresh->legacy_base_ot);
+}
+
+// The network binding is part of the sealed record (format version 3): it
+// round-trips, a version-2 record (made before bindings) decodes with none,
+// and a malformed list is refused.
+TEST(KeyShareTest, NetworkBindingIsStoredInTheRecord) {
+  KeyShare bound =
+      std::move(*KeyShare::Deserialize(Serialized(Dkg().shares[0])));
+  bound.networks = {"bitcoin:mainnet", "ethereum:1", "raw_digest"};
+  const Bytes record = Serialized(bound);
+  absl::StatusOr<KeyShare> back = KeyShare::Deserialize(record);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ExpectEqualShares(bound, *back);
+  EXPECT_EQ(Serialized(*back), record);
+
+  for (const KeyShare& share : Dkg().shares) {
+    absl::StatusOr<KeyShare> old = KeyShare::Deserialize(V2Of(share));
+    ASSERT_TRUE(old.ok()) << old.status();
+    EXPECT_TRUE(old->networks.empty());
+    EXPECT_FALSE(old->legacy_base_ot);
+    ExpectEqualShares(share, *old);
+    EXPECT_EQ(Serialized(*old), Serialized(share));  // written as version 3
+  }
+
+  auto with_networks = [&](const Bytes& field) {
+    Record r = Record::Parse(record);
+    r.Field(kNetworks) = field;
+    return r.Encode();
+  };
+  auto list = [](std::vector<std::string> names) {
+    ByteWriter w;
+    w.PutU32(static_cast<uint32_t>(names.size()));
+    for (const std::string& n : names) w.PutLengthPrefixed(AsBytes(n));
+    return std::move(w).Take();
+  };
+  ExpectRejected(with_networks(list({"ethereum:1", "bitcoin:mainnet"})),
+                 "strictly increasing", "unsorted");
+  ExpectRejected(with_networks(list({"ethereum:1", "ethereum:1"})),
+                 "strictly increasing", "duplicate");
+  ExpectRejected(with_networks(list({""})), "strictly increasing", "empty");
+  ExpectRejected(with_networks(list({std::string(65, 'a')})), "networks",
+                 "65-byte name");
+  std::vector<std::string> many;
+  for (char c = 'a'; c <= 'q'; ++c) many.push_back(std::string(1, c));
+  ExpectRejected(with_networks(list(many)), "at most 16", "17 names");
+  ExpectRejected(with_networks(Bytes{0, 0, 0, 1}), "networks", "count 1, none");
+  ExpectRejected(with_networks(Bytes{0, 0, 0}), "networks", "short count");
 }
 
 // keyshare.h promises Deserialize rejects "X ≠ Lagrange-combination of the

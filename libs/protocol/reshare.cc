@@ -86,6 +86,7 @@ Bytes EncodePoints(const std::vector<Point>& pts) {
 
 struct ReshareParty::State {
   SessionSetup setup;
+  std::vector<std::string> networks;  // the new share's binding
   const KeyShare* old_share = nullptr;
   const EnvelopeSigner* signer = nullptr;
   Rng* rng = nullptr;  // the hedged source below
@@ -186,7 +187,7 @@ ReshareParty::~ReshareParty() = default;
 
 absl::StatusOr<std::unique_ptr<ReshareParty>> ReshareParty::Create(
     const SessionSetup& setup, const KeyShare* old_share,
-    const EnvelopeSigner& signer, Rng& rng) {
+    const EnvelopeSigner& signer, Rng& rng, std::vector<std::string> networks) {
   KAGI_RETURN_IF_ERROR(ValidateSetup(setup));
   if (setup.op != Op::kReshare) {
     return absl::InvalidArgumentError("reshare: setup is not a reshare");
@@ -198,6 +199,7 @@ absl::StatusOr<std::unique_ptr<ReshareParty>> ReshareParty::Create(
   }
   auto s = std::make_unique<State>();
   s->setup = setup;
+  s->networks = std::move(networks);
   s->role = setup.reshare_roles[self - 1];
   if (s->role.old_id != 0 && old_share == nullptr) {
     return absl::InvalidArgumentError("reshare: a dealer needs its old share");
@@ -758,6 +760,7 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round3(
     share_out.public_key = view->x;
     share_out.public_shares = new_public_shares;
     share_out.chain_code = view->chain_code;
+    share_out.networks = networks;
     pending = std::move(share_out);
     if (ActivationView::Of(*pending, Op::kReshare) != activation) {
       return absl::InternalError(

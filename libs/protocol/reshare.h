@@ -66,10 +66,13 @@ class ReshareParty final : public RoundProtocol {
   // `old_share` is required for a dealer (its epoch-`setup.epoch` share of
   // `setup.key_id`, whose own id is the dealer's old id) and optional for a
   // member (then checked against the dealers' view). `signer`, `rng` and
-  // `old_share` must outlive the party.
+  // `old_share` must outlive the party. `networks` becomes the new share's
+  // network binding (KeyShare::networks, sorted): what the node admitted
+  // (the old share's binding, carried), not part of the protocol.
   static absl::StatusOr<std::unique_ptr<ReshareParty>> Create(
       const SessionSetup& setup, const KeyShare* old_share,
-      const EnvelopeSigner& signer, Rng& rng);
+      const EnvelopeSigner& signer, Rng& rng,
+      std::vector<std::string> networks = {});
   ~ReshareParty() override;
 
   Op op() const override { return Op::kReshare; }

@@ -600,6 +600,7 @@ grpc::Status Gateway::CreateKey(const kagi::v1::CreateKeyRequest& request,
   kagi::v1::StartDkgRequest dkg;
   dkg.set_request_id(request.request_id());
   dkg.set_threshold(request.threshold());
+  *dkg.mutable_networks() = request.networks();
   std::vector<std::string> identity_keys;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const std::string& key = probes[nodes[i]].identity_key;
@@ -1281,6 +1282,8 @@ grpc::Status Gateway::Refresh(const kagi::v1::RefreshRequest& request,
   reshare.set_expiry_unix_seconds(ClientExpiry(request.expiry_unix_seconds()));
   *reshare.mutable_approvals() = request.approvals();
   reshare.set_initiator(std::string(initiator));
+  *reshare.mutable_networks() =
+      request.networks().empty() ? key.networks() : request.networks();
   reshare.set_operation("refresh");
   return RunReshare(key, reshare, nodes, nodes, deadline, out);
 }
@@ -1391,6 +1394,8 @@ grpc::Status Gateway::Reshare(const kagi::v1::ReshareRequest& request,
   reshare.set_expiry_unix_seconds(ClientExpiry(request.expiry_unix_seconds()));
   *reshare.mutable_approvals() = request.approvals();
   reshare.set_initiator(std::string(initiator));
+  *reshare.mutable_networks() =
+      request.networks().empty() ? key.networks() : request.networks();
   reshare.set_operation("reshare");
   return RunReshare(key, reshare, participants, members, deadline, out);
 }

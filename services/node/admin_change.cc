@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/base/bytes.h"
 #include "libs/base/status_macros.h"
+#include "libs/policy/networks.h"
 
 namespace kagi::node {
 namespace {
@@ -77,6 +78,28 @@ absl::Status CheckRefreshKeepsCommittee(const policy::AdminChange& c) {
   return absl::OkStatus();
 }
 
+// CarriedBinding: the binding after a refresh or reshare. A bound key keeps
+// its own networks (from this node's share, like its epoch and committee); a
+// request naming others is refused. A key made before bindings, and a node
+// joining the committee (no share), take the request's: the approvals cover
+// them, and the members holding shares check them.
+absl::StatusOr<std::vector<std::string>> CarriedBinding(
+    const v1::StartReshareRequest& request, policy::AdminOperation op,
+    const protocol::KeyShare* old_share) {
+  KAGI_ASSIGN_OR_RETURN(
+      std::vector<std::string> named,
+      policy::ParseNetworkBinding(request.networks(), "networks"));
+  if (old_share == nullptr || old_share->networks.empty()) return named;
+  if (!named.empty() && named != old_share->networks) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "networks: a ", policy::AdminOperationName(op),
+        " carries the key's network binding ",
+        policy::BindingText(old_share->networks), "; this request names ",
+        policy::BindingText(named), " (a bound key's networks never change)"));
+  }
+  return old_share->networks;
+}
+
 }  // namespace
 
 absl::StatusOr<policy::AdminChange> DkgChange(
@@ -88,6 +111,13 @@ absl::StatusOr<policy::AdminChange> DkgChange(
   KAGI_ASSIGN_OR_RETURN(
       c.new_committee,
       Committee(request.party_identity_keys(), "party_identity_keys", name_of));
+  KAGI_ASSIGN_OR_RETURN(
+      c.networks, policy::ParseNetworkBinding(request.networks(), "networks"));
+  if (c.networks.empty()) {
+    return absl::InvalidArgumentError(
+        "networks: a key names at least one network it may sign for "
+        "(bitcoin:mainnet, ethereum:1, raw_digest, ...)");
+  }
   c.expiry = request.expiry_unix_seconds();
   return c;
 }
@@ -126,6 +156,8 @@ absl::StatusOr<policy::AdminChange> ReshareChange(
                         Committee(request.new_party_identity_keys(),
                                   "new_party_identity_keys", name_of));
   c.dealers.assign(request.dealers().begin(), request.dealers().end());
+  KAGI_ASSIGN_OR_RETURN(c.networks,
+                        CarriedBinding(request, c.operation, old_share));
   c.expiry = request.expiry_unix_seconds();
   KAGI_RETURN_IF_ERROR(CheckRefreshKeepsCommittee(c));
   return c;

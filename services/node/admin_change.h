@@ -26,15 +26,17 @@ namespace kagi::node {
 // a key this node does not know.
 using NodeNameOf = std::function<std::string(const std::array<uint8_t, 32>&)>;
 
-// DkgChange: the create_key change of a StartDkg request.
+// DkgChange: the create_key change of a StartDkg request; InvalidArgument
+// when it names no network or a malformed one.
 absl::StatusOr<policy::AdminChange> DkgChange(
     const v1::StartDkgRequest& request, const NodeNameOf& name_of);
 
 // ReshareChange: the refresh or reshare change of a StartReshare request.
 // `old_share` is this node's share of the key at the request's epoch, or
 // null for a node joining the committee. Refuses (FailedPrecondition) a
-// request whose old committee differs from the share's, and
-// (PermissionDenied) a refresh that changes the committee or threshold.
+// request whose old committee differs from the share's, or whose networks
+// differ from a bound share's, and (PermissionDenied) a refresh that changes
+// the committee or threshold.
 absl::StatusOr<policy::AdminChange> ReshareChange(
     const v1::StartReshareRequest& request, const protocol::KeyShare* old_share,
     const NodeNameOf& name_of);

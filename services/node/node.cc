@@ -9,6 +9,7 @@
 #include "libs/base/abort.h"
 #include "libs/base/status_macros.h"
 #include "libs/policy/approval.h"
+#include "libs/policy/networks.h"
 #include "libs/policy/request_digest.h"
 #include "libs/protocol/dkg.h"
 #include "libs/protocol/reshare.h"
@@ -221,6 +222,7 @@ absl::StatusOr<SharePtr> NodeCore::LoadShare(const Key32& key_id) {
 v1::KeyInfo NodeCore::DescribeKey(const protocol::KeyShare& share) const {
   v1::KeyInfo info = KeyInfoFromShare(share);
   info.set_legacy_base_ot(share.legacy_base_ot);
+  for (const std::string& n : share.networks) info.add_networks(n);
   for (v1::KeyParty& p : *info.mutable_parties()) {
     Key32 k;
     std::copy(p.identity_key().begin(), p.identity_key().end(), k.begin());
@@ -400,7 +402,7 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
       protocol::Sid0(setup), storage::Durability::kSynced, &admission));
   info->recorded = true;
   absl::StatusOr<std::unique_ptr<protocol::DkgParty>> party =
-      protocol::DkgParty::Create(setup, signer, rng_);
+      protocol::DkgParty::Create(setup, signer, rng_, change.networks);
   if (!party.ok()) {
     return Finish(request.request_id(), "dkg", setup, party.status(), {}, {});
   }
@@ -448,6 +450,11 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
                     policy_ != nullptr ? policy_->bitcoin_change()
                                        : chain::PsbtChangeRule{},
                     config_.name()));
+  // The key's own networks first: a policy rule for another network never
+  // applies to this key.
+  KAGI_RETURN_IF_ERROR(policy::CheckNetworkBinding(
+      decoded.facts.key_id, share.networks,
+      policy::BoundNetworkName(decoded.facts.chain, decoded.facts.network)));
   decoded.facts.initiator = request.initiator();
   KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(req));
   KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
@@ -553,7 +560,8 @@ absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
       protocol::Sid0(setup), storage::Durability::kSynced, &admission));
   info->recorded = true;
   absl::StatusOr<std::unique_ptr<protocol::ReshareParty>> party =
-      protocol::ReshareParty::Create(setup, old_share, signer, rng_);
+      protocol::ReshareParty::Create(setup, old_share, signer, rng_,
+                                     change.networks);
   if (!party.ok()) {
     return Finish(request.request_id(), "reshare", setup, party.status(), {},
                   {});
@@ -668,7 +676,15 @@ std::vector<std::string> NodeCore::StartupReport() {
     absl::StatusOr<SharePtr> share = LoadShare(row.key_id);
     if (!share.ok()) {
       out.push_back(absl::StrCat("key ", key, ": ", share.status().message()));
-    } else if ((*share)->legacy_base_ot) {
+    } else if ((*share)->networks.empty()) {
+      out.push_back(absl::StrCat(
+          "key ", key, " epoch ", row.epoch,
+          ": bound to no network (made before keys were bound to networks): "
+          "it signs nothing until an admin-approved refresh names its "
+          "networks (kagictl key refresh ",
+          key, " --networks ..., docs/rotation.md)"));
+    }
+    if (share.ok() && (*share)->legacy_base_ot) {
       out.push_back(absl::StrCat(
           "key ", key, " epoch ", row.epoch,
           ": share made before base OT sampled uniformly; about half of each "

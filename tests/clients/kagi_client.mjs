@@ -191,10 +191,12 @@ export function signRequestDigest(req) {
 
 // The admin digest (docs/policy.md "Admin digests"): operation 1 =
 // create_key, 2 = refresh, 3 = reshare; committees are [{ node,
-// identity_key }] in party-id order; dealers are old party ids.
+// identity_key }] in party-id order; dealers are old party ids; networks the
+// key's network binding after the change, sorted and without duplicates as
+// every node reads them.
 export function adminDigest({ operation, request_id, key_id = Buffer.alloc(0), epoch = 0,
   old_threshold = 0, old_committee = [], new_threshold, new_committee, dealers = [],
-  expiry_unix_seconds }) {
+  networks = [], expiry_unix_seconds }) {
   const e = new Encoder();
   e.field('admin').u32(operation).field(request_id).field(key_id).u64(epoch).u32(old_threshold);
   const committee = (members) => {
@@ -206,6 +208,9 @@ export function adminDigest({ operation, request_id, key_id = Buffer.alloc(0), e
   committee(new_committee);
   e.u32(dealers.length);
   for (const d of dealers) e.u32(d);
+  const bound = [...new Set(networks)].sort();  // ASCII names: code-unit order is byte order
+  e.u32(bound.length);
+  for (const n of bound) e.field(n);
   e.u64(expiry_unix_seconds);
   return e.digest();
 }
@@ -224,7 +229,7 @@ export function createKeyDigest(req, listed) {
   });
   return adminDigest({
     operation: 1, request_id: req.request_id, new_threshold: req.threshold,
-    new_committee, expiry_unix_seconds: req.expiry_unix_seconds,
+    new_committee, networks: req.networks, expiry_unix_seconds: req.expiry_unix_seconds,
   });
 }
 
@@ -281,11 +286,18 @@ export function uniqueId(prefix) {
   return `${prefix}-${Date.now()}-${process.pid}-${counter}`;
 }
 
-export async function createKey(client, { threshold = 2, nodes = ['node-1', 'node-2', 'node-3'] } = {}) {
+// The networks the client tests' keys sign for: the demo policy's (docs/
+// policy.md "Keys bound to networks").
+export const DEMO_NETWORKS = ['bitcoin:regtest', 'ethereum:1337'];
+
+export async function createKey(client, {
+  threshold = 2, nodes = ['node-1', 'node-2', 'node-3'], networks = DEMO_NETWORKS,
+} = {}) {
   const req = {
     request_id: uniqueId('js-key'),
     threshold,
     nodes,
+    networks,
     expiry_unix_seconds: String(nowSeconds() + 300),
   };
   req.approvals = approvals(ADMIN_APPROVERS, createKeyDigest(req, await client.listNodes()));
@@ -302,6 +314,12 @@ function committeeOf(key, listed) {
   });
 }
 
+// A refresh or reshare carries the key's networks unless it names others
+// (to bind a key made before bindings).
+function carried(req, key) {
+  return req.networks && req.networks.length > 0 ? req.networks : key.networks;
+}
+
 // The admin digest of a refresh of `key` with dealers 1..t (docs/policy.md).
 export function refreshDigest(req, key, listed) {
   const committee = committeeOf(key, listed);
@@ -309,7 +327,7 @@ export function refreshDigest(req, key, listed) {
     operation: 2, request_id: req.request_id, key_id: key.key_id, epoch: key.epoch,
     old_threshold: key.threshold, old_committee: committee,
     new_threshold: key.threshold, new_committee: committee, dealers: req.dealers,
-    expiry_unix_seconds: req.expiry_unix_seconds,
+    networks: carried(req, key), expiry_unix_seconds: req.expiry_unix_seconds,
   });
 }
 
@@ -321,7 +339,8 @@ export function reshareDigest(req, key, listed) {
     old_threshold: key.threshold, old_committee: committeeOf(key, listed),
     new_threshold: req.new_threshold,
     new_committee: req.new_nodes.map((name) => ({ node: name, identity_key: byName.get(name).identity_key })),
-    dealers: req.dealers, expiry_unix_seconds: req.expiry_unix_seconds,
+    dealers: req.dealers, networks: carried(req, key),
+    expiry_unix_seconds: req.expiry_unix_seconds,
   });
 }
 

@@ -70,6 +70,7 @@ class AdminTest : public ::testing::Test {
     req.set_request_id(NewRequestId("create"));
     req.set_threshold(2);
     for (const std::string& n : nodes) req.add_nodes(n);
+    for (const std::string& n : TestNetworks()) req.add_networks(n);
     req.set_expiry_unix_seconds(Expiry());
     KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,
                           kagictl::CreateKeyChange(&req, nodes_));

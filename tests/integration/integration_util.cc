@@ -470,6 +470,23 @@ std::string RunCommand(const std::string& command) {
   return out;
 }
 
+grpc::Status DirectSign(const Cluster& cluster, int node,
+                        const v1::SignRequest& request) {
+  absl::StatusOr<std::unique_ptr<v1::Node::Stub>> stub =
+      cluster.NodeStub(node, kagictl::kGatewayName);
+  if (!stub.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "stub");
+  v1::StartSignRequest start;
+  *start.mutable_request() = request;
+  start.add_signers(1);
+  start.add_signers(node == 1 ? 2 : static_cast<uint32_t>(node));
+  start.set_initiator_nonce(std::string(32, '\x01'));
+  start.set_initiator("client/client-1");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  v1::StartSignResponse resp;
+  return (*stub)->StartSign(&ctx, start, &resp);
+}
+
 absl::StatusOr<v1::ListNodesResponse> ListNodes(v1::Wallet::Stub* wallet) {
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
@@ -481,11 +498,18 @@ absl::StatusOr<v1::ListNodesResponse> ListNodes(v1::Wallet::Stub* wallet) {
   return out;
 }
 
+std::vector<std::string> TestNetworks() {
+  return {"bitcoin:regtest", "bitcoin:testnet",
+          absl::StrCat("ethereum:", kagictl::kDemoEthChainId), "raw_digest"};
+}
+
 grpc::Status CreateKey(v1::Wallet::Stub* wallet, uint32_t threshold,
-                       v1::KeyInfo* out) {
+                       v1::KeyInfo* out,
+                       const std::vector<std::string>& networks) {
   v1::CreateKeyRequest req;
   req.set_request_id(NewRequestId("create"));
   req.set_threshold(threshold);
+  for (const std::string& n : networks) req.add_networks(n);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
   return wallet->CreateKey(&ctx, req, out);

@@ -172,8 +172,19 @@ v1::SignRequest MakeSignRequest(const std::string& key_id,
 v1::SignRequest SimpleSignRequest(const std::string& key_id,
                                   const std::vector<uint32_t>& path = {0, 7});
 
-grpc::Status CreateKey(v1::Wallet::Stub* wallet, uint32_t threshold,
-                       v1::KeyInfo* out);
+// TestNetworks: the networks a test key is bound to unless a test says
+// otherwise: every network of the demo policy (bitcoin regtest and testnet,
+// ethereum 1337) and raw digests.
+std::vector<std::string> TestNetworks();
+grpc::Status CreateKey(
+    v1::Wallet::Stub* wallet, uint32_t threshold, v1::KeyInfo* out,
+    const std::vector<std::string>& networks = TestNetworks());
+// DirectSign sends `request` to node i alone as the gateway would
+// (StartSign, signers {1, i} or {1, 2}, initiator client/client-1), so that
+// every node, not only the signers the gateway picks, can be asked. Meant
+// for requests the node refuses before signing.
+grpc::Status DirectSign(const Cluster& cluster, int node,
+                        const v1::SignRequest& request);
 // ListNodes: the gateway's node list (names and identity keys).
 absl::StatusOr<v1::ListNodesResponse> ListNodes(v1::Wallet::Stub* wallet);
 grpc::Status Sign(v1::Wallet::Stub* wallet, const v1::SignRequest& request,

@@ -44,6 +44,7 @@ class PolicyTest : public ::testing::Test {
     req.set_request_id(NewRequestId("create"));
     req.set_threshold(2);
     for (int i = 1; i <= kNodes; ++i) req.add_nodes(cluster_->NodeName(i));
+    for (const std::string& n : TestNetworks()) req.add_networks(n);
     req.set_expiry_unix_seconds(Expiry());
     grpc::ClientContext unapproved;
     unapproved.set_deadline(
@@ -127,19 +128,7 @@ class PolicyTest : public ::testing::Test {
   // StartSign sent to node i directly (as the gateway would), so that every
   // node, not only the two the gateway picks, is asked.
   static grpc::Status DirectSign(int node, const v1::SignRequest& r) {
-    absl::StatusOr<std::unique_ptr<v1::Node::Stub>> stub =
-        cluster_->NodeStub(node, kagictl::kGatewayName);
-    if (!stub.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "stub");
-    v1::StartSignRequest start;
-    *start.mutable_request() = r;
-    start.add_signers(1);
-    start.add_signers(node == 1 ? 2 : node);
-    start.set_initiator_nonce(std::string(32, '\x01'));
-    start.set_initiator("client/client-1");
-    grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-    v1::StartSignResponse resp;
-    return (*stub)->StartSign(&ctx, start, &resp);
+    return integration::DirectSign(*cluster_, node, r);
   }
 
   // Own is the BIP32 derivation record of key_ at `path`, derived here from

@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "libs/base/bytes.h"
@@ -68,15 +69,20 @@ PKI and node set-up (real deployments):
 Wallet (through a gateway; --cluster D or --client-config FILE). APPROVALS
 are --approve NAME=KEY_FILE (signed here), --approval NAME:HEX, or
 --approvals FILE (lines NAME:HEX, as `kagictl approve --out` writes them):
-  kagictl key create --threshold T --nodes a,b,c [--request-id ID]
-                     [--expiry UNIX] [APPROVALS | --print-digest]
+  kagictl key create --threshold T --nodes a,b,c --networks N,N
+                     [--request-id ID] [--expiry UNIX]
+                     [APPROVALS | --print-digest]
+      N: bitcoin:mainnet|testnet|regtest, ethereum:CHAIN_ID, raw_digest;
+      the key signs for these only, on every node
   kagictl key list
   kagictl key show KEY_ID
   kagictl key xpub KEY_ID [--path 0/1] [--network mainnet|testnet|regtest]
-  kagictl key refresh KEY_ID [--dealers 1,2] [--request-id ID]
-                      [--expiry UNIX] [APPROVALS | --print-digest]
-  kagictl key reshare KEY_ID --threshold T --nodes a,b,c [--dealers 1,2]
+  kagictl key refresh KEY_ID [--dealers 1,2] [--networks N,N]
                       [--request-id ID] [--expiry UNIX]
+                      [APPROVALS | --print-digest]
+      --networks binds a key made before bindings (default: the key's own)
+  kagictl key reshare KEY_ID --threshold T --nodes a,b,c [--dealers 1,2]
+                      [--networks N,N] [--request-id ID] [--expiry UNIX]
                       [APPROVALS | --print-digest]
       admin commands print the change and its admin digest (with every
       member's identity key) before sending; --print-digest sends nothing
@@ -237,6 +243,15 @@ void PrintKey(const v1::KeyInfo& k) {
             << ", epoch " << k.epoch() << "\n"
             << "public key " << Hex(k.public_key()) << "\n"
             << "xpub       " << k.xpub() << "\n"
+            << "networks   "
+            << (k.networks().empty()
+                    ? absl::StrCat(
+                          "none (made before keys were bound to networks): "
+                          "signs nothing until a refresh names them: kagictl "
+                          "key refresh ",
+                          Hex(k.key_id()), " --networks N,N")
+                    : absl::StrJoin(k.networks(), ","))
+            << "\n"
             << "nodes     ";
   for (const v1::KeyParty& p : k.parties()) {
     std::cout << " " << p.id() << "=" << p.node();
@@ -491,6 +506,9 @@ absl::Status KeyCommand(const Args& a) {
     req.set_threshold(static_cast<uint32_t>(t));
     req.set_request_id(a.Get("request-id", NewRequestId("create")));
     for (const std::string& n : SplitList(a.Get("nodes"))) req.add_nodes(n);
+    for (const std::string& n : SplitList(a.Get("networks"))) {
+      req.add_networks(n);
+    }
     KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
     req.set_expiry_unix_seconds(expiry);
     KAGI_ASSIGN_OR_RETURN(v1::ListNodesResponse nodes, ListNodes(*wallet));
@@ -552,6 +570,9 @@ absl::Status KeyCommand(const Args& a) {
     KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
     req.set_expiry_unix_seconds(expiry);
     KAGI_RETURN_IF_ERROR(AddDealers(a, req.mutable_dealers()));
+    for (const std::string& n : SplitList(a.Get("networks"))) {
+      req.add_networks(n);
+    }
     KAGI_ASSIGN_OR_RETURN(v1::KeyInfo current, GetKey(*wallet, key_id));
     KAGI_ASSIGN_OR_RETURN(v1::ListNodesResponse nodes, ListNodes(*wallet));
     KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,
@@ -575,6 +596,9 @@ absl::Status KeyCommand(const Args& a) {
     KAGI_ASSIGN_OR_RETURN(uint64_t expiry, Expiry(a));
     req.set_expiry_unix_seconds(expiry);
     KAGI_RETURN_IF_ERROR(AddDealers(a, req.mutable_dealers()));
+    for (const std::string& n : SplitList(a.Get("networks"))) {
+      req.add_networks(n);
+    }
     KAGI_ASSIGN_OR_RETURN(v1::KeyInfo current, GetKey(*wallet, key_id));
     KAGI_ASSIGN_OR_RETURN(v1::ListNodesResponse nodes, ListNodes(*wallet));
     KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,

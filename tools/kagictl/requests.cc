@@ -14,6 +14,7 @@
 #include "libs/crypto/bip32.h"
 #include "libs/crypto/hash.h"
 #include "libs/policy/approval.h"
+#include "libs/policy/networks.h"
 #include "libs/transport/pki.h"
 
 namespace kagi::kagictl {
@@ -283,6 +284,26 @@ std::string DescribePayload(const v1::SignPayload& payload) {
   return absl::StrCat(absl::StrJoin(lines, "\n"), "\n");
 }
 
+// Binding: the request's networks, sorted and deduplicated as every node
+// reads them (so the digest shown is the one the nodes compute).
+absl::StatusOr<std::vector<std::string>> Binding(
+    google::protobuf::RepeatedPtrField<std::string>* networks) {
+  KAGI_ASSIGN_OR_RETURN(std::vector<std::string> bound,
+                        policy::ParseNetworkBinding(*networks, "--networks"));
+  networks->Clear();
+  for (const std::string& n : bound) *networks->Add() = n;
+  return bound;
+}
+
+// CarriedBinding: a refresh or reshare names the key's own networks unless
+// the client named others (binding a key made before bindings).
+absl::StatusOr<std::vector<std::string>> CarriedBinding(
+    google::protobuf::RepeatedPtrField<std::string>* networks,
+    const v1::KeyInfo& key) {
+  if (networks->empty()) *networks = key.networks();
+  return Binding(networks);
+}
+
 absl::StatusOr<policy::AdminChange> CreateKeyChange(
     v1::CreateKeyRequest* request, const v1::ListNodesResponse& nodes) {
   if (request->nodes().empty()) {
@@ -295,6 +316,12 @@ absl::StatusOr<policy::AdminChange> CreateKeyChange(
   for (const std::string& name : request->nodes()) {
     KAGI_ASSIGN_OR_RETURN(policy::CommitteeMember m, MemberByName(name, nodes));
     c.new_committee.push_back(std::move(m));
+  }
+  KAGI_ASSIGN_OR_RETURN(c.networks, Binding(request->mutable_networks()));
+  if (c.networks.empty()) {
+    return absl::InvalidArgumentError(
+        "--networks: name the networks the key may sign for, e.g. "
+        "bitcoin:mainnet,ethereum:1 (raw_digest for raw digests)");
   }
   c.expiry = request->expiry_unix_seconds();
   return c;
@@ -313,6 +340,8 @@ absl::StatusOr<policy::AdminChange> RefreshChange(
   c.new_threshold = key.threshold();
   c.new_committee = c.old_committee;
   c.dealers.assign(request->dealers().begin(), request->dealers().end());
+  KAGI_ASSIGN_OR_RETURN(c.networks,
+                        CarriedBinding(request->mutable_networks(), key));
   return c;
 }
 
@@ -342,6 +371,8 @@ absl::StatusOr<policy::AdminChange> ReshareChange(
     c.new_committee.push_back(std::move(m));
   }
   c.dealers.assign(request->dealers().begin(), request->dealers().end());
+  KAGI_ASSIGN_OR_RETURN(c.networks,
+                        CarriedBinding(request->mutable_networks(), key));
   return c;
 }
 

@@ -45,7 +45,9 @@ absl::StatusOr<v1::Approval> ParseApproval(absl::string_view line);
 // defaults into the request, so that the request sent is the one approved:
 // create_key without nodes: every node, in the gateway's order; refresh
 // without dealers: parties 1..t; reshare without dealers: the first t_old
-// parties that ListNodes reports reachable.
+// parties that ListNodes reports reachable. Networks: create_key needs at
+// least one (InvalidArgument); refresh and reshare without networks carry
+// the key's own (KeyInfo.networks); all are sorted as the nodes read them.
 absl::StatusOr<policy::AdminChange> CreateKeyChange(
     v1::CreateKeyRequest* request, const v1::ListNodesResponse& nodes);
 absl::StatusOr<policy::AdminChange> RefreshChange(
