@@ -95,6 +95,22 @@ absl::StatusOr<chain::PsbtChangeRule> ChangeRule(
   return rule;
 }
 
+// VelocityExcess returns "" when `add` on top of what `used` holds under
+// `scope` stays within `max`, else "<before> already admitted in the last
+// <window> s plus <what> <add> exceeds <max>". The one velocity rule, for a
+// rule's own window and for the native asset's windows a token's gas uses.
+std::string VelocityExcess(const VelocityUsed& used, const std::string& scope,
+                           uint64_t window_seconds, absl::string_view what,
+                           const Amount& add, const Amount& max) {
+  auto it = used.find(scope);
+  const Amount before = it == used.end() ? Amount() : it->second;
+  absl::StatusOr<Amount> after = before.Add(add);
+  if (after.ok() && *after <= max) return "";
+  return absl::StrCat(before.ToString(), " already admitted in the last ",
+                      window_seconds, " s plus ", what, add.ToString(),
+                      " exceeds ", max.ToString());
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> NormalizeAddress(absl::string_view chain,
@@ -475,15 +491,12 @@ std::vector<std::string> Policy::GasFailures(
   for (size_t i : GasRules(facts)) {
     const v1::PolicyRule& r = proto_.rules(static_cast<int>(i));
     const std::string scope = VelocityScope(r.name(), facts.key_id, native);
-    auto it = used.find(scope);
-    const Amount before = it == used.end() ? Amount() : it->second;
-    absl::StatusOr<Amount> after = before.Add(facts.fee);
-    if (!after.ok() || rules_[i].velocity_max < *after) {
-      why.push_back(absl::StrCat(
-          "gas: velocity of rule '", r.name(), "' (", native,
-          "): ", before.ToString(), " already admitted in the last ",
-          r.velocity().window_seconds(), " s plus fee ", facts.fee.ToString(),
-          " exceeds ", rules_[i].velocity_max.ToString()));
+    const std::string excess =
+        VelocityExcess(used, scope, r.velocity().window_seconds(), "fee ",
+                       facts.fee, rules_[i].velocity_max);
+    if (!excess.empty()) {
+      why.push_back(absl::StrCat("gas: velocity of rule '", r.name(), "' (",
+                                 native, "): ", excess));
     }
     gas->push_back({scope, facts.fee});
   }
@@ -575,17 +588,10 @@ std::vector<std::string> Policy::RuleFailures(
       why.push_back("contract call data or creation is not allowed");
     }
     if (c.has_velocity) {
-      const std::string scope =
-          VelocityScope(r.name(), facts.key_id, facts.asset);
-      auto it = used.find(scope);
-      const Amount before = it == used.end() ? Amount() : it->second;
-      absl::StatusOr<Amount> after = before.Add(facts.amount);
-      if (!after.ok() || c.velocity_max < *after) {
-        why.push_back(absl::StrCat(
-            "velocity: ", before.ToString(), " already admitted in the last ",
-            r.velocity().window_seconds(), " s plus ", facts.amount.ToString(),
-            " exceeds ", c.velocity_max.ToString()));
-      }
+      const std::string excess = VelocityExcess(
+          used, VelocityScope(r.name(), facts.key_id, facts.asset),
+          r.velocity().window_seconds(), "", facts.amount, c.velocity_max);
+      if (!excess.empty()) why.push_back(absl::StrCat("velocity: ", excess));
     }
     for (const auto& [above, tier] : c.tiers) {
       if (above < facts.amount) {

@@ -125,7 +125,11 @@ class Policy {
   std::vector<VelocityQuery> VelocityQueries(const RequestFacts& facts) const;
 
   // Evaluate decides a signing request. `approvers` are the names whose
-  // signatures over the request digest verified (VerifyApprovals).
+  // signatures over the request digest verified (VerifyApprovals). A token
+  // transfer's fee must also fit every native-asset velocity window that
+  // covers the key and network (docs/policy.md "Fees and gas"); an allowed
+  // request reserves its amount under the allowing rule's window and its
+  // fee under those.
   Decision Evaluate(const RequestFacts& facts,
                     const std::set<std::string>& approvers,
                     const VelocityUsed& used) const;
