@@ -191,7 +191,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
   }
   // gRPC listens with SO_REUSEPORT, so a leftover process on one of our
   // ports would not make the start fail: it would share the port. Refuse.
-  for (int port = config.base_port; port <= config.base_port + kNodes; ++port) {
+  for (int port = config.base_port; port <= config.base_port + config.nodes;
+       ++port) {
     if (PortAccepts(port)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "127.0.0.1:", port, " is already in use (a leftover cluster?)"));
@@ -207,12 +208,13 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
   std::unique_ptr<Cluster> c(new Cluster());
   c->dir_ = templ;
   c->base_port_ = config.base_port;
+  c->nodes_ = config.nodes;
   std::cerr << "[cluster] " << c->dir_ << " on 127.0.0.1:" << config.base_port
-            << ".." << config.base_port + kNodes << "\n";
+            << ".." << config.base_port + config.nodes << "\n";
 
   // The watchdog (see the file comment of the header).
   std::vector<std::string> pid_files = {PidFileOfGateway(c->dir_)};
-  for (int i = 1; i <= kNodes; ++i) {
+  for (int i = 1; i <= config.nodes; ++i) {
     pid_files.push_back(PidFileOfNode(c->dir_, i));
   }
   std::vector<const char*> paths;
@@ -236,7 +238,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
 
   kagictl::ClusterOptions o;
   o.dir = c->dir_;
-  o.nodes = kNodes;
+  o.nodes = config.nodes;
   o.base_port = config.base_port;
   o.allow_raw_digest = config.allow_raw_digest;
   o.admin_without_approvals = config.admin_without_approvals;
@@ -255,7 +257,9 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
     }
   }
   // ~Cluster stops whatever started if a later step fails.
-  for (int i = 1; i <= kNodes; ++i) KAGI_RETURN_IF_ERROR(c->StartNode(i));
+  for (int i = 1; i <= config.nodes; ++i) {
+    KAGI_RETURN_IF_ERROR(c->StartNode(i));
+  }
   KAGI_RETURN_IF_ERROR(c->StartGateway());
   KAGI_ASSIGN_OR_RETURN(
       c->wallet_, kagictl::WalletClient(kagictl::ClientConfigPath(c->dir_)));

@@ -1,10 +1,10 @@
 // File: tests/integration/integration_util.h
 //
 // TEST ONLY. Helpers shared by the integration tests: a local Kagi cluster of
-// real processes (kagi-node x3, kagi-gateway) in a fresh temporary directory,
-// stubs that present any certificate of the cluster's PKI, and independent
-// checks of what the cluster returns (every signature is verified with
-// OpenSSL, tests/testing/openssl_ecdsa.h, under a public key this file
+// real processes (kagi-node x3 by default, kagi-gateway) in a fresh temporary
+// directory, stubs that present any certificate of the cluster's PKI, and
+// independent checks of what the cluster returns (every signature is verified
+// with OpenSSL, tests/testing/openssl_ecdsa.h, under a public key this file
 // derives itself with BIP32 from the KeyInfo).
 //
 // Cleanup. `Cluster` stops every process it started when it is destroyed.
@@ -39,6 +39,7 @@
 
 namespace kagi::integration {
 
+// The default number of nodes of a test cluster.
 inline constexpr int kNodes = 3;
 
 struct ClusterConfig {
@@ -49,12 +50,16 @@ struct ClusterConfig {
   bool admin_without_approvals = true;
   // When set, applied to every node's demo policy before the nodes start.
   std::function<void(v1::Policy&)> edit_policy = nullptr;
+  // node-1..node-<nodes> on base_port+1..base_port+nodes (2..16). Last, so
+  // that positional initializers of the fields above keep their meaning.
+  int nodes = kNodes;
 };
 
 class Cluster {
  public:
   // Start makes a fresh directory under $TEST_TMPDIR (or /tmp), initializes
-  // a 3-node cluster there and starts every node and the gateway.
+  // a cluster of config.nodes nodes there and starts every node and the
+  // gateway.
   static absl::StatusOr<std::unique_ptr<Cluster>> Start(
       const ClusterConfig& config);
   // Stops every process; removes the directory unless a test failed (then
@@ -64,6 +69,7 @@ class Cluster {
   Cluster& operator=(const Cluster&) = delete;
 
   const std::string& dir() const { return dir_; }
+  int nodes() const { return nodes_; }
   std::string NodeName(int i) const;  // "node-<i>"
   std::string NodeDb(int i) const;
   std::string NodeConfigPath(int i) const;
@@ -108,6 +114,7 @@ class Cluster {
 
   std::string dir_;
   int base_port_ = 0;
+  int nodes_ = kNodes;
   int watchdog_fd_ = -1;
   pid_t watchdog_pid_ = -1;
   std::unique_ptr<v1::Wallet::Stub> wallet_;
