@@ -192,27 +192,53 @@ Gateway::Gateway(GatewayOptions options, std::vector<Node> nodes)
 template <typename Request, typename Response, typename Invoke>
 std::vector<Gateway::Call<Response>> Gateway::CallEach(
     absl::Span<const size_t> nodes, const Request& request, absl::Time deadline,
-    Invoke invoke) {
+    Invoke invoke, std::function<bool(const grpc::Status&)> stop) {
   std::vector<Call<Response>> calls(nodes.size());
   if (nodes.empty()) {
     return calls;
   }
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts(nodes.size());
+  for (auto& context : contexts) {
+    context = std::make_unique<grpc::ClientContext>();
+  }
   absl::BlockingCounter pending(static_cast<int>(nodes.size()));
+  // The first call that stops the fan-out cancels the others (once).
+  absl::Mutex stop_mu;
+  bool stopped = false;
+  std::vector<bool> done(nodes.size(), false);
+  const auto finish = [&](size_t i, const grpc::Status& status) {
+    bool cancel_rest = false;
+    {
+      absl::MutexLock lock(&stop_mu);
+      calls[i].status = status;
+      calls[i].cancelled = stopped;
+      done[i] = true;
+      if (!stopped && stop && !status.ok() && stop(status)) {
+        stopped = true;
+        cancel_rest = true;
+        for (size_t j = 0; j < calls.size(); ++j) {
+          if (!done[j]) calls[j].cancelled = true;
+        }
+      }
+    }
+    if (cancel_rest) {
+      for (size_t j = 0; j < contexts.size(); ++j) {
+        if (j != i) contexts[j]->TryCancel();
+      }
+    }
+    pending.DecrementCount();
+  };
   const std::chrono::system_clock::time_point chrono_deadline =
       absl::ToChronoTime(deadline);
   for (size_t i = 0; i < nodes.size(); ++i) {
     Call<Response>* call = &calls[i];
     call->node = nodes[i];
-    contexts[i] = std::make_unique<grpc::ClientContext>();
     contexts[i]->set_deadline(chrono_deadline);
-    invoke(nodes_[nodes[i]].stub->async(), contexts[i].get(), &request,
-           &call->response,
-           std::function<void(grpc::Status)>(
-               [call, &pending](const grpc::Status& status) {
-                 call->status = status;
-                 pending.DecrementCount();
-               }));
+    invoke(
+        nodes_[nodes[i]].stub->async(), contexts[i].get(), &request,
+        &call->response,
+        std::function<void(grpc::Status)>(
+            [i, &finish](const grpc::Status& status) { finish(i, status); }));
   }
   pending.Wait();
   return calls;
@@ -955,10 +981,14 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
       nodes.push_back(*party_nodes[id - 1]);
       names.push_back(nodes_[nodes.back()].name);
     }
+    // A signer that refuses ends the attempt at once: the others' sessions
+    // could only time out waiting for it.
     const std::vector<Call<kagi::v1::StartSignResponse>> calls =
         CallEach<kagi::v1::StartSignRequest, kagi::v1::StartSignResponse>(
             nodes, start, CallDeadline(deadline, options_.request_timeout),
-            StartSignCall());
+            StartSignCall(), [](const grpc::Status& status) {
+              return ClassifyNodeError(status) != NodeErrorKind::kRetryable;
+            });
 
     std::vector<NodeAnswer> answers;
     std::vector<std::string> failures;
@@ -968,6 +998,10 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
       const auto& call = calls[i];
       if (call.status.ok()) {
         answers.push_back(NodeAnswer{names[i], &call.response});
+        continue;
+      }
+      if (call.cancelled) {
+        failures.push_back(absl::StrCat(names[i], ": cancelled"));
         continue;
       }
       failures.push_back(DescribeNodeError(names[i], call.status));

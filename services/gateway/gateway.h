@@ -41,6 +41,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -161,17 +162,23 @@ class Gateway {
     size_t node = 0;
     grpc::Status status;
     Response response;
+    // Cancelled by CallEach because another call of the fan-out stopped it
+    // (`status` is then CANCELLED or whatever the node managed to answer).
+    bool cancelled = false;
   };
 
   Gateway(GatewayOptions options, std::vector<Node> nodes);
 
   // CallEach sends `request` to each of `nodes` (indices into nodes_) at
   // once with `invoke(async_stub, ctx, request, response, done)` and waits for
-  // every answer.
+  // every answer. With `stop`: as soon as one call ends with a status for
+  // which stop(status) holds, the calls still running are cancelled (and
+  // marked `cancelled`).
   template <typename Request, typename Response, typename Invoke>
-  std::vector<Call<Response>> CallEach(absl::Span<const size_t> nodes,
-                                       const Request& request,
-                                       absl::Time deadline, Invoke invoke);
+  std::vector<Call<Response>> CallEach(
+      absl::Span<const size_t> nodes, const Request& request,
+      absl::Time deadline, Invoke invoke,
+      std::function<bool(const grpc::Status&)> stop = nullptr);
 
   // ProbeNodes runs GetNodeInfo on `nodes` (all nodes when empty) and
   // updates the identity cache. The result is indexed like nodes_.
