@@ -131,6 +131,19 @@ CREATE TABLE IF NOT EXISTS kek_check (
 PRAGMA user_version = 4;
 )sql";
 
+// Request claims (services/node/request_claims.h): what each member of a
+// key's committee said about a request id. Additive (created where missing,
+// whatever the schema version), so it needs no version step.
+constexpr const char* kSchemaRequestClaims = R"sql(
+CREATE TABLE IF NOT EXISTS request_claims (
+  request_id TEXT NOT NULL,
+  node_key BLOB NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('admitted', 'succeeded', 'failed')),
+  claim BLOB NOT NULL,
+  PRIMARY KEY (request_id, node_key)
+);
+)sql";
+
 // Version 2 -> 3: shares are keyed by (key id, epoch, session id), so that a
 // PENDING share from an aborted session is kept beside a later session's,
 // and carry the certificate that activated them and the acknowledgements
@@ -240,6 +253,14 @@ constexpr const char* kReserveVelocity =
 constexpr const char* kVelocityAmounts =
     "SELECT amount FROM velocity WHERE scope = ? AND unix_time >= ? AND "
     "request_id != ?";
+constexpr const char* kPutRequestClaim =
+    "INSERT INTO request_claims (request_id, node_key, state, claim) VALUES "
+    "(?, ?, ?, ?) ON CONFLICT (request_id, node_key) DO UPDATE SET "
+    "state = excluded.state, claim = excluded.claim WHERE "
+    "request_claims.state != 'succeeded'";
+constexpr const char* kGetRequestClaims =
+    "SELECT node_key, state, claim FROM request_claims WHERE request_id = ? "
+    "ORDER BY node_key";
 constexpr const char* kLastAudit =
     "SELECT seq, hash, head_signature FROM audit ORDER BY seq DESC LIMIT 1";
 constexpr const char* kInsertAudit =
@@ -523,6 +544,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
           store->Exec(kMigrateSharesV2Aside, "open: migrate shares to v3"));
     }
     KAGI_RETURN_IF_ERROR(store->Exec(kSchema, "open: schema"));
+    KAGI_RETURN_IF_ERROR(
+        store->Exec(kSchemaRequestClaims, "open: schema request_claims"));
     if (version == 2) {
       KAGI_RETURN_IF_ERROR(
           store->Exec(kMigrateSharesV2Rows, "open: migrate shares to v3"));
@@ -942,6 +965,40 @@ absl::StatusOr<RequestRecord> SqliteStore::GetRequest(
         absl::StrCat("unknown request '", request_id, "'"));
   }
   return ReadRequestRow(raw);
+}
+
+absl::Status SqliteStore::PutRequestClaim(const RequestClaimRow& row) {
+  constexpr absl::string_view kOp = "PutRequestClaim";
+  absl::MutexLock lock(&mu_);
+  KAGI_RETURN_IF_ERROR(SetDurability(Durability::kCrashSafe, kOp));
+  const Cleanup restore(
+      [this] { SetDurability(Durability::kSynced, kOp).IgnoreError(); });
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kPutRequestClaim, kOp));
+  Stmt s(this, raw, kOp);
+  s.Text(row.request_id).Blob(row.node_key).Text(row.state).Blob(row.claim);
+  return s.Run();
+}
+
+absl::StatusOr<std::vector<RequestClaimRow>> SqliteStore::GetRequestClaims(
+    absl::string_view request_id) {
+  constexpr absl::string_view kOp = "GetRequestClaims";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetRequestClaims, kOp));
+  Stmt s(this, raw, kOp);
+  s.Text(request_id);
+  std::vector<RequestClaimRow> out;
+  while (true) {
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    RequestClaimRow r;
+    r.request_id = std::string(request_id);
+    KAGI_ASSIGN_OR_RETURN(
+        r.node_key, ColumnDigest(raw, 0, "sqlite: request_claims.node_key"));
+    r.state = ColumnText(raw, 1);
+    r.claim = ColumnBytes(raw, 2);
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<absl::Status>>

@@ -75,6 +75,9 @@ class SqliteStore final : public Store {
                                            absl::string_view outcome,
                                            ByteSpan result, AuditEntry audit,
                                            Durability durability) override;
+  absl::Status PutRequestClaim(const RequestClaimRow& row) override;
+  absl::StatusOr<std::vector<RequestClaimRow>> GetRequestClaims(
+      absl::string_view request_id) override;
   absl::StatusOr<RequestRecord> GetRequest(
       absl::string_view request_id) override;
   absl::StatusOr<std::vector<absl::Status>> MarkPresignaturesConsumed(

@@ -394,6 +394,45 @@ TEST_F(StoreTest, Sid0IsInsertOnce) {
   EXPECT_TRUE(store->RecordSid0(Bytes(32, 0x78)).ok());
 }
 
+// A member's claims about a request id: the latest replaces the earlier,
+// except that a completion is never taken back (a delayed "admitted" or a
+// forged-by-replay "failed" cannot reopen a signed request id).
+TEST_F(StoreTest, RequestClaimsKeepTheLatestButNeverUndoACompletion) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  RequestClaimRow row;
+  row.request_id = "req-c";
+  row.node_key = TestKeyId(0x21);
+  row.state = "admitted";
+  row.claim = Bytes{1};
+  ASSERT_TRUE(store->PutRequestClaim(row).ok());
+  row.state = "succeeded";
+  row.claim = Bytes{2};
+  ASSERT_TRUE(store->PutRequestClaim(row).ok());
+  row.state = "failed";
+  row.claim = Bytes{3};
+  ASSERT_TRUE(store->PutRequestClaim(row).ok());
+  RequestClaimRow other = row;
+  other.node_key = TestKeyId(0x22);
+  other.state = "admitted";
+  other.claim = Bytes{4};
+  ASSERT_TRUE(store->PutRequestClaim(other).ok());
+  absl::StatusOr<std::vector<RequestClaimRow>> rows =
+      store->GetRequestClaims("req-c");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].node_key, TestKeyId(0x21));
+  EXPECT_EQ((*rows)[0].state, "succeeded");
+  EXPECT_EQ((*rows)[0].claim, Bytes{2});
+  EXPECT_EQ((*rows)[1].state, "admitted");
+  ASSERT_TRUE(store->GetRequestClaims("req-none").ok());
+  EXPECT_TRUE(store->GetRequestClaims("req-none")->empty());
+  // A bad state is refused by the schema.
+  row.request_id = "req-d";
+  row.state = "maybe";
+  EXPECT_FALSE(store->PutRequestClaim(row).ok());
+}
+
 TEST_F(StoreTest, AdmissionRecordsDecisionAndVelocityOnce) {
   const std::array<uint8_t, 32> digest = TestKeyId(0xc3);
   Admission admission;

@@ -94,6 +94,16 @@ struct Admission {
   std::vector<VelocityReservation> reservations;
 };
 
+// What one node of a key's committee said about a request id
+// (services/node/request_claims.h): `claim` is its signed encoding, opaque
+// here; `state` is "admitted", "succeeded" or "failed".
+struct RequestClaimRow {
+  std::string request_id;
+  std::array<uint8_t, 32> node_key{};  // the claimant's identity key
+  std::string state;
+  Bytes claim;
+};
+
 // The most PENDING shares of one key and epoch a store keeps.
 inline constexpr int kMaxPendingPerEpoch = 8;
 
@@ -189,6 +199,14 @@ class Store {
                                                    Durability durability) = 0;
   // GetRequest returns the record of `request_id`, or NotFound.
   virtual absl::StatusOr<RequestRecord> GetRequest(
+      absl::string_view request_id) = 0;
+
+  // PutRequestClaim records what node `row.node_key` said about
+  // `row.request_id`, replacing its earlier claim unless that one is
+  // "succeeded" (a completion is never taken back). Crash-safe.
+  virtual absl::Status PutRequestClaim(const RequestClaimRow& row) = 0;
+  // GetRequestClaims returns every node's latest claim about `request_id`.
+  virtual absl::StatusOr<std::vector<RequestClaimRow>> GetRequestClaims(
       absl::string_view request_id) = 0;
 
   // PutPresignature stores an UNUSED sealed presignature. AlreadyExists if the
