@@ -442,8 +442,13 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
                                    limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(SharePtr share_ptr, LoadShare(key_id));
   const protocol::KeyShare& share = *share_ptr;
-  // Decode in full and compute every digest here; then the request digest
-  // from the bytes received, the approvals over it, and the policy.
+  // The request digest from the bytes received and the approvals over it
+  // first: a request changed after approval is refused as such
+  // (PERMISSION_DENIED) even when the change also breaks its decoding.
+  // Then decode in full, compute every digest here, and the policy.
+  KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(req));
+  KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
+                        Approvers(digest, req.approvals()));
   KAGI_ASSIGN_OR_RETURN(
       DecodedPayload decoded,
       DecodePayload(req, share, limits_,
@@ -456,9 +461,6 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
       decoded.facts.key_id, share.networks,
       policy::BoundNetworkName(decoded.facts.chain, decoded.facts.network)));
   decoded.facts.initiator = request.initiator();
-  KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(req));
-  KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
-                        Approvers(digest, req.approvals()));
   KAGI_ASSIGN_OR_RETURN(protocol::SessionSetup setup,
                         BuildSignSetup(share, request, decoded.items, digest));
   KAGI_ASSIGN_OR_RETURN(auto all_nodes, PartyNodes(setup, names));
