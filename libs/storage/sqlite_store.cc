@@ -258,6 +258,9 @@ constexpr const char* kPutRequestClaim =
     "(?, ?, ?, ?) ON CONFLICT (request_id, node_key) DO UPDATE SET "
     "state = excluded.state, claim = excluded.claim WHERE "
     "request_claims.state != 'succeeded'";
+constexpr const char* kGetClaimsInState =
+    "SELECT request_id, node_key, state, claim FROM request_claims WHERE "
+    "node_key = ? AND state = ? ORDER BY request_id";
 constexpr const char* kGetRequestClaims =
     "SELECT node_key, state, claim FROM request_claims WHERE request_id = ? "
     "ORDER BY node_key";
@@ -996,6 +999,28 @@ absl::StatusOr<std::vector<RequestClaimRow>> SqliteStore::GetRequestClaims(
         r.node_key, ColumnDigest(raw, 0, "sqlite: request_claims.node_key"));
     r.state = ColumnText(raw, 1);
     r.claim = ColumnBytes(raw, 2);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<RequestClaimRow>> SqliteStore::GetClaimsInState(
+    const std::array<uint8_t, 32>& node_key, absl::string_view state) {
+  constexpr absl::string_view kOp = "GetClaimsInState";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetClaimsInState, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(node_key).Text(state);
+  std::vector<RequestClaimRow> out;
+  while (true) {
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    RequestClaimRow r;
+    r.request_id = ColumnText(raw, 0);
+    KAGI_ASSIGN_OR_RETURN(
+        r.node_key, ColumnDigest(raw, 1, "sqlite: request_claims.node_key"));
+    r.state = ColumnText(raw, 2);
+    r.claim = ColumnBytes(raw, 3);
     out.push_back(std::move(r));
   }
   return out;

@@ -78,6 +78,9 @@ class SqliteStore final : public Store {
   absl::Status PutRequestClaim(const RequestClaimRow& row) override;
   absl::StatusOr<std::vector<RequestClaimRow>> GetRequestClaims(
       absl::string_view request_id) override;
+  absl::StatusOr<std::vector<RequestClaimRow>> GetClaimsInState(
+      const std::array<uint8_t, 32>& node_key,
+      absl::string_view state) override;
   absl::StatusOr<RequestRecord> GetRequest(
       absl::string_view request_id) override;
   absl::StatusOr<std::vector<absl::Status>> MarkPresignaturesConsumed(

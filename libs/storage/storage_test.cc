@@ -425,6 +425,12 @@ TEST_F(StoreTest, RequestClaimsKeepTheLatestButNeverUndoACompletion) {
   EXPECT_EQ((*rows)[0].state, "succeeded");
   EXPECT_EQ((*rows)[0].claim, Bytes{2});
   EXPECT_EQ((*rows)[1].state, "admitted");
+  absl::StatusOr<std::vector<RequestClaimRow>> admitted =
+      store->GetClaimsInState(TestKeyId(0x22), "admitted");
+  ASSERT_TRUE(admitted.ok());
+  ASSERT_EQ(admitted->size(), 1u);
+  EXPECT_EQ((*admitted)[0].request_id, "req-c");
+  EXPECT_TRUE(store->GetClaimsInState(TestKeyId(0x21), "admitted")->empty());
   ASSERT_TRUE(store->GetRequestClaims("req-none").ok());
   EXPECT_TRUE(store->GetRequestClaims("req-none")->empty());
   // A bad state is refused by the schema.

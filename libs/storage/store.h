@@ -208,6 +208,11 @@ class Store {
   // GetRequestClaims returns every node's latest claim about `request_id`.
   virtual absl::StatusOr<std::vector<RequestClaimRow>> GetRequestClaims(
       absl::string_view request_id) = 0;
+  // GetClaimsInState returns the claims of node `node_key` in `state`
+  // (a node's own "admitted" claims at start-up: sessions that died with
+  // the process).
+  virtual absl::StatusOr<std::vector<RequestClaimRow>> GetClaimsInState(
+      const std::array<uint8_t, 32>& node_key, absl::string_view state) = 0;
 
   // PutPresignature stores an UNUSED sealed presignature. AlreadyExists if the
   // id is taken.

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/blocking_counter.h"
 #include "libs/base/status_macros.h"
 
 namespace kagi::node {
@@ -96,6 +97,41 @@ void GrpcPeerTransport::Send(const std::string& node, const Sid0& sid0,
         call->on_done(st);
         delete call;
       });
+}
+
+std::vector<absl::StatusOr<v1::RequestClaims>> GrpcPeerTransport::Exchange(
+    const std::vector<std::string>& nodes, const v1::RequestClaims& mine,
+    absl::Duration timeout) {
+  std::vector<absl::StatusOr<v1::RequestClaims>> out(
+      nodes.size(), absl::UnavailableError("not asked"));
+  std::vector<grpc::ClientContext> contexts(nodes.size());
+  std::vector<std::shared_ptr<v1::Peer::Stub>> stubs(nodes.size());
+  absl::BlockingCounter pending(static_cast<int>(nodes.size()));
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    stubs[i] = Stub(nodes[i]);
+    if (stubs[i] == nullptr) {
+      out[i] = absl::NotFoundError(absl::StrCat("no channel to ", nodes[i]));
+      pending.DecrementCount();
+      continue;
+    }
+    contexts[i].set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    out[i] = v1::RequestClaims();
+    stubs[i]->async()->ExchangeRequestClaims(
+        &contexts[i], &mine, &*out[i],
+        [this, i, &out, &nodes, &stubs, &pending](grpc::Status status) {
+          if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+            MarkFailed(nodes[i], stubs[i]);
+          }
+          if (!status.ok()) {
+            out[i] = absl::UnavailableError(absl::StrCat(
+                nodes[i], " answered ", static_cast<int>(status.error_code()),
+                " ", status.error_message()));
+          }
+          pending.DecrementCount();
+        });
+  }
+  pending.Wait();
+  return out;
 }
 
 }  // namespace kagi::node

@@ -19,17 +19,21 @@
 #include "kagi/v1/node.grpc.pb.h"
 #include "libs/storage/store.h"
 #include "libs/transport/tls.h"
+#include "services/node/request_claims.h"
 #include "services/node/session_manager.h"
 
 namespace kagi::node {
 
-class GrpcPeerTransport final : public PeerTransport {
+class GrpcPeerTransport final : public PeerTransport, public ClaimTransport {
  public:
   static absl::StatusOr<std::unique_ptr<GrpcPeerTransport>> Create(
       const v1::NodeConfig& config);
 
   void Send(const std::string& node, const Sid0& sid0, Bytes envelope,
             std::function<void(absl::Status)> on_done) override;
+  std::vector<absl::StatusOr<v1::RequestClaims>> Exchange(
+      const std::vector<std::string>& nodes, const v1::RequestClaims& mine,
+      absl::Duration timeout) override;
 
   // SetAuditHeads makes every later envelope carry this node's latest signed
   // audit head, as `latest` returns it (it must stay callable while the

@@ -45,7 +45,9 @@
 #include "services/node/admin_change.h"
 #include "services/node/consume_journal.h"
 #include "services/node/lifecycle_claims.h"
+#include "services/node/refusal_limiter.h"
 #include "services/node/request.h"
+#include "services/node/request_claims.h"
 #include "services/node/session_manager.h"
 
 namespace kagi::node {
@@ -69,14 +71,16 @@ using SharePtr = std::shared_ptr<const protocol::KeyShare>;
 
 class NodeCore {
  public:
-  // `config` must be validated (transport/config.h). `transport` must
-  // outlive the core. Without a `policy` every signing and administrative
-  // request is refused.
+  // `config` must be validated (transport/config.h). `transport` (and
+  // `claims`) must outlive the core. Without a `policy` every signing and
+  // administrative request is refused. Without `claims` the node tells no
+  // peer about the request ids it admits (request_claims.h).
   static absl::StatusOr<std::unique_ptr<NodeCore>> Create(
       const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
       SecretBytes kek, crypto::Ed25519PrivateKey identity,
       PeerTransport* transport,
-      std::shared_ptr<const policy::Policy> policy = nullptr);
+      std::shared_ptr<const policy::Policy> policy = nullptr,
+      ClaimTransport* claims = nullptr);
   ~NodeCore();
 
   const std::string& name() const { return config_.name(); }
@@ -88,11 +92,25 @@ class NodeCore {
       const v1::StartSignRequest& request, CallInfo* info);
   absl::StatusOr<v1::KeyInfo> StartReshare(
       const v1::StartReshareRequest& request, CallInfo* info);
-  // RecordRefusal appends an audit record for a request refused before it
-  // reached the store (bad field, disabled payload kind, expired, reused
-  // request id...): every refusal is on the record with its reason.
+  // RecordRefusal appends an audit record for a request of `client` (the
+  // initiator) refused before it reached the store (bad field, disabled
+  // payload kind, expired, reused request id...): every refusal is on the
+  // record with its reason, and spends one of the client's refusal tokens.
   void RecordRefusal(absl::string_view operation, absl::string_view request_id,
-                     const absl::Status& refusal);
+                     absl::string_view client, const absl::Status& refusal);
+  // CheckClient: ResourceExhausted while `client` is over its refusal budget
+  // (refusal_limiter.h); writes the summary record of every episode that
+  // has ended.
+  absl::Status CheckClient(absl::string_view client);
+  // ReleaseInterruptedClaims, at start-up before serving: every signing
+  // request this node claimed "admitted" died with its last process; each is
+  // claimed "failed" to the key's other members, so that another signer set
+  // may retry it. Returns one line per request released or not.
+  std::vector<std::string> ReleaseInterruptedClaims();
+  // ExchangeRequestClaims: Peer.ExchangeRequestClaims from the authenticated
+  // peer `from_node` (request_claims.h).
+  absl::StatusOr<v1::RequestClaims> ExchangeRequestClaims(
+      const std::string& from_node, const v1::RequestClaims& request);
   absl::StatusOr<v1::KeyInfo> GetKey(const std::string& key_id);
   absl::StatusOr<v1::ListKeysResponse> ListKeys();
   absl::StatusOr<v1::RequestStatus> GetRequestStatus(
@@ -211,6 +229,19 @@ class NodeCore {
                       Bytes audit_signature,
                       const std::array<uint8_t, 32>* key_id = nullptr);
   v1::KeyInfo DescribeKey(const protocol::KeyShare& share) const;
+  // StoredClaims: the claims this node holds about `request_id`, each
+  // verified again when `verify` (DataLoss for one that does not: the
+  // database was changed); an answer to a peer skips it (the peer verifies).
+  absl::StatusOr<std::vector<v1::RequestClaim>> StoredClaims(
+      const std::string& request_id, bool verify);
+  absl::Status PutClaim(const v1::RequestClaim& claim);
+  // CheckStoredClaims: CheckClaims over what this node holds.
+  absl::Status CheckStoredClaims(const ClaimSubject& subject);
+  // Claim records this node's `state` for `subject`, sends it to every
+  // other member of `share`'s committee and stores the claims they answer
+  // with (best effort: an unreachable member is skipped).
+  void Claim(const ClaimSubject& subject, absl::string_view state,
+             const protocol::KeyShare& share);
   // Approvers returns the approvers whose signatures over `digest` verify
   // under this node's policy (refusing unknown or repeated approvers and
   // signatures over anything else).
@@ -246,6 +277,8 @@ class NodeCore {
   OsRng rng_;
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<ConsumeJournal> journal_;
+  ClaimTransport* claims_ = nullptr;
+  std::unique_ptr<RefusalLimiter> refusals_;
 
   absl::Mutex activate_mu_;
   LifecycleClaims lifecycle_;

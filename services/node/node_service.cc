@@ -29,13 +29,21 @@ grpc::Status NodeServiceImpl::Reply(const absl::Status& status,
                                  });
 }
 
-// Recorded passes `result` through; a refusal that never reached the store
-// is put on the audit record here.
-template <typename T>
-T NodeServiceImpl::Recorded(absl::string_view op, absl::string_view request_id,
-                            const CallInfo* info, T result) const {
+// Recorded runs `call` for `client` unless the client is over its refusal
+// budget (then RESOURCE_EXHAUSTED, unrecorded: the episode gets one summary
+// record); a refusal that never reached the store is put on the audit
+// record here.
+template <typename Call>
+auto NodeServiceImpl::Recorded(absl::string_view op,
+                               absl::string_view request_id,
+                               absl::string_view client, const CallInfo* info,
+                               Call call) const -> decltype(call()) {
+  if (absl::Status budget = core_->CheckClient(client); !budget.ok()) {
+    return budget;
+  }
+  auto result = call();
   if (!result.ok() && !info->recorded) {
-    core_->RecordRefusal(op, request_id, result.status());
+    core_->RecordRefusal(op, request_id, client, result.status());
   }
   return result;
 }
@@ -59,22 +67,24 @@ grpc::Status NodeServiceImpl::GetNodeInfo(grpc::ServerContext* ctx,
 grpc::Status NodeServiceImpl::StartDkg(grpc::ServerContext* ctx,
                                        const v1::StartDkgRequest* req,
                                        v1::KeyInfo* resp) {
-  KAGI_NODE_HANDLER(
-      Recorded("dkg", req->request_id(), &info, core_->StartDkg(*req, &info)));
+  KAGI_NODE_HANDLER(Recorded("dkg", req->request_id(), req->initiator(), &info,
+                             [&] { return core_->StartDkg(*req, &info); }));
 }
 
 grpc::Status NodeServiceImpl::StartSign(grpc::ServerContext* ctx,
                                         const v1::StartSignRequest* req,
                                         v1::StartSignResponse* resp) {
-  KAGI_NODE_HANDLER(Recorded("sign", req->request().request_id(), &info,
-                             core_->StartSign(*req, &info)));
+  KAGI_NODE_HANDLER(Recorded("sign", req->request().request_id(),
+                             req->initiator(), &info,
+                             [&] { return core_->StartSign(*req, &info); }));
 }
 
 grpc::Status NodeServiceImpl::StartReshare(grpc::ServerContext* ctx,
                                            const v1::StartReshareRequest* req,
                                            v1::KeyInfo* resp) {
-  KAGI_NODE_HANDLER(Recorded("reshare", req->request_id(), &info,
-                             core_->StartReshare(*req, &info)));
+  KAGI_NODE_HANDLER(Recorded("reshare", req->request_id(), req->initiator(),
+                             &info,
+                             [&] { return core_->StartReshare(*req, &info); }));
 }
 
 grpc::Status NodeServiceImpl::GetKey(grpc::ServerContext* ctx,
@@ -108,19 +118,36 @@ PeerServiceImpl::PeerServiceImpl(NodeCore* core, const v1::NodeConfig& config)
   for (const v1::PeerConfig& p : config.peers()) peers_.insert(p.name());
 }
 
+absl::StatusOr<std::string> PeerServiceImpl::Authorize(
+    const grpc::ServerContext& ctx) const {
+  absl::StatusOr<transport::CertIdentity> id = transport::PeerIdentity(ctx);
+  if (!id.ok()) return id.status();
+  if (id->role != transport::Role::kNode || peers_.count(id->name) == 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(id->ToString(), " may not call kagi.v1.Peer on ",
+                     core_->name(), " (only the configured peer nodes may)"));
+  }
+  return id->name;
+}
+
 grpc::Status PeerServiceImpl::Deliver(grpc::ServerContext* ctx,
                                       const v1::DeliverRequest* req,
                                       v1::DeliverResponse*) {
-  absl::StatusOr<transport::CertIdentity> id = transport::PeerIdentity(*ctx);
-  if (!id.ok()) return transport::ToGrpcStatus(id.status(), core_->name());
-  if (id->role != transport::Role::kNode || peers_.count(id->name) == 0) {
-    return transport::ToGrpcStatus(
-        absl::PermissionDeniedError(absl::StrCat(
-            id->ToString(), " may not call kagi.v1.Peer on ", core_->name(),
-            " (only the configured peer nodes may)")),
-        core_->name());
-  }
-  return transport::ToGrpcStatus(core_->Deliver(id->name, *req), core_->name());
+  absl::StatusOr<std::string> peer = Authorize(*ctx);
+  if (!peer.ok()) return transport::ToGrpcStatus(peer.status(), core_->name());
+  return transport::ToGrpcStatus(core_->Deliver(*peer, *req), core_->name());
+}
+
+grpc::Status PeerServiceImpl::ExchangeRequestClaims(
+    grpc::ServerContext* ctx, const v1::RequestClaims* req,
+    v1::RequestClaims* resp) {
+  absl::StatusOr<std::string> peer = Authorize(*ctx);
+  if (!peer.ok()) return transport::ToGrpcStatus(peer.status(), core_->name());
+  absl::StatusOr<v1::RequestClaims> out =
+      core_->ExchangeRequestClaims(*peer, *req);
+  if (!out.ok()) return transport::ToGrpcStatus(out.status(), core_->name());
+  *resp = *std::move(out);
+  return grpc::Status::OK;
 }
 
 }  // namespace kagi::node

@@ -51,9 +51,10 @@ class NodeServiceImpl final : public v1::Node::Service {
   absl::Status Authorize(const grpc::ServerContext& ctx) const;
   grpc::Status Reply(const absl::Status& status,
                      const PartyNames& names = {}) const;
-  template <typename T>
-  T Recorded(absl::string_view op, absl::string_view request_id,
-             const CallInfo* info, T result) const;
+  template <typename Call>
+  auto Recorded(absl::string_view op, absl::string_view request_id,
+                absl::string_view client, const CallInfo* info, Call call) const
+      -> decltype(call());
 
   NodeCore* core_;
   std::set<std::string> gateways_;
@@ -65,8 +66,13 @@ class PeerServiceImpl final : public v1::Peer::Service {
 
   grpc::Status Deliver(grpc::ServerContext* ctx, const v1::DeliverRequest* req,
                        v1::DeliverResponse* resp) override;
+  grpc::Status ExchangeRequestClaims(grpc::ServerContext* ctx,
+                                     const v1::RequestClaims* req,
+                                     v1::RequestClaims* resp) override;
 
  private:
+  // Authorize returns the calling peer's node name.
+  absl::StatusOr<std::string> Authorize(const grpc::ServerContext& ctx) const;
   NodeCore* core_;
   std::set<std::string> peers_;
 };

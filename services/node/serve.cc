@@ -66,6 +66,8 @@ absl::Status ServeNode(const std::string& config_path,
                         storage::SqliteStore::Open(config.storage_path()));
   KAGI_ASSIGN_OR_RETURN(std::unique_ptr<GrpcPeerTransport> grpc_peers,
                         GrpcPeerTransport::Create(config));
+  // Also the claims' transport (request_claims.h): the same channels, owned
+  // by `peers`, decorated or not.
   GrpcPeerTransport* grpc_raw = grpc_peers.get();
   std::unique_ptr<PeerTransport> peers = std::move(grpc_peers);
   if (decorate) {
@@ -89,13 +91,18 @@ absl::Status ServeNode(const std::string& config_path,
   KAGI_ASSIGN_OR_RETURN(
       std::unique_ptr<NodeCore> core,
       NodeCore::Create(config, std::move(store), *std::move(kek),
-                       std::move(identity), peers.get(), std::move(policy)));
+                       std::move(identity), peers.get(), std::move(policy),
+                       grpc_raw));
   KAGI_RETURN_IF_ERROR(core->CheckKek());
   // Nothing is served over a log that does not verify (unless the operator
   // accepted exactly its break).
   KAGI_ASSIGN_OR_RETURN(std::string audit_note,
                         core->CheckAuditLog(options.accept_audit_break_at));
   grpc_raw->SetAuditHeads([c = core.get()] { return c->LatestAuditHead(); });
+  // Before serving: signing sessions that died with the last process.
+  for (const std::string& line : core->ReleaseInterruptedClaims()) {
+    std::cout << "kagi-node " << config.name() << ": " << line << std::endl;
+  }
   const transport::TlsFiles tls{config.tls().cert_file(),
                                 config.tls().key_file(),
                                 config.tls().ca_file()};
