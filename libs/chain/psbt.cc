@@ -160,13 +160,43 @@ absl::StatusOr<uint32_t> ParseU32(const RawRecord& r,
   return *vr.ReadU32Le("u32");
 }
 
+// OverLimit is the ResourceExhausted error of a PSBT over one of its limits.
+absl::Status OverLimit(absl::string_view where, absl::string_view what,
+                       size_t has, absl::string_view unit, size_t limit) {
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "psbt: ", where, what, " has ", has, " ", unit, "; at most ", limit));
+}
+
+// CheckUnsignedTxBounds runs before any input map is read: every later step
+// (previous transactions, sighashes, derivations) is per input or output.
+absl::Status CheckUnsignedTxBounds(const Transaction& tx, size_t bytes,
+                                   const PsbtLimits& limits) {
+  if (tx.inputs.size() > limits.max_inputs) {
+    return OverLimit("", "unsigned tx", tx.inputs.size(), "inputs",
+                     limits.max_inputs);
+  }
+  if (tx.outputs.size() > limits.max_outputs) {
+    return OverLimit("", "unsigned tx", tx.outputs.size(), "outputs",
+                     limits.max_outputs);
+  }
+  if (bytes > limits.max_unsigned_tx_bytes) {
+    return OverLimit("", "unsigned tx", bytes, "bytes",
+                     limits.max_unsigned_tx_bytes);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DecodeInput(const std::vector<RawRecord>& records,
                          const TxIn& txin, const std::string& where,
-                         PsbtInput& in) {
+                         const PsbtLimits& limits, PsbtInput& in) {
   for (const RawRecord& r : records) {
     switch (r.type) {
       case kInNonWitnessUtxo: {
         KAGI_RETURN_IF_ERROR(NoKeyData(r, where));
+        if (r.value.size() > limits.max_prev_tx_bytes) {
+          return OverLimit(where, "non-witness UTXO", r.value.size(), "bytes",
+                           limits.max_prev_tx_bytes);
+        }
         auto tx = DecodeTransaction(r.value, TxFormat::kAny);
         if (!tx.ok()) return ValueError(r, where, tx.status().message());
         if (Txid(*tx) != txin.prevout.txid) {
@@ -295,7 +325,10 @@ void PutUnknown(const std::vector<PsbtRecord>& records, Bytes& out) {
 
 }  // namespace
 
-absl::StatusOr<Psbt> DecodePsbt(ByteSpan data) {
+absl::StatusOr<Psbt> DecodePsbt(ByteSpan data, const PsbtLimits& limits) {
+  if (data.size() > limits.max_bytes) {
+    return OverLimit("", "the PSBT", data.size(), "bytes", limits.max_bytes);
+  }
   if (data.size() < kMagic.size() ||
       !std::equal(kMagic.begin(), kMagic.end(), data.begin())) {
     return absl::InvalidArgumentError("psbt: bad magic (want 70736274ff)");
@@ -309,11 +342,14 @@ absl::StatusOr<Psbt> DecodePsbt(ByteSpan data) {
   for (const RawRecord& r : globals) {
     if (r.type == kGlobalUnsignedTx) {
       KAGI_RETURN_IF_ERROR(NoKeyData(r, global));
+      // Parsing it is linear (max_bytes bounds it); the counts, which bound
+      // everything after, are the more telling refusal, so they come first.
       auto tx = DecodeTransaction(r.value, TxFormat::kLegacyOnly);
       if (!tx.ok()) {
         return ValueError(r, global,
                           absl::StrCat("unsigned ", tx.status().message()));
       }
+      KAGI_RETURN_IF_ERROR(CheckUnsignedTxBounds(*tx, r.value.size(), limits));
       for (size_t i = 0; i < tx->inputs.size(); ++i) {
         if (!tx->inputs[i].script_sig.empty()) {
           return ValueError(r, global,
@@ -360,7 +396,7 @@ absl::StatusOr<Psbt> DecodePsbt(ByteSpan data) {
     KAGI_ASSIGN_OR_RETURN(std::vector<RawRecord> records,
                           ReadMap(reader, where));
     KAGI_RETURN_IF_ERROR(
-        DecodeInput(records, psbt.tx.inputs[i], where, psbt.inputs[i]));
+        DecodeInput(records, psbt.tx.inputs[i], where, limits, psbt.inputs[i]));
   }
   psbt.outputs.resize(psbt.tx.outputs.size());
   for (size_t i = 0; i < psbt.outputs.size(); ++i) {

@@ -88,8 +88,24 @@ struct Psbt {
   std::vector<PsbtOutput> outputs;  // one per tx output
 };
 
-// DecodePsbt parses binary PSBT v0 (see the rules above).
-absl::StatusOr<Psbt> DecodePsbt(ByteSpan data);
+// PsbtLimits bound the work DecodePsbt may do for an untrusted caller; the
+// defaults bound nothing. Each is checked before the part it bounds is
+// parsed: the byte size first; the unsigned transaction's input and output
+// counts and then its size as soon as it is parsed (linear; before any input
+// map, previous transaction or hash); each non-witness UTXO's size before it
+// is parsed or hashed. A PSBT over a limit is refused with ResourceExhausted
+// naming the count or size and the limit ("psbt: unsigned tx has 16000
+// inputs; at most 64").
+struct PsbtLimits {
+  size_t max_bytes = SIZE_MAX;
+  size_t max_unsigned_tx_bytes = SIZE_MAX;
+  size_t max_inputs = SIZE_MAX;
+  size_t max_outputs = SIZE_MAX;
+  size_t max_prev_tx_bytes = SIZE_MAX;  // each non-witness UTXO
+};
+
+// DecodePsbt parses binary PSBT v0 (see the rules above) within `limits`.
+absl::StatusOr<Psbt> DecodePsbt(ByteSpan data, const PsbtLimits& limits = {});
 // DecodePsbtBase64 parses the canonical base64 text of a PSBT.
 absl::StatusOr<Psbt> DecodePsbtBase64(absl::string_view text);
 

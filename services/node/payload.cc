@@ -44,7 +44,26 @@ absl::StatusOr<std::vector<uint32_t>> CheckedPath(
   return std::vector<uint32_t>(path.begin(), path.end());
 }
 
-absl::Status DecodeBitcoin(const v1::BitcoinPsbtPayload& payload,
+// NamedForRequest names the request in front of a bound's refusal: the
+// caller may not know which of its requests was over a node's limit.
+absl::Status NamedForRequest(absl::string_view request_id,
+                             absl::string_view field, const absl::Status& st) {
+  return absl::Status(st.code(), absl::StrCat("request ", request_id, ": ",
+                                              field, ": ", st.message()));
+}
+
+chain::PsbtLimits PsbtLimitsOf(const RequestLimits& limits) {
+  chain::PsbtLimits out;
+  out.max_bytes = limits.max_psbt_bytes;
+  out.max_unsigned_tx_bytes = limits.max_psbt_unsigned_tx_bytes;
+  out.max_inputs = limits.max_sign_items;
+  out.max_outputs = limits.max_psbt_outputs;
+  out.max_prev_tx_bytes = limits.max_psbt_prev_tx_bytes;
+  return out;
+}
+
+absl::Status DecodeBitcoin(absl::string_view request_id,
+                           const v1::BitcoinPsbtPayload& payload,
                            const protocol::KeyShare& share,
                            const RequestLimits& limits,
                            const chain::PsbtChangeRule& change,
@@ -55,17 +74,18 @@ absl::Status DecodeBitcoin(const v1::BitcoinPsbtPayload& payload,
     return FieldError("payload.bitcoin_psbt.network",
                       network.status().message());
   }
-  absl::StatusOr<chain::Psbt> psbt = chain::DecodePsbt(AsBytes(payload.psbt()));
+  // The decode checks the size and counts before the per-input work.
+  absl::StatusOr<chain::Psbt> psbt =
+      chain::DecodePsbt(AsBytes(payload.psbt()), PsbtLimitsOf(limits));
+  if (absl::IsResourceExhausted(psbt.status())) {
+    return NamedForRequest(request_id, "payload.bitcoin_psbt.psbt",
+                           psbt.status());
+  }
   if (!psbt.ok()) return Prefixed("payload.bitcoin_psbt.psbt", psbt.status());
   absl::StatusOr<chain::PsbtAnalysis> analysis =
       chain::AnalyzePsbt(*psbt, Root(share), *network, change);
   if (!analysis.ok()) {
     return Prefixed("payload.bitcoin_psbt.psbt", analysis.status());
-  }
-  if (analysis->inputs.size() > limits.max_sign_items) {
-    return FieldError("payload.bitcoin_psbt.psbt",
-                      absl::StrCat("has ", analysis->inputs.size(),
-                                   " inputs; at most ", limits.max_sign_items));
   }
   policy::RequestFacts& f = out.facts;
   f.chain = std::string(policy::kBitcoin);
@@ -101,9 +121,16 @@ absl::Status DecodeBitcoin(const v1::BitcoinPsbtPayload& payload,
   return absl::OkStatus();
 }
 
-absl::Status DecodeEthereum(const v1::EthereumTxPayload& payload,
+absl::Status DecodeEthereum(absl::string_view request_id,
+                            const v1::EthereumTxPayload& payload,
                             const protocol::KeyShare& share,
-                            DecodedPayload& out) {
+                            const RequestLimits& limits, DecodedPayload& out) {
+  if (payload.unsigned_tx().size() > limits.max_eth_tx_bytes) {
+    return NamedForRequest(request_id, "payload.ethereum_tx.unsigned_tx",
+                           absl::ResourceExhaustedError(absl::StrCat(
+                               "has ", payload.unsigned_tx().size(),
+                               " bytes; at most ", limits.max_eth_tx_bytes)));
+  }
   KAGI_ASSIGN_OR_RETURN(
       std::vector<uint32_t> path,
       CheckedPath(payload.path(), "payload.ethereum_tx.path"));
@@ -188,13 +215,15 @@ absl::StatusOr<DecodedPayload> DecodePayload(
     }
     case v1::SignPayload::kBitcoinPsbt:
       KAGI_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-      KAGI_RETURN_IF_ERROR(DecodeBitcoin(request.payload().bitcoin_psbt(),
+      KAGI_RETURN_IF_ERROR(DecodeBitcoin(request.request_id(),
+                                         request.payload().bitcoin_psbt(),
                                          share, limits, change, out));
       break;
     case v1::SignPayload::kEthereumTx:
       KAGI_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-      KAGI_RETURN_IF_ERROR(
-          DecodeEthereum(request.payload().ethereum_tx(), share, out));
+      KAGI_RETURN_IF_ERROR(DecodeEthereum(request.request_id(),
+                                          request.payload().ethereum_tx(),
+                                          share, limits, out));
       break;
     default:
       return FieldError("payload", "missing or unknown payload kind");

@@ -42,7 +42,10 @@ struct DecodedPayload {
 // addresses are change, every other output is a transfer. Errors are
 // InvalidArgument / PermissionDenied naming the field and what is wrong (a
 // PSBT input that is not this key's or lacks its previous transaction,
-// non-canonical RLP, ...).
+// non-canonical RLP, ...). A payload over one of `limits`' bounds (a PSBT's
+// bytes, inputs, outputs, unsigned or previous tx bytes; an Ethereum tx's
+// bytes) is refused with ResourceExhausted naming the request, before the
+// work that bound is for.
 absl::StatusOr<DecodedPayload> DecodePayload(
     const v1::SignRequest& request, const protocol::KeyShare& share,
     const RequestLimits& limits, const chain::PsbtChangeRule& change,

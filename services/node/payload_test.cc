@@ -287,6 +287,76 @@ TEST_F(PayloadTest, PsbtInputWithoutPreviousTransactionRefused) {
                         "missing"));
 }
 
+// A PSBT with more inputs than max_sign_items is refused on its input count
+// before it is analysed: these 65 inputs have no previous transaction and no
+// derivation (the analysis would refuse input 0 for that), so only a bound
+// checked right after the cheap decode names the count.
+TEST_F(PayloadTest, PsbtInputCountBoundedBeforeAnalysis) {
+  chain::Psbt psbt;
+  for (uint32_t i = 0; i < 65; ++i) {
+    chain::TxIn in;
+    in.prevout.txid.fill(0xab);
+    in.prevout.index = i;
+    psbt.tx.inputs.push_back(in);
+  }
+  psbt.inputs.resize(65);
+  psbt.tx.outputs.push_back({1000, chain::P2wpkhScript(Bytes(20, 0x11))});
+  psbt.outputs.resize(1);
+  const Bytes bytes = chain::EncodePsbt(psbt);
+  v1::SignRequest r;
+  r.set_request_id("btc-many");
+  r.mutable_payload()->mutable_bitcoin_psbt()->set_network("regtest");
+  r.mutable_payload()->mutable_bitcoin_psbt()->set_psbt(
+      std::string(bytes.begin(), bytes.end()));
+  const absl::Status st =
+      DecodePayload(r, shares_[0], RequestLimits{}, kChange, "node-1").status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted) << st;
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr("payload.bitcoin_psbt.psbt: psbt: unsigned tx has 65 "
+                        "inputs; at most 64"));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("btc-many"));
+}
+
+// Every size bound is checked before the part it bounds is decoded, and the
+// refusal names the request, the field, the size and the limit.
+TEST_F(PayloadTest, PayloadSizesBoundedBeforeDecoding) {
+  const v1::SignRequest btc = SelfPaymentRequest(shares_[0], {1, 5}, true);
+  auto refusal = [&](const v1::SignRequest& r, const RequestLimits& limits) {
+    const absl::Status st =
+        DecodePayload(r, shares_[0], limits, kChange, "node-1").status();
+    EXPECT_EQ(st.code(), absl::StatusCode::kResourceExhausted) << st;
+    return std::string(st.message());
+  };
+  RequestLimits l;
+  l.max_psbt_bytes = 100;
+  EXPECT_THAT(refusal(btc, l),
+              ::testing::MatchesRegex("request btc-self: payload.bitcoin_psbt."
+                                      "psbt: psbt: the PSBT has [0-9]+ bytes; "
+                                      "at most 100"));
+  l = RequestLimits{};
+  l.max_psbt_unsigned_tx_bytes = 50;
+  EXPECT_THAT(refusal(btc, l),
+              ::testing::MatchesRegex(".*unsigned tx has [0-9]+ bytes; at "
+                                      "most 50"));
+  l = RequestLimits{};
+  l.max_psbt_outputs = 1;
+  EXPECT_THAT(refusal(btc, l),
+              HasSubstr("unsigned tx has 2 outputs; at most 1"));
+  l = RequestLimits{};
+  l.max_psbt_prev_tx_bytes = 10;
+  EXPECT_THAT(refusal(btc, l),
+              ::testing::MatchesRegex(".*psbt: input 0: non-witness UTXO has "
+                                      "[0-9]+ bytes; at most 10"));
+
+  v1::SignRequest eth;
+  eth.set_request_id("eth-big");
+  eth.mutable_payload()->mutable_ethereum_tx()->set_unsigned_tx(
+      std::string(129u << 10, '\xff'));  // not even RLP: never decoded
+  EXPECT_EQ(refusal(eth, RequestLimits{}),
+            "request eth-big: payload.ethereum_tx.unsigned_tx: has 132096 "
+            "bytes; at most 131072");
+}
+
 TEST_F(PayloadTest, RawDigestNeedsTheConfigSwitch) {
   v1::SignRequest r;
   r.set_request_id("raw-1");

@@ -28,11 +28,24 @@
 
 namespace kagi::node {
 
-// The limits a node applies to requests.
+// The limits a node applies to requests. The payload bounds are checked
+// before the work they bound (decoding previous transactions, sighashes,
+// derivations), whatever the order of the approval check: a request over one
+// costs the node only the cheap part of its decode.
 struct RequestLimits {
   bool allow_raw_digest = false;
-  size_t max_sign_items = 64;
+  size_t max_sign_items = 64;  // digests; a PSBT's inputs
   absl::Duration max_expiry_ahead = absl::Hours(24);
+  // A PSBT: its bytes, its unsigned transaction's bytes (100000 = the
+  // largest standard transaction's non-witness size) and outputs, and each
+  // previous transaction's bytes (400000 = the largest standard
+  // transaction's serialization).
+  size_t max_psbt_bytes = 4u << 20;
+  size_t max_psbt_unsigned_tx_bytes = 100000;
+  size_t max_psbt_outputs = 256;
+  size_t max_psbt_prev_tx_bytes = 400000;
+  // An Ethereum unsigned transaction's bytes (geth's txMaxSize, 128 KiB).
+  size_t max_eth_tx_bytes = 128u << 10;
 };
 
 // ValidateRequestId: 1..128 printable ASCII characters.
