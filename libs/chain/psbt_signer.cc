@@ -9,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -109,7 +110,8 @@ Bytes KeyHash(const crypto::Point& key) {
 }
 
 absl::StatusOr<PsbtSigningInput> AnalyzeInput(
-    const Psbt& psbt, size_t index, const crypto::ExtendedPublicKey& root) {
+    const Psbt& psbt, const Bip143Hashes& bip143, size_t index,
+    const crypto::ExtendedPublicKey& root) {
   const PsbtInput& in = psbt.inputs[index];
   if (in.final_script_sig.has_value() || in.final_script_witness.has_value()) {
     return InputError(index, "is already finalized");
@@ -170,7 +172,7 @@ absl::StatusOr<PsbtSigningInput> AnalyzeInput(
                                               PathString(own->path)));
       }
       KAGI_ASSIGN_OR_RETURN(result.sighash,
-                            P2wpkhSighash(psbt.tx, index, spent));
+                            P2wpkhSighash(psbt.tx, bip143, index, spent));
       break;
     }
     case ScriptType::kP2pkh: {
@@ -266,6 +268,22 @@ absl::StatusOr<PsbtOutputSummary> AnalyzeOutput(
   return summary;
 }
 
+// CheckDistinctOutpoints refuses an input spending the outpoint of an
+// earlier one, in O(n log n).
+absl::Status CheckDistinctOutpoints(const Transaction& tx) {
+  std::map<std::pair<TxHash, uint32_t>, size_t> first;
+  for (size_t i = 0; i < tx.inputs.size(); ++i) {
+    const OutPoint& prevout = tx.inputs[i].prevout;
+    const auto [it, added] =
+        first.emplace(std::make_pair(prevout.txid, prevout.index), i);
+    if (!added) {
+      return InputError(
+          i, absl::StrCat("spends the same outpoint as input ", it->second));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // AddAmount adds `amount` to `total`, refusing sums above kMaxMoney.
 bool AddAmount(uint64_t amount, uint64_t& total) {
   if (amount > kMaxMoney || total > kMaxMoney - amount) return false;
@@ -316,17 +334,13 @@ absl::StatusOr<PsbtAnalysis> AnalyzePsbt(const Psbt& psbt,
   if (psbt.tx.outputs.empty()) {
     return absl::InvalidArgumentError("psbt: transaction has no outputs");
   }
+  KAGI_RETURN_IF_ERROR(CheckDistinctOutpoints(psbt.tx));
+  // Once per transaction: per input it would make the analysis quadratic.
+  const Bip143Hashes bip143 = ComputeBip143Hashes(psbt.tx);
   PsbtAnalysis analysis;
   for (size_t i = 0; i < psbt.tx.inputs.size(); ++i) {
-    const OutPoint& prevout = psbt.tx.inputs[i].prevout;
-    for (size_t j = 0; j < i; ++j) {
-      const OutPoint& other = psbt.tx.inputs[j].prevout;
-      if (other.txid == prevout.txid && other.index == prevout.index) {
-        return InputError(
-            i, absl::StrCat("spends the same outpoint as input ", j));
-      }
-    }
-    KAGI_ASSIGN_OR_RETURN(PsbtSigningInput in, AnalyzeInput(psbt, i, root));
+    KAGI_ASSIGN_OR_RETURN(PsbtSigningInput in,
+                          AnalyzeInput(psbt, bip143, i, root));
     if (!AddAmount(in.amount, analysis.input_total)) {
       return InputError(i, "input amounts add up to more than 21e6 BTC");
     }
@@ -368,6 +382,7 @@ absl::StatusOr<Bytes> SignPsbt(
                      analysis.inputs.size(), " inputs"));
   }
   Psbt signed_psbt = psbt;
+  const Bip143Hashes bip143 = ComputeBip143Hashes(psbt.tx);
   for (size_t i = 0; i < analysis.inputs.size(); ++i) {
     const PsbtSigningInput& in = analysis.inputs[i];
     if (in.index != i) {
@@ -378,7 +393,8 @@ absl::StatusOr<Bytes> SignPsbt(
     const Bytes hash = KeyHash(in.public_key);
     absl::StatusOr<crypto::Digest32> digest;
     if (in.type == ScriptType::kP2wpkh) {
-      digest = P2wpkhSighash(psbt.tx, i, TxOut{in.amount, P2wpkhScript(hash)});
+      digest = P2wpkhSighash(psbt.tx, bip143, i,
+                             TxOut{in.amount, P2wpkhScript(hash)});
     } else if (in.type == ScriptType::kP2pkh) {
       digest = LegacySighash(psbt.tx, i, P2pkhScript(hash), kSighashAll);
     } else {

@@ -105,7 +105,14 @@ absl::StatusOr<Bytes> SegwitV0SighashPreimage(const Transaction& tx,
                                               uint64_t amount,
                                               uint32_t sighash_type) {
   KAGI_RETURN_IF_ERROR(CheckArgs(tx, index, sighash_type));
-  const Bip143Hashes h = ComputeBip143Hashes(tx);
+  return SegwitV0SighashPreimage(tx, ComputeBip143Hashes(tx), index,
+                                 script_code, amount, sighash_type);
+}
+
+absl::StatusOr<Bytes> SegwitV0SighashPreimage(
+    const Transaction& tx, const Bip143Hashes& h, size_t index,
+    ByteSpan script_code, uint64_t amount, uint32_t sighash_type) {
+  KAGI_RETURN_IF_ERROR(CheckArgs(tx, index, sighash_type));
   const TxIn& in = tx.inputs[index];
   Bytes pre;
   AppendU32Le(static_cast<uint32_t>(tx.version), pre);
@@ -140,22 +147,41 @@ absl::StatusOr<crypto::Digest32> P2wpkhSighash(const Transaction& tx,
   return SegwitV0Sighash(tx, index, code, spent.amount, kSighashAll);
 }
 
+absl::StatusOr<crypto::Digest32> P2wpkhSighash(const Transaction& tx,
+                                               const Bip143Hashes& hashes,
+                                               size_t index,
+                                               const TxOut& spent) {
+  KAGI_ASSIGN_OR_RETURN(Bytes code, P2wpkhScriptCode(spent.script_pubkey));
+  KAGI_ASSIGN_OR_RETURN(
+      Bytes pre, SegwitV0SighashPreimage(tx, hashes, index, code, spent.amount,
+                                         kSighashAll));
+  return crypto::Hash256(pre);
+}
+
 absl::StatusOr<crypto::Digest32> LegacySighash(const Transaction& tx,
                                                size_t index,
                                                ByteSpan script_code,
                                                uint32_t sighash_type) {
   KAGI_RETURN_IF_ERROR(CheckArgs(tx, index, sighash_type));
   KAGI_RETURN_IF_ERROR(CheckNoCodeSeparator(script_code));
-  Transaction copy = tx;
-  for (size_t i = 0; i < copy.inputs.size(); ++i) {
-    copy.inputs[i].witness.clear();
-    if (i == index) {
-      copy.inputs[i].script_sig = ToBytes(script_code);
-    } else {
-      copy.inputs[i].script_sig.clear();
-    }
+  // The transaction without witnesses, every scriptSig empty but the signed
+  // input's, which is the scriptCode; written straight from `tx`.
+  Bytes pre;
+  AppendU32Le(static_cast<uint32_t>(tx.version), pre);
+  AppendCompactSize(tx.inputs.size(), pre);
+  for (size_t i = 0; i < tx.inputs.size(); ++i) {
+    const TxIn& in = tx.inputs[i];
+    pre.insert(pre.end(), in.prevout.txid.begin(), in.prevout.txid.end());
+    AppendU32Le(in.prevout.index, pre);
+    AppendBytesWithSize(i == index ? script_code : ByteSpan(), pre);
+    AppendU32Le(in.sequence, pre);
   }
-  Bytes pre = EncodeTransaction(copy, /*with_witness=*/false);
+  AppendCompactSize(tx.outputs.size(), pre);
+  for (const TxOut& out : tx.outputs) {
+    AppendU64Le(out.amount, pre);
+    AppendBytesWithSize(out.script_pubkey, pre);
+  }
+  AppendU32Le(tx.locktime, pre);
   AppendU32Le(sighash_type, pre);
   return crypto::Hash256(pre);
 }

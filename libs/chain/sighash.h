@@ -44,6 +44,12 @@ absl::StatusOr<Bytes> SegwitV0SighashPreimage(const Transaction& tx,
                                               ByteSpan script_code,
                                               uint64_t amount,
                                               uint32_t sighash_type);
+// The same with `hashes` = ComputeBip143Hashes(tx) computed once by the
+// caller: signing every input of a transaction is then linear in its size
+// (recomputing them per input is quadratic).
+absl::StatusOr<Bytes> SegwitV0SighashPreimage(
+    const Transaction& tx, const Bip143Hashes& hashes, size_t index,
+    ByteSpan script_code, uint64_t amount, uint32_t sighash_type);
 // SegwitV0Sighash = HASH256(SegwitV0SighashPreimage(...)).
 absl::StatusOr<crypto::Digest32> SegwitV0Sighash(const Transaction& tx,
                                                  size_t index,
@@ -55,12 +61,18 @@ absl::StatusOr<crypto::Digest32> SegwitV0Sighash(const Transaction& tx,
 absl::StatusOr<crypto::Digest32> P2wpkhSighash(const Transaction& tx,
                                                size_t index,
                                                const TxOut& spent);
+// The same with `hashes` = ComputeBip143Hashes(tx) (see above).
+absl::StatusOr<crypto::Digest32> P2wpkhSighash(const Transaction& tx,
+                                               const Bip143Hashes& hashes,
+                                               size_t index,
+                                               const TxOut& spent);
 
 // LegacySighash computes the pre-segwit SIGHASH_ALL digest of input `index`
 // whose scriptCode is `script_code` (for P2PKH and P2PK: the spent
 // scriptPubKey). Refuses a scriptCode containing OP_CODESEPARATOR (0xab)
 // outside push data (it would have to be removed first), an unparsable
-// script, an index out of range and other sighash types.
+// script, an index out of range and other sighash types. Serializes the
+// transaction once per call without copying it: O(size of tx) per input.
 absl::StatusOr<crypto::Digest32> LegacySighash(const Transaction& tx,
                                                size_t index,
                                                ByteSpan script_code,
