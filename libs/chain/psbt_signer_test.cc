@@ -812,57 +812,5 @@ TEST(PsbtSignerTest, SignRefusesBadSignatureAndWrongCount) {
               StartsWith("input 0: analysis does not describe this PSBT"));
 }
 
-// n P2WPKH or P2PKH inputs of the wallet's m/0/1, each with its own made-up
-// previous transaction (the red team's wt-red1 PoC), one external output.
-Psbt ManyInputPsbt(size_t n, bool segwit) {
-  Psbt psbt;
-  const Bytes script =
-      segwit ? P2wpkhScript(W().KeyHash(kIn0)) : P2pkhScript(W().KeyHash(kIn0));
-  for (size_t i = 0; i < n; ++i) {
-    Transaction prev;
-    prev.version = 2;
-    TxIn prev_in;
-    prev_in.prevout.txid.fill(0xcd);
-    prev_in.prevout.index = static_cast<uint32_t>(i);
-    prev.inputs.push_back(prev_in);
-    prev.outputs.push_back({1000, script});
-    TxIn in;
-    in.prevout.txid = Txid(prev);
-    psbt.tx.inputs.push_back(in);
-    PsbtInput pin;
-    pin.non_witness_utxo = prev;
-    if (segwit) pin.witness_utxo = prev.outputs[0];
-    pin.bip32_derivations.push_back(W().Derivation(kIn0));
-    psbt.inputs.push_back(pin);
-  }
-  psbt.tx.outputs.push_back({1000, P2pkhScript(ExternalHash())});
-  psbt.outputs.resize(1);
-  return psbt;
-}
-
-// Seconds per input of AnalyzePsbt on `psbt` (the best of three runs).
-double SecondsPerInput(const Psbt& psbt) {
-  absl::Duration best = absl::InfiniteDuration();
-  for (int run = 0; run < 3; ++run) {
-    const absl::Time start = absl::Now();
-    absl::StatusOr<PsbtAnalysis> a =
-        AnalyzePsbt(psbt, W().Root(), Network::kRegtest, kRule);
-    best = std::min(best, absl::Now() - start);
-    KAGI_CHECK(a.ok() && a->inputs.size() == psbt.inputs.size());
-  }
-  return absl::ToDoubleSeconds(best) / static_cast<double>(psbt.inputs.size());
-}
-
-// The segwit analysis is linear in the inputs: BIP143's three hashes once per
-// transaction, the duplicate-outpoint check by a map. With them per input
-// (and a pairwise check) 8000 inputs cost ~5 times more per input than 1000.
-TEST(PsbtSignerTest, SegwitAnalysisIsLinearInInputs) {
-  const double small = SecondsPerInput(ManyInputPsbt(1000, true));
-  const double large = SecondsPerInput(ManyInputPsbt(8000, true));
-  std::cerr << "P2WPKH analysis per input: " << small * 1e6
-            << " us at 1000 inputs, " << large * 1e6 << " us at 8000\n";
-  EXPECT_LT(large, 2 * small);
-}
-
 }  // namespace
 }  // namespace kagi::chain
