@@ -947,11 +947,12 @@ absl::StatusOr<v1::RequestClaims> NodeCore::ExchangeRequestClaims(
 
 absl::Status NodeCore::Deliver(const std::string& from_node,
                                const v1::DeliverRequest& request) {
-  if (request.has_audit_head()) {
-    KAGI_RETURN_IF_ERROR(KeepAnchor(from_node, request.audit_head()));
-  }
-  return sessions_->Deliver(from_node, AsBytes(request.sid0()),
-                            AsBytes(request.envelope()));
+  // The size bound and the peer's quota come first (no signature work for
+  // a peer over them), and a head is kept only with an accepted envelope.
+  KAGI_RETURN_IF_ERROR(sessions_->Deliver(from_node, AsBytes(request.sid0()),
+                                          AsBytes(request.envelope())));
+  if (!request.has_audit_head()) return absl::OkStatus();
+  return KeepAnchor(from_node, request.audit_head());
 }
 
 }  // namespace kagi::node
