@@ -1,6 +1,8 @@
 #include "libs/storage/audit.h"
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/cord.h"
@@ -100,6 +102,26 @@ AuditHash AuditEntryHash(const AuditEntry& entry) {
     t.Add(AsBytes(entry.reservations)).Add(AsBytes(entry.anchors));
   }
   return t.H();
+}
+
+AuditHash AuditPrefixDigest(const std::vector<AuditEntry>& entries,
+                            size_t count) {
+  count = std::min(count, entries.size());
+  crypto::Transcript t(crypto::Tag::kAudit);
+  t.Add(AsBytes(absl::string_view("override-prefix"))).AddU64(count);
+  for (size_t i = 0; i < count; ++i) t.Add(AuditEntryHash(entries[i]));
+  return t.H();
+}
+
+AuditEntry AuditOverrideRecord(const std::vector<AuditEntry>& log,
+                               int64_t unix_time, std::string outcome) {
+  AuditEntry e;
+  e.unix_time = unix_time;
+  e.operation = std::string(kAuditOverrideOperation);
+  e.outcome = std::move(outcome);
+  const AuditHash pinned = AuditPrefixDigest(log, log.size());
+  e.signature.assign(pinned.begin(), pinned.end());
+  return e;
 }
 
 AuditHash AuditHeadDigest(const NodeKey& node_key, uint64_t seq,
@@ -231,55 +253,106 @@ absl::StatusOr<AuditVerdict> VerifySignedAuditLog(
     KAGI_RETURN_IF_ERROR(CheckFrom(entries, i, node_key, check));
     verdict.accepted_error = std::string(whole.message());
   }
+  // The override vouches only for the prefix it pinned.
+  const AuditHash pinned = AuditPrefixDigest(entries, i);
+  if (entries[i].signature != Bytes(pinned.begin(), pinned.end())) {
+    return Broken(entries[i].seq,
+                  "the records before this operator override differ from "
+                  "those it accepted (edited after the override)");
+  }
   verdict.override_seq = entries[i].seq;
-  verdict.checked_from = i;
   return verdict;
 }
 
+absl::StatusOr<std::vector<std::pair<uint64_t, VelocityRow>>>
+SignedVelocityRows(const std::vector<AuditEntry>& entries) {
+  using Key = std::pair<std::string, std::string>;  // (request id, scope)
+  std::map<Key, bool> seen;
+  std::vector<std::pair<uint64_t, VelocityRow>> out;
+  for (const AuditEntry& e : entries) {
+    if (e.reservations.empty()) continue;
+    absl::StatusOr<std::vector<VelocityReservation>> list =
+        ParseReservations(e.reservations);
+    if (!list.ok()) {
+      return WithSeq(
+          absl::DataLossError(absl::StrCat("audit record seq ", e.seq, ": ",
+                                           list.status().message())),
+          e.seq);
+    }
+    for (VelocityReservation& r : *list) {
+      if (!seen.emplace(Key{e.request_id, r.scope}, true).second) continue;
+      out.push_back({e.seq, VelocityRow{e.request_id, std::move(r)}});
+    }
+  }
+  return out;
+}
+
 absl::Status VerifyVelocityRows(const std::vector<AuditEntry>& entries,
-                                size_t from,
                                 const std::vector<VelocityRow>& rows) {
   using Key = std::pair<std::string, std::string>;  // (request id, scope)
   std::map<Key, const VelocityReservation*> by_key;
   for (const VelocityRow& row : rows) {
     by_key[{row.request_id, row.reservation.scope}] = &row.reservation;
   }
-  // The earliest record of each (request, scope) wrote its row, in the same
-  // transaction and with the same time (a retry leaves the row as it is).
-  std::map<Key, std::pair<uint64_t, VelocityReservation>> first;
-  for (size_t i = 0; i < entries.size(); ++i) {
-    const AuditEntry& e = entries[i];
-    if (e.reservations.empty()) continue;
-    absl::StatusOr<std::vector<VelocityReservation>> list =
-        ParseReservations(e.reservations);
-    if (!list.ok()) {
-      return absl::DataLossError(absl::StrCat("audit record seq ", e.seq, ": ",
-                                              list.status().message()));
+  KAGI_ASSIGN_OR_RETURN(auto signed_rows, SignedVelocityRows(entries));
+  for (const auto& [seq, row] : signed_rows) {
+    auto it = by_key.find({row.request_id, row.reservation.scope});
+    const std::string who = absl::StrCat(
+        "velocity reservation of request '", row.request_id, "' (scope '",
+        row.reservation.scope, "', signed in audit record seq ", seq, ")");
+    if (it == by_key.end()) {
+      return WithSeq(absl::DataLossError(absl::StrCat(
+                         who, " is missing from the velocity table")),
+                     seq);
     }
-    for (VelocityReservation& r : *list) {
-      Key key{e.request_id, r.scope};
-      if (first.count(key) == 0) {
-        first.emplace(key, std::make_pair(i, std::move(r)));
-      }
+    if (it->second->amount != row.reservation.amount ||
+        it->second->unix_time != row.reservation.unix_time) {
+      return WithSeq(
+          absl::DataLossError(absl::StrCat(
+              who, " differs in the velocity table (amount or time edited)")),
+          seq);
     }
   }
-  // Only reservations first signed from `from` on are vouched for.
-  for (const auto& [key, index_and_r] : first) {
-    const auto& [index, r] = index_and_r;
-    if (index < from) continue;
-    const uint64_t seq = entries[index].seq;
-    auto it = by_key.find(key);
-    const std::string who = absl::StrCat(
-        "velocity reservation of request '", key.first, "' (scope '",
-        key.second, "', signed in audit record seq ", seq, ")");
-    if (it == by_key.end()) {
-      return absl::DataLossError(
-          absl::StrCat(who, " is missing from the velocity table"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<uint64_t, BanRow>>> SignedBans(
+    const std::vector<AuditEntry>& entries) {
+  std::map<Bytes, std::pair<uint64_t, BanRow>> current;
+  for (const AuditEntry& e : entries) {
+    const bool ban = e.operation == kAuditBanOperation;
+    if (!ban && e.operation != kAuditBanLiftOperation) continue;
+    absl::StatusOr<Bytes> key = HexDecode(e.parties);
+    if (!key.ok() || key->empty()) {
+      return WithSeq(absl::DataLossError(absl::StrCat(
+                         "audit record seq ", e.seq,
+                         ": ban record with a malformed party key")),
+                     e.seq);
     }
-    if (it->second->amount != r.amount ||
-        it->second->unix_time != r.unix_time) {
-      return absl::DataLossError(absl::StrCat(
-          who, " differs in the velocity table (amount or time edited)"));
+    if (!ban) {
+      current.erase(*key);
+    } else if (current.count(*key) == 0) {
+      current.emplace(
+          *key, std::make_pair(e.seq, BanRow{*key, e.outcome, e.unix_time}));
+    }
+  }
+  std::vector<std::pair<uint64_t, BanRow>> out;
+  for (auto& [key, ban] : current) out.push_back(std::move(ban));
+  return out;
+}
+
+absl::Status VerifyBanRows(const std::vector<AuditEntry>& entries,
+                           const std::vector<BanRow>& rows) {
+  std::set<Bytes> banned;
+  for (const BanRow& r : rows) banned.insert(r.party_key);
+  KAGI_ASSIGN_OR_RETURN(auto bans, SignedBans(entries));
+  for (const auto& [seq, ban] : bans) {
+    if (banned.count(ban.party_key) == 0) {
+      return WithSeq(absl::DataLossError(
+                         absl::StrCat("ban of party ", HexEncode(ban.party_key),
+                                      " (signed in audit record seq ", seq,
+                                      ") is missing from the ban table")),
+                     seq);
     }
   }
   return absl::OkStatus();

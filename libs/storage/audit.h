@@ -25,11 +25,16 @@
 // (or a rewrite by someone holding the key) is caught by the other nodes:
 // each session's record holds the peers' signed heads received in that
 // session (`anchors`), and a node's log must contain every head its peers
-// hold of it (`kagictl audit verify --cluster`, docs/threat-model.md).
+// hold of it, recomputed from the records' content (`kagictl audit verify
+// --cluster`, docs/threat-model.md). The records a node writes after its
+// last envelope are anchored by no peer until its next session.
 //
 // Velocity reservations are written into the admission's record
-// (`reservations`), so the velocity table can be checked against the signed
-// history (VerifyVelocityRows): a wiped or edited row is found at start-up.
+// (`reservations`) and every ban into a ban record, so the velocity and ban
+// tables can be checked against the signed history (VerifyVelocityRows,
+// VerifyBanRows): a wiped or edited row is found at start-up. The signed
+// records are the truth: an operator override rebuilds both tables from
+// them (SqliteStore::RestoreSignedRows).
 #ifndef KAGI_LIBS_STORAGE_AUDIT_H_
 #define KAGI_LIBS_STORAGE_AUDIT_H_
 
@@ -37,6 +42,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -70,12 +76,31 @@ struct AuditEntry {
 
 // The operation of the record a node appends when its operator starts it
 // over a broken log (kagi-node --accept-audit-break-at SEQ). The records
-// before it are accepted as they are; everything from it on is checked.
+// before it are accepted as they were when the override was written: its
+// `signature` field holds AuditPrefixDigest of them (hashed and signed with
+// the record), so a later edit of any of them is a break at the override.
+// Everything from it on is checked as usual.
 inline constexpr absl::string_view kAuditOverrideOperation = "audit.override";
+// The operation of the record AddBan writes with a ban row: `parties` is the
+// banned party's key in hex, `outcome` the reason (VerifyBanRows).
+inline constexpr absl::string_view kAuditBanOperation = "ban.party";
+// The operation of the record LiftBan writes when it deletes a ban row (an
+// operator's decision, `kagictl ban lift`): the same fields.
+inline constexpr absl::string_view kAuditBanLiftOperation = "ban.lift";
 
 // AuditEntryHash computes the chain hash of `entry` from every field except
 // `hash` and `head_signature`.
 AuditHash AuditEntryHash(const AuditEntry& entry);
+
+// AuditPrefixDigest pins the content of the first `count` records of
+// `entries`: a hash over every record's hash recomputed from its content
+// (AuditEntryHash), not the stored `hash` column.
+AuditHash AuditPrefixDigest(const std::vector<AuditEntry>& entries,
+                            size_t count);
+// AuditOverrideRecord is the record an operator override appends after
+// `log` (the whole log as it is): it pins `log` (AuditPrefixDigest).
+AuditEntry AuditOverrideRecord(const std::vector<AuditEntry>& log,
+                               int64_t unix_time, std::string outcome);
 
 // A signed chain head: what a node sends its peers and they keep as anchors.
 struct AuditHead {
@@ -140,9 +165,6 @@ struct AuditVerdict {
   // they verify: the override was for something else, e.g. velocity rows).
   uint64_t override_seq = 0;
   std::string accepted_error;
-  // Index into the log of the first record vouched for (override_seq's
-  // record, or 0): checks of what the records say (velocity) start here.
-  size_t checked_from = 0;
 };
 
 // How many head signatures VerifySignedAuditLog checks.
@@ -158,8 +180,10 @@ enum class SignatureCheck {
 // VerifySignedAuditLog checks the chain and the head signatures under
 // `node_key`. A log broken before an operator override record is accepted
 // from that record on (the override record and everything after it must
-// verify). Returns DataLoss naming the first bad record otherwise ("audit
-// chain broken at seq 7: head signature ...").
+// verify, and the records before it must be exactly those it pinned:
+// AuditPrefixDigest, else the override's seq is named). Returns DataLoss naming
+// the first bad record otherwise ("audit chain broken at seq 7: head signature
+// ...").
 absl::StatusOr<AuditVerdict> VerifySignedAuditLog(
     const std::vector<AuditEntry>& entries, const NodeKey& node_key,
     SignatureCheck check = SignatureCheck::kEveryRecord);
@@ -169,12 +193,36 @@ absl::StatusOr<AuditVerdict> VerifySignedAuditLog(
 // an operator's override must name (kagi-node --accept-audit-break-at).
 std::optional<uint64_t> AuditBadSeq(const absl::Status& status);
 
-// VerifyVelocityRows checks the velocity table against the reservations the
-// records from `from` on hold: each must be present with its amount (and no
-// later time). DataLoss naming the request and the record otherwise.
+// SignedVelocityRows: the velocity rows the log's records reserved (the
+// earliest record of each (request, scope) wrote its row, with its time; a
+// retry leaves it as it is), each with the seq of that record.
+absl::StatusOr<std::vector<std::pair<uint64_t, VelocityRow>>>
+SignedVelocityRows(const std::vector<AuditEntry>& entries);
+
+// VerifyVelocityRows checks the velocity table against the reservations
+// every record holds (SignedVelocityRows): each must be present with its
+// amount and time. DataLoss naming the request and the record otherwise
+// (AuditBadSeq gives that record's seq).
 absl::Status VerifyVelocityRows(const std::vector<AuditEntry>& entries,
-                                size_t from,
                                 const std::vector<VelocityRow>& rows);
+
+// A row of the ban table.
+struct BanRow {
+  Bytes party_key;
+  std::string reason;
+  int64_t unix_time = 0;
+};
+// SignedBans: the bans the log's ban records (kAuditBanOperation) wrote and
+// no later lift record (kAuditBanLiftOperation) lifted, each with its
+// record's seq (DataLoss on a malformed one).
+absl::StatusOr<std::vector<std::pair<uint64_t, BanRow>>> SignedBans(
+    const std::vector<AuditEntry>& entries);
+// VerifyBanRows checks that every signed ban has its row in the ban table
+// (a ban is lifted only with a signed lift record: a missing row is a
+// break). DataLoss naming the
+// party and the record otherwise (AuditBadSeq gives that record's seq).
+absl::Status VerifyBanRows(const std::vector<AuditEntry>& entries,
+                           const std::vector<BanRow>& rows);
 
 }  // namespace kagi::storage
 

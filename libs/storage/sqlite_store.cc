@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "libs/base/status_macros.h"
 
 namespace kagi::storage {
@@ -245,8 +246,14 @@ constexpr const char* kConsumePresig =
     "AND state = 'UNUSED'";
 constexpr const char* kInsertBan =
     "INSERT OR IGNORE INTO bans (party_key, reason, banned_at) VALUES (?, ?, "
-    "CAST(strftime('%s', 'now') AS INTEGER))";
+    "?)";
+constexpr const char* kReadBans =
+    "SELECT party_key, reason, banned_at FROM bans ORDER BY party_key";
+constexpr const char* kRestoreVelocity =
+    "INSERT OR REPLACE INTO velocity (request_id, scope, unix_time, amount) "
+    "VALUES (?, ?, ?, ?)";
 constexpr const char* kIsBanned = "SELECT 1 FROM bans WHERE party_key = ?";
+constexpr const char* kDeleteBan = "DELETE FROM bans WHERE party_key = ?";
 constexpr const char* kReserveVelocity =
     "INSERT OR IGNORE INTO velocity (request_id, scope, unix_time, amount) "
     "VALUES (?, ?, ?, ?)";
@@ -1107,10 +1114,95 @@ absl::StatusOr<Bytes> SqliteStore::ConsumePresignature(ByteSpan id) {
 absl::Status SqliteStore::AddBan(ByteSpan party_key, absl::string_view reason) {
   constexpr absl::string_view kOp = "AddBan";
   absl::MutexLock lock(&mu_);
-  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertBan, kOp));
-  Stmt s(this, raw, kOp);
-  s.Blob(party_key).Text(reason);
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  KAGI_RETURN_IF_ERROR(InsertBanLocked(party_key, reason, now, kOp));
+  if (sqlite3_changes(db_) == 1) {  // a new ban: signed in the log with its row
+    AuditEntry record;
+    record.unix_time = now;
+    record.operation = std::string(kAuditBanOperation);
+    record.parties = HexEncode(party_key);
+    record.outcome = std::string(reason);
+    KAGI_RETURN_IF_ERROR(AppendAuditLocked(std::move(record), kOp).status());
+  }
+  return txn.Commit(kOp);
+}
+
+absl::Status SqliteStore::InsertBanLocked(ByteSpan party_key,
+                                          absl::string_view reason,
+                                          int64_t unix_time,
+                                          absl::string_view op) {
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kInsertBan, op));
+  Stmt s(this, raw, op);
+  s.Blob(party_key).Text(reason).Int(unix_time);
   return s.Run();
+}
+
+absl::StatusOr<std::vector<BanRow>> SqliteStore::ReadBans() {
+  constexpr absl::string_view kOp = "ReadBans";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kReadBans, kOp));
+  Stmt s(this, raw, kOp);
+  std::vector<BanRow> out;
+  while (true) {
+    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    BanRow r;
+    const auto* key = static_cast<const uint8_t*>(sqlite3_column_blob(raw, 0));
+    r.party_key.assign(key, key + sqlite3_column_bytes(raw, 0));
+    r.reason = ColumnText(raw, 1);
+    r.unix_time = sqlite3_column_int64(raw, 2);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+absl::Status SqliteStore::RestoreSignedRows(
+    const std::vector<AuditEntry>& log) {
+  constexpr absl::string_view kOp = "RestoreSignedRows";
+  KAGI_ASSIGN_OR_RETURN(auto velocity, SignedVelocityRows(log));
+  KAGI_ASSIGN_OR_RETURN(auto bans, SignedBans(log));
+  absl::MutexLock lock(&mu_);
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  for (const auto& [seq, row] : velocity) {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kRestoreVelocity, kOp));
+    Stmt s(this, raw, kOp);
+    s.Text(row.request_id)
+        .Text(row.reservation.scope)
+        .Int(row.reservation.unix_time)
+        .Blob(row.reservation.amount);
+    KAGI_RETURN_IF_ERROR(s.Run());
+  }
+  for (const auto& [seq, ban] : bans) {
+    KAGI_RETURN_IF_ERROR(
+        InsertBanLocked(ban.party_key, ban.reason, ban.unix_time, kOp));
+  }
+  return txn.Commit(kOp);
+}
+
+absl::StatusOr<bool> SqliteStore::LiftBan(ByteSpan party_key,
+                                          absl::string_view reason) {
+  constexpr absl::string_view kOp = "LiftBan";
+  absl::MutexLock lock(&mu_);
+  Txn txn(db_);
+  KAGI_RETURN_IF_ERROR(txn.Begin(kOp));
+  {
+    KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kDeleteBan, kOp));
+    Stmt s(this, raw, kOp);
+    s.Blob(party_key);
+    KAGI_RETURN_IF_ERROR(s.Run());
+    if (s.Changes() != 1) return false;
+  }
+  AuditEntry record;
+  record.unix_time = absl::ToUnixSeconds(absl::Now());
+  record.operation = std::string(kAuditBanLiftOperation);
+  record.parties = HexEncode(party_key);
+  record.outcome = std::string(reason);
+  KAGI_RETURN_IF_ERROR(AppendAuditLocked(std::move(record), kOp).status());
+  KAGI_RETURN_IF_ERROR(txn.Commit(kOp));
+  return true;
 }
 
 absl::StatusOr<bool> SqliteStore::IsBanned(ByteSpan party_key) {

@@ -91,11 +91,15 @@ class SqliteStore final : public Store {
   absl::StatusOr<Bytes> ConsumePresignature(ByteSpan id) override;
   absl::Status AddBan(ByteSpan party_key, absl::string_view reason) override;
   absl::StatusOr<bool> IsBanned(ByteSpan party_key) override;
+  absl::StatusOr<bool> LiftBan(ByteSpan party_key,
+                               absl::string_view reason) override;
   absl::StatusOr<AuditEntry> AppendAudit(AuditEntry entry) override;
   absl::StatusOr<std::vector<AuditEntry>> ReadAudit() override;
   void SetAuditKey(const crypto::Ed25519PrivateKey* key) override;
   absl::StatusOr<AuditHead> LatestHead() override;
   absl::StatusOr<std::vector<VelocityRow>> ReadVelocity() override;
+  absl::StatusOr<std::vector<BanRow>> ReadBans() override;
+  absl::Status RestoreSignedRows(const std::vector<AuditEntry>& log) override;
   absl::StatusOr<Bytes> GetKekCheck() override;
   absl::Status PutKekCheck(ByteSpan sealed) override;
 
@@ -109,6 +113,11 @@ class SqliteStore final : public Store {
 
   // SetDurability switches the connection's synchronous mode (no I/O).
   absl::Status SetDurability(Durability d, absl::string_view op)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // InsertBanLocked writes a ban row (kept if one exists) inside the
+  // caller's open transaction.
+  absl::Status InsertBanLocked(ByteSpan party_key, absl::string_view reason,
+                               int64_t unix_time, absl::string_view op)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // AppendAuditLocked appends inside the caller's open transaction.
   absl::StatusOr<AuditEntry> AppendAuditLocked(AuditEntry entry,

@@ -1031,18 +1031,16 @@ TEST_F(SignedAuditTest, UnsignedRecordIsCaught) {
 TEST_F(SignedAuditTest, OverrideRecordAcceptsTheBreakBeforeIt) {
   AppendThree(*OpenSigned());
   RewriteFrom(db_, 2, [](AuditEntry& e) { e.outcome = "refused"; });
-  {
-    AuditEntry o;
-    o.operation = std::string(kAuditOverrideOperation);
-    o.outcome = "operator accepted the break at seq 2";
-    ASSERT_TRUE(OpenSigned()->AppendAudit(o).ok());
-  }
+  ASSERT_TRUE(
+      OpenSigned()
+          ->AppendAudit(AuditOverrideRecord(
+              Log(), 1700000100, "operator accepted the break at seq 2"))
+          .ok());
   AppendThree(*OpenSigned(), 5);
   absl::StatusOr<AuditVerdict> v =
       VerifySignedAuditLog(Log(), key_.PublicKey());
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->override_seq, 4u);
-  EXPECT_EQ(v->checked_from, 3u);
   EXPECT_THAT(v->accepted_error, HasSubstr("seq 2:"));
   // With an override in the log, the fast check looks at every record too.
   v = VerifySignedAuditLog(Log(), key_.PublicKey(), SignatureCheck::kLastHead);
@@ -1089,21 +1087,196 @@ TEST_F(SignedAuditTest, WipedOrEditedVelocityRowIsCaught) {
   EXPECT_EQ(*ParseReservations(log[0].reservations),
             std::vector<VelocityReservation>{r});
   EXPECT_TRUE(VerifySignedAuditLog(log, key_.PublicKey()).ok());
-  EXPECT_TRUE(VerifyVelocityRows(log, 0, *OpenStore()->ReadVelocity()).ok());
+  EXPECT_TRUE(VerifyVelocityRows(log, *OpenStore()->ReadVelocity()).ok());
 
   RawExec(db_, "UPDATE velocity SET unix_time = 1");
-  absl::Status s = VerifyVelocityRows(log, 0, *OpenStore()->ReadVelocity());
+  absl::Status s = VerifyVelocityRows(log, *OpenStore()->ReadVelocity());
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(s.message()), HasSubstr("differs"));
 
   RawExec(db_, "DELETE FROM velocity");
-  s = VerifyVelocityRows(log, 0, *OpenStore()->ReadVelocity());
+  s = VerifyVelocityRows(log, *OpenStore()->ReadVelocity());
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(s.message()), HasSubstr("request 'req-v'"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("seq 1"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("missing"));
-  // Reservations before the checked range are not vouched for.
-  EXPECT_TRUE(VerifyVelocityRows(log, 1, {}).ok());
+  // The break names the record, so an operator override can match it.
+  EXPECT_EQ(AuditBadSeq(s), 1u);
+}
+
+Admission VelocityAdmission(const std::string& request_id, int64_t t,
+                            uint8_t amount) {
+  Admission a;
+  a.decision.operation = "sign.admit";
+  a.decision.request_id = request_id;
+  a.decision.unix_time = t;
+  VelocityReservation r;
+  r.scope = "rule|key|BTC";
+  r.unix_time = t;
+  r.amount = TestKeyId(amount);
+  a.reservations.push_back(r);
+  return a;
+}
+
+// Red team (wt-red1): once the log held any override, every record before
+// it could be edited in place unnoticed. The override pins the content of
+// the records it accepted: an edit of any of them is a break named at the
+// override (which an operator may accept again, with a new override).
+TEST_F(SignedAuditTest, OverridePinsTheRecordsItAccepted) {
+  AppendThree(*OpenSigned());
+  ASSERT_TRUE(OpenSigned()
+                  ->AppendAudit(AuditOverrideRecord(Log(), 1700000100,
+                                                    "operator override"))
+                  .ok());
+  AppendThree(*OpenSigned(), 5);
+  ASSERT_TRUE(VerifySignedAuditLog(Log(), key_.PublicKey()).ok());
+
+  // Record seq 2 edited in place (its stored hash left as it was).
+  RawExec(db_, "DROP TRIGGER audit_no_update");
+  RawExec(db_,
+          "UPDATE audit SET outcome = 'refused', signature = x'' WHERE seq = "
+          "2");
+  for (SignatureCheck check :
+       {SignatureCheck::kEveryRecord, SignatureCheck::kLastHead}) {
+    absl::Status s =
+        VerifySignedAuditLog(Log(), key_.PublicKey(), check).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(std::string(s.message()),
+                HasSubstr("seq 4: the records before this operator override "
+                          "differ"));
+    EXPECT_EQ(AuditBadSeq(s), 4u);
+  }
+  // Rewritten with recomputed hashes (and the override's own hash): the
+  // override's signature no longer verifies.
+  RewriteFrom(db_, 3, [](AuditEntry& e) { e.outcome = "refused"; });
+  EXPECT_EQ(VerifySignedAuditLog(Log(), key_.PublicKey()).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+// An operator may accept an edited prefix again: the new override pins it.
+TEST_F(SignedAuditTest, ASecondOverridePinsTheEditedPrefix) {
+  AppendThree(*OpenSigned());
+  ASSERT_TRUE(OpenSigned()
+                  ->AppendAudit(AuditOverrideRecord(Log(), 1700000100, "o1"))
+                  .ok());
+  RawExec(db_, "DROP TRIGGER audit_no_update");
+  RawExec(db_, "UPDATE audit SET outcome = 'x' WHERE seq = 2");
+  ASSERT_EQ(AuditBadSeq(VerifySignedAuditLog(Log(), key_.PublicKey()).status()),
+            4u);
+  ASSERT_TRUE(OpenSigned()
+                  ->AppendAudit(AuditOverrideRecord(Log(), 1700000200, "o2"))
+                  .ok());
+  absl::StatusOr<AuditVerdict> v =
+      VerifySignedAuditLog(Log(), key_.PublicKey());
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->override_seq, 5u);
+  EXPECT_THAT(v->accepted_error, HasSubstr("seq 2:"));
+}
+
+// Red team (wt-red1): velocity rows of admissions before the last override
+// were never checked. Every signed reservation is checked.
+TEST_F(SignedAuditTest, VelocityRowsBeforeAnOverrideAreChecked) {
+  {
+    auto store = OpenSigned();
+    Admission a = VelocityAdmission("req-big", 1000, 0x7f);
+    ASSERT_TRUE(store
+                    ->BeginRequest("req-big", "sign", TestKeyId(0xe1),
+                                   Bytes(32, 1), Durability::kSynced, &a)
+                    .ok());
+  }
+  ASSERT_TRUE(
+      OpenSigned()
+          ->AppendAudit(AuditOverrideRecord(Log(), 1001, "operator override"))
+          .ok());
+  RawExec(db_, "DELETE FROM velocity");
+  const std::vector<AuditEntry> log = Log();
+  ASSERT_TRUE(VerifySignedAuditLog(log, key_.PublicKey()).ok());
+  const absl::Status s = VerifyVelocityRows(log, *OpenStore()->ReadVelocity());
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("request 'req-big'"));
+  EXPECT_EQ(AuditBadSeq(s), 1u);
+}
+
+// Red team (wt-red1): the ban table was not covered by the signed log. A ban
+// is signed with its row; a deleted row is a break naming its record.
+TEST_F(SignedAuditTest, DeletedBanRowIsCaught) {
+  const Bytes node3(32, 0x33);
+  {
+    auto store = OpenSigned();
+    AppendThree(*store);
+    ASSERT_TRUE(store->AddBan(node3, "OT consistency check failed").ok());
+    ASSERT_TRUE(store->AddBan(node3, "again").ok());  // no second record
+  }
+  const std::vector<AuditEntry> log = Log();
+  ASSERT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[3].operation, kAuditBanOperation);
+  EXPECT_EQ(log[3].parties, HexEncode(node3));
+  EXPECT_EQ(log[3].outcome, "OT consistency check failed");
+  ASSERT_TRUE(VerifySignedAuditLog(log, key_.PublicKey()).ok());
+  ASSERT_TRUE(VerifyBanRows(log, *OpenStore()->ReadBans()).ok());
+
+  RawExec(db_, "DELETE FROM bans");
+  const absl::Status s = VerifyBanRows(log, *OpenStore()->ReadBans());
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(s.message()), HasSubstr(HexEncode(node3)));
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("missing from the ban table"));
+  EXPECT_EQ(AuditBadSeq(s), 4u);
+}
+
+// A ban is lifted only with a signed lift record (kagictl ban lift): then
+// its row may be gone, and an override does not bring it back.
+TEST_F(SignedAuditTest, LiftedBanIsSignedAndNotRestored) {
+  const Bytes node3(32, 0x33);
+  {
+    auto store = OpenSigned();
+    ASSERT_TRUE(store->AddBan(node3, "equivocated").ok());
+    EXPECT_FALSE(*store->LiftBan(Bytes(32, 0x44), "not banned"));
+    EXPECT_TRUE(*store->LiftBan(node3, "operator: reviewed"));
+    EXPECT_FALSE(*store->IsBanned(node3));
+  }
+  const std::vector<AuditEntry> log = Log();
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[1].operation, kAuditBanLiftOperation);
+  ASSERT_TRUE(VerifySignedAuditLog(log, key_.PublicKey()).ok());
+  EXPECT_TRUE(VerifyBanRows(log, *OpenStore()->ReadBans()).ok());
+  ASSERT_TRUE(OpenStore()->RestoreSignedRows(log).ok());
+  EXPECT_FALSE(*OpenStore()->IsBanned(node3));
+}
+
+// The signed log is the truth: RestoreSignedRows (an operator override)
+// writes back wiped or edited velocity rows and deleted bans.
+TEST_F(SignedAuditTest, RestoreSignedRowsRebuildsVelocityAndBans) {
+  const Bytes node3(32, 0x33);
+  {
+    auto store = OpenSigned();
+    for (int i = 1; i <= 2; ++i) {
+      const std::string id = absl::StrCat("req-", i);
+      Admission a = VelocityAdmission(id, 1000 + i, 0x10);
+      ASSERT_TRUE(store
+                      ->BeginRequest(id, "sign", TestKeyId(0xd0 + i),
+                                     Bytes(32, static_cast<uint8_t>(i)),
+                                     Durability::kSynced, &a)
+                      .ok());
+    }
+    ASSERT_TRUE(store->AddBan(node3, "equivocated").ok());
+  }
+  const std::vector<VelocityRow> velocity = *OpenStore()->ReadVelocity();
+  RawExec(db_, "DELETE FROM velocity WHERE request_id = 'req-1'");
+  RawExec(db_, "UPDATE velocity SET unix_time = 1");
+  RawExec(db_, "DELETE FROM bans");
+  const std::vector<AuditEntry> log = Log();
+  ASSERT_FALSE(VerifyVelocityRows(log, *OpenStore()->ReadVelocity()).ok());
+  ASSERT_TRUE(OpenStore()->RestoreSignedRows(log).ok());
+  EXPECT_TRUE(VerifyVelocityRows(log, *OpenStore()->ReadVelocity()).ok());
+  EXPECT_TRUE(VerifyBanRows(log, *OpenStore()->ReadBans()).ok());
+  EXPECT_TRUE(*OpenStore()->IsBanned(node3));
+  const std::vector<VelocityRow> rebuilt = *OpenStore()->ReadVelocity();
+  ASSERT_EQ(rebuilt.size(), velocity.size());
+  for (size_t i = 0; i < rebuilt.size(); ++i) {
+    EXPECT_EQ(rebuilt[i].request_id, velocity[i].request_id);
+    EXPECT_EQ(rebuilt[i].reservation, velocity[i].reservation);
+  }
 }
 
 TEST_F(StoreTest, KekCheckIsStoredOnce) {

@@ -236,9 +236,17 @@ class Store {
   // CountPresignatures returns how many presignature ids are recorded.
   virtual absl::StatusOr<uint64_t> CountPresignatures() = 0;
 
-  // AddBan bans a party (idempotent: a second ban keeps the first reason).
+  // AddBan bans a party (idempotent: a second ban keeps the first reason)
+  // and, for a new ban, appends a signed ban record (kAuditBanOperation) in
+  // the same transaction.
   virtual absl::Status AddBan(ByteSpan party_key, absl::string_view reason) = 0;
   virtual absl::StatusOr<bool> IsBanned(ByteSpan party_key) = 0;
+  // LiftBan deletes a party's ban row and appends a signed lift record
+  // (kAuditBanLiftOperation) in the same transaction: an operator's decision
+  // (kagictl ban lift). False when the party was not banned (nothing
+  // written).
+  virtual absl::StatusOr<bool> LiftBan(ByteSpan party_key,
+                                       absl::string_view reason) = 0;
 
   // AppendAudit assigns seq, prev_hash and hash (the caller's values for
   // those are ignored) in one transaction and returns the stored entry;
@@ -259,6 +267,14 @@ class Store {
   virtual absl::Status PutKekCheck(ByteSpan sealed) = 0;
   // ReadVelocity returns every row of the velocity table.
   virtual absl::StatusOr<std::vector<VelocityRow>> ReadVelocity() = 0;
+  // ReadBans returns every row of the ban table.
+  virtual absl::StatusOr<std::vector<BanRow>> ReadBans() = 0;
+  // RestoreSignedRows writes back the velocity and ban rows the signed
+  // records of `log` hold (SignedVelocityRows, SignedBans), in one
+  // transaction: what an operator override does (the signed log is the
+  // truth).
+  virtual absl::Status RestoreSignedRows(
+      const std::vector<AuditEntry>& log) = 0;
 };
 
 }  // namespace kagi::storage

@@ -16,11 +16,7 @@ absl::StatusOr<std::string> NodeCore::CheckAuditLog(
   absl::StatusOr<storage::AuditVerdict> verdict = storage::VerifySignedAuditLog(
       log, self_key_, storage::SignatureCheck::kLastHead);
   absl::Status broken = verdict.status();
-  if (verdict.ok()) {
-    KAGI_ASSIGN_OR_RETURN(std::vector<storage::VelocityRow> rows,
-                          store_->ReadVelocity());
-    broken = storage::VerifyVelocityRows(log, verdict->checked_from, rows);
-  }
+  if (broken.ok()) broken = CheckSignedRows(log);
   if (!broken.ok()) {
     const std::optional<uint64_t> seq = storage::AuditBadSeq(broken);
     if (!accept_break_at.has_value() || seq != accept_break_at) {
@@ -33,13 +29,16 @@ absl::StatusOr<std::string> NodeCore::CheckAuditLog(
                              *seq, "; docs/deploy.md)")
               : ""));
     }
-    storage::AuditEntry override_record;
-    override_record.unix_time = absl::ToUnixSeconds(absl::Now());
-    override_record.operation = std::string(storage::kAuditOverrideOperation);
-    override_record.outcome = absl::StrCat(
-        "operator started the node over a broken audit log "
-        "(--accept-audit-break-at ",
-        *seq, "): ", broken.message());
+    // The signed records are the truth: the velocity and ban rows are
+    // rebuilt from them, and the override pins the records it accepts.
+    KAGI_RETURN_IF_ERROR(store_->RestoreSignedRows(log));
+    const storage::AuditEntry override_record = storage::AuditOverrideRecord(
+        log, absl::ToUnixSeconds(absl::Now()),
+        absl::StrCat("operator started the node over a broken audit log "
+                     "(--accept-audit-break-at ",
+                     *seq, "): ", broken.message(),
+                     "; velocity and ban rows rebuilt from the signed "
+                     "records"));
     KAGI_RETURN_IF_ERROR(store_->AppendAudit(override_record).status());
     LoadAnchors(log);
     return override_record.outcome;
@@ -55,8 +54,19 @@ absl::StatusOr<std::string> NodeCore::CheckAuditLog(
              : absl::StrCat(
                    "audit log accepted from the operator override at "
                    "seq ",
-                   verdict->override_seq,
-                   " on (before it: ", verdict->accepted_error, ")");
+                   verdict->override_seq, " on (before it: ",
+                   verdict->accepted_error.empty() ? "no chain break"
+                                                   : verdict->accepted_error,
+                   ")");
+}
+
+absl::Status NodeCore::CheckSignedRows(
+    const std::vector<storage::AuditEntry>& log) {
+  KAGI_ASSIGN_OR_RETURN(std::vector<storage::VelocityRow> velocity,
+                        store_->ReadVelocity());
+  KAGI_RETURN_IF_ERROR(storage::VerifyVelocityRows(log, velocity));
+  KAGI_ASSIGN_OR_RETURN(std::vector<storage::BanRow> bans, store_->ReadBans());
+  return storage::VerifyBanRows(log, bans);
 }
 
 void NodeCore::LoadAnchors(const std::vector<storage::AuditEntry>& log) {

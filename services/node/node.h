@@ -126,11 +126,13 @@ class NodeCore {
   std::vector<std::string> StartupReport();
 
   // CheckAuditLog verifies this node's audit log at start-up (every head
-  // signed by its identity key, chain intact, velocity rows as the signed
-  // admissions say; libs/storage/audit.h) and loads the peers' heads its
+  // signed by its identity key, chain intact, velocity and ban rows as the
+  // signed records say; libs/storage/audit.h) and loads the peers' heads its
   // records hold. DataLoss naming the first bad record, unless
-  // `accept_break_at` names exactly that seq: then an audit.override record
-  // is appended and its text returned. Returns a line for the start-up log
+  // `accept_break_at` names exactly that seq: then the velocity and ban rows
+  // are rebuilt from the signed records, an audit.override record pinning
+  // the log is appended and its text returned. Returns a line for the start-up
+  // log
   // ("" when there is nothing to say).
   absl::StatusOr<std::string> CheckAuditLog(
       std::optional<uint64_t> accept_break_at);
@@ -192,6 +194,8 @@ class NodeCore {
   // node received) differs from its ack in the certificate.
   absl::Status BanEquivocators(const protocol::ActivationCertificate& cert,
                                ByteSpan evidence);
+  // CheckSignedRows checks the velocity and ban tables against `log`.
+  absl::Status CheckSignedRows(const std::vector<storage::AuditEntry>& log);
   // LoadAnchors takes the newest head of each peer from this node's records.
   void LoadAnchors(const std::vector<storage::AuditEntry>& log);
   // KeepAnchor checks a peer's signed head and keeps it if it is newer.

@@ -55,14 +55,6 @@ void RawUpdateSealed(const std::string& db_path, const std::string& key_id,
   sqlite3_close(db);
 }
 
-void RawExec(const std::string& db_path, const char* sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
-  sqlite3_busy_timeout(db, 10000);
-  EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(db);
-}
-
 // RunKagictl runs kagictl against the cluster and returns its output.
 std::string RunKagictl(const std::string& args);
 
@@ -78,16 +70,34 @@ class ActivationTest : public ClusterSuite<ActivationTest> {
   void TearDown() override {
     if (cluster_ == nullptr) return;  // the cluster never started
     // Every test leaves node-3 honest, every node running and no ban (a
-    // test that makes a node ban node-3 checks the ban itself; lifting it
-    // has no command yet, so the store is edited here, test only).
-    for (int i = 1; i <= kNodes; ++i) {
-      RawExec(cluster_->NodeDb(i), "DELETE FROM bans");
-    }
+    // test that makes a node ban node-3 checks the ban itself; the bans are
+    // lifted here as an operator does, audited: a deleted row alone is a
+    // break at the next start-up).
+    for (int i = 1; i <= kNodes; ++i) LiftBans(i);
     Node3Honest();
     for (int i = 1; i <= kNodes; ++i) {
       if (!cluster_->NodePid(i).ok()) {
         ASSERT_TRUE(cluster_->StartNode(i).ok());
       }
+    }
+  }
+
+  static void LiftBans(int i) {
+    std::vector<storage::BanRow> bans;
+    {
+      auto store = storage::SqliteStore::OpenReadOnly(cluster_->NodeDb(i));
+      ASSERT_TRUE(store.ok()) << store.status();
+      absl::StatusOr<std::vector<storage::BanRow>> rows = (*store)->ReadBans();
+      ASSERT_TRUE(rows.ok()) << rows.status();
+      bans = *std::move(rows);
+    }
+    for (const storage::BanRow& ban : bans) {
+      const std::string out = RunCommand(
+          absl::StrCat(KAGICTL_PATH, " ban lift --db ", cluster_->NodeDb(i),
+                       " --identity-key ", kagictl::NodeDir(cluster_->dir(), i),
+                       "/identity.pem --party ", HexEncode(ban.party_key),
+                       " --reason test-reset 2>&1"));
+      ASSERT_THAT(out, ::testing::HasSubstr("lifted (audited)")) << out;
     }
   }
 

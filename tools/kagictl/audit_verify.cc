@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "libs/base/bytes.h"
 #include "libs/base/status_macros.h"
 #include "libs/storage/sqlite_store.h"
@@ -72,7 +73,9 @@ void CheckAnchors(const NodeLog& holder, std::map<std::string, NodeLog>& nodes,
                           " (records were removed from its end)"));
         continue;
       }
-      if (n.log[a.head.seq - 1].hash != a.head.hash) {
+      // The hash recomputed from the record's content: the stored column
+      // alone would miss a record edited in place.
+      if (storage::AuditEntryHash(n.log[a.head.seq - 1]) != a.head.hash) {
         Note(n, a.head.seq,
              absl::StrCat(where, ", but ", n.name, "'s record seq ", a.head.seq,
                           " differs from it (rewritten)"));
@@ -81,11 +84,37 @@ void CheckAnchors(const NodeLog& holder, std::map<std::string, NodeLog>& nodes,
   }
 }
 
+// Escaped: every line and the verdict's message.
+AuditReport Escaped(AuditReport r) {
+  for (std::string& line : r.lines) line = Printable(line);
+  if (!r.status.ok()) {
+    r.status = absl::Status(r.status.code(), Printable(r.status.message()));
+  }
+  return r;
+}
+
 }  // namespace
 
-AuditReport VerifyNodeAudit(const std::string& db,
-                            const storage::NodeKey& node_key,
-                            const std::string& expected_last_hash) {
+std::string Printable(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b == '\\') {
+      out += "\\\\";
+    } else if (b >= 0x20 && b < 0x7f) {
+      out += c;
+    } else {
+      absl::StrAppend(&out, "\\x", absl::Hex(b, absl::kZeroPad2));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+AuditReport NodeReport(const std::string& db, const storage::NodeKey& node_key,
+                       const std::string& expected_last_hash) {
   AuditReport r;
   absl::StatusOr<std::vector<storage::AuditEntry>> log = ReadLog(db);
   if (!log.ok()) {
@@ -124,7 +153,17 @@ AuditReport VerifyNodeAudit(const std::string& db,
   return r;
 }
 
-AuditReport VerifyClusterAudit(const std::string& dir) {
+}  // namespace
+
+AuditReport VerifyNodeAudit(const std::string& db,
+                            const storage::NodeKey& node_key,
+                            const std::string& expected_last_hash) {
+  return Escaped(NodeReport(db, node_key, expected_last_hash));
+}
+
+namespace {
+
+AuditReport ClusterReport(const std::string& dir) {
   AuditReport r;
   const int count = NodeCount(dir);
   if (count == 0) {
@@ -201,6 +240,12 @@ AuditReport VerifyClusterAudit(const std::string& dir) {
                                    " nodes, ", checked, " anchors checked"));
   }
   return r;
+}
+
+}  // namespace
+
+AuditReport VerifyClusterAudit(const std::string& dir) {
+  return Escaped(ClusterReport(dir));
 }
 
 }  // namespace kagi::kagictl

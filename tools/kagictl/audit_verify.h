@@ -9,15 +9,15 @@
 //     record. An operator override (audit.override) is reported.
 //   * a cluster (--cluster DIR): each node's log as above, then every anchor
 //     (a peer's signed head held in a node's session records) against the
-//     peer's own log: the peer must have a record at that seq with that
-//     hash. A record missing (the tail cut) or different (rewritten, even by
-//     someone holding the node's key) names the node and the first anchored
-//     seq it fails. DIR has the layout of `kagictl cluster init`
-//     (DIR/node-<i>/node.conf, whose storage_path names the database; the
-//     identity keys come from the peers lists of the configs). For a
-//     production cluster, copy each node's config and a snapshot of its
-//     database (sqlite3 node.db ".backup node-copy.db") into that layout
-//     (docs/deploy.md).
+//     peer's own log: the peer must have a record at that seq whose hash,
+//     recomputed from its content, is that hash. A record missing (the tail
+//     cut) or different (rewritten, even by someone holding the node's key)
+//     names the node and the first anchored seq it fails. DIR has the layout of
+//     `kagictl cluster init` (DIR/node-<i>/node.conf, whose storage_path names
+//     the database; the identity keys come from the peers lists of the
+//     configs). For a production cluster, copy each node's config and a
+//     snapshot of its database (sqlite3 node.db ".backup node-copy.db") into
+//     that layout (docs/deploy.md).
 #ifndef KAGI_TOOLS_KAGICTL_AUDIT_VERIFY_H_
 #define KAGI_TOOLS_KAGICTL_AUDIT_VERIFY_H_
 
@@ -25,11 +25,19 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "libs/storage/audit.h"
 
 namespace kagi::kagictl {
 
-// The lines to print and the verdict (DataLoss naming the first problem).
+// Printable escapes what a record holds for a terminal: bytes outside
+// printable ASCII (newlines, ANSI escapes, NUL, UTF-8) and '\\' become
+// "\xNN" / "\\\\", so a record (e.g. a refused request's request_id, which
+// a compromised gateway chooses) cannot forge report lines or colours.
+std::string Printable(absl::string_view text);
+
+// The lines to print (every one Printable) and the verdict (DataLoss naming the
+// first problem).
 struct AuditReport {
   std::vector<std::string> lines;
   absl::Status status;

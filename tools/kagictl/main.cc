@@ -103,12 +103,15 @@ Demo transactions (no blockchain needed):
                     [--network regtest] --out FILE
   kagictl demo-eth-tx --to ADDRESS --value-wei N [--chain-id 1337] [--nonce 0]
 
-Shares (on a node's host, against its store):
+Shares and bans (on a node's host, against its store):
   kagictl share retire-pending --db NODE_DB --identity-key FILE --key KEY_ID
                                --epoch E
       erase the PENDING shares of one key and epoch for which no activation
       certificate will come (audited, the record signed with the node's
       identity key FILE; docs/rotation.md)
+  kagictl ban lift --db NODE_DB --identity-key FILE --party HEX --reason TEXT
+      let a banned peer (its identity key HEX) take part again (audited,
+      signed like the above; docs/deploy.md)
 
 Audit (read-only, from the database files; docs/deploy.md):
   kagictl audit verify --db NODE_DB --node-key HEX [--last-hash HEX]
@@ -737,6 +740,37 @@ absl::Status ShareCommand(const Args& a) {
   return absl::OkStatus();
 }
 
+// BanCommand: `ban lift`, run on a node's host against its store: the
+// operator's decision to let a banned peer take part again. The row goes
+// with a signed lift record (the start-up check wants a row for every
+// signed ban that was not lifted).
+absl::Status BanCommand(const Args& a) {
+  if (a.words.size() != 2 || a.words[1] != "lift") {
+    return absl::InvalidArgumentError(
+        "ban lift --db NODE_DB --identity-key FILE --party HEX --reason TEXT");
+  }
+  KAGI_ASSIGN_OR_RETURN(std::string db, a.Required("db"));
+  KAGI_ASSIGN_OR_RETURN(std::string identity_file, a.Required("identity-key"));
+  KAGI_ASSIGN_OR_RETURN(std::string party_hex, a.Required("party"));
+  KAGI_ASSIGN_OR_RETURN(std::string party, HexArg(party_hex, 32, "--party"));
+  KAGI_ASSIGN_OR_RETURN(std::string reason, a.Required("reason"));
+  if (::access(db.c_str(), R_OK | W_OK) != 0) {
+    return absl::NotFoundError(absl::StrCat("--db: cannot open ", db));
+  }
+  KAGI_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey identity,
+                        transport::LoadIdentityKey(identity_file));
+  KAGI_ASSIGN_OR_RETURN(auto store, storage::SqliteStore::Open(db));
+  store->SetAuditKey(&identity);
+  KAGI_ASSIGN_OR_RETURN(bool lifted,
+                        store->LiftBan(AsBytes(party), "operator: " + reason));
+  if (!lifted) {
+    return absl::NotFoundError(
+        absl::StrCat("party ", party_hex, " is not banned in ", db));
+  }
+  std::cout << "ban of " << party_hex << " lifted (audited)\n";
+  return absl::OkStatus();
+}
+
 absl::Status AuditCommand(const Args& a) {
   if (a.words.size() != 2 || (a.words[1] != "verify" && a.words[1] != "show")) {
     return absl::InvalidArgumentError(
@@ -771,11 +805,15 @@ absl::Status AuditCommand(const Args& a) {
   // Whole records (the decoded request summary, the decision, outcome).
   for (const storage::AuditEntry& e : log) {
     if (a.Has("request") && e.request_id != a.Get("request")) continue;
-    std::cout << "#" << e.seq << " " << e.operation << " " << e.request_id
-              << "\n";
-    if (!e.parties.empty()) std::cout << "  request  " << e.parties << "\n";
-    std::cout << "  outcome  " << e.outcome << "\n";
-    if (!e.anchors.empty()) std::cout << "  anchors  " << e.anchors << "\n";
+    std::cout << "#" << e.seq << " " << kagictl::Printable(e.operation) << " "
+              << kagictl::Printable(e.request_id) << "\n";
+    if (!e.parties.empty()) {
+      std::cout << "  request  " << kagictl::Printable(e.parties) << "\n";
+    }
+    std::cout << "  outcome  " << kagictl::Printable(e.outcome) << "\n";
+    if (!e.anchors.empty()) {
+      std::cout << "  anchors  " << kagictl::Printable(e.anchors) << "\n";
+    }
   }
   return absl::OkStatus();
 }
@@ -952,6 +990,7 @@ absl::Status Main(const Args& a) {
   if (cmd == "request") return RequestCommand(a);
   if (cmd == "audit") return AuditCommand(a);
   if (cmd == "share") return ShareCommand(a);
+  if (cmd == "ban") return BanCommand(a);
   if (cmd == "bench") {
     BenchOptions o;
     o.dir = a.Get("dir");
