@@ -180,6 +180,22 @@ absl::Status WritePidFile(const std::string& path, pid_t pid) {
 
 // --- Cluster -----------------------------------------------------------------
 
+namespace {
+
+// EditTextProto applies `edit` (when set) to the text-format proto at `path`.
+template <typename T>
+absl::Status EditTextProto(const std::string& path,
+                           const std::function<void(T&)>& edit) {
+  if (!edit) return absl::OkStatus();
+  T message;
+  KAGI_RETURN_IF_ERROR(transport::LoadTextProto(path, &message));
+  edit(message);
+  return transport::WriteFileAtomically(path, transport::RenderConfig(message),
+                                        transport::kPublicFileMode);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
     const ClusterConfig& config) {
   ::signal(SIGPIPE, SIG_IGN);
@@ -244,17 +260,11 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(
   o.admin_without_approvals = config.admin_without_approvals;
   o.round_timeout_ms = config.round_timeout_ms;
   KAGI_RETURN_IF_ERROR(kagictl::InitCluster(o));
-  if (config.edit_policy) {
-    for (int i = 1; i <= kNodes; ++i) {
-      const std::string path = kagictl::NodePolicyPath(c->dir_, i);
-      v1::Policy policy;
-      KAGI_RETURN_IF_ERROR(transport::LoadTextProto(path, &policy));
-      config.edit_policy(policy);
-      std::string text;
-      google::protobuf::TextFormat::PrintToString(policy, &text);
-      KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
-          path, text, transport::kPublicFileMode));
-    }
+  for (int i = 1; i <= config.nodes; ++i) {
+    KAGI_RETURN_IF_ERROR(EditTextProto<v1::Policy>(
+        kagictl::NodePolicyPath(c->dir_, i), config.edit_policy));
+    KAGI_RETURN_IF_ERROR(EditTextProto<v1::NodeConfig>(
+        kagictl::NodeConfigPath(c->dir_, i), config.edit_node_config));
   }
   // ~Cluster stops whatever started if a later step fails.
   for (int i = 1; i <= config.nodes; ++i) {

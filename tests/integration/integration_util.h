@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "kagi/v1/common.pb.h"
+#include "kagi/v1/config.pb.h"
 #include "kagi/v1/node.grpc.pb.h"
 #include "kagi/v1/policy.pb.h"
 #include "kagi/v1/wallet.grpc.pb.h"
@@ -53,6 +54,8 @@ struct ClusterConfig {
   // node-1..node-<nodes> on base_port+1..base_port+nodes (2..16). Last, so
   // that positional initializers of the fields above keep their meaning.
   int nodes = kNodes;
+  // When set, applied to every node's config before the nodes start.
+  std::function<void(v1::NodeConfig&)> edit_node_config = nullptr;
 };
 
 class Cluster {
