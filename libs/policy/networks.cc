@@ -3,14 +3,36 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "libs/base/status_macros.h"
 
 namespace kagi::policy {
 namespace {
 
 constexpr absl::string_view kRawDigestName = "raw_digest";
+
+// A PSBT does not encode its network and a bitcoin sighash is the same on
+// every network, so the request's `network` label is all that would tell two
+// bound bitcoin networks apart: a key bound to mainnet and regtest would sign
+// a mainnet spend under the regtest rule. One bitcoin network per key makes
+// the binding, not the label, decide (docs/policy.md).
+absl::Status AtMostOneBitcoinNetwork(const std::vector<std::string>& sorted,
+                                     absl::string_view field) {
+  std::vector<std::string> bitcoin;
+  for (const std::string& name : sorted) {
+    if (absl::StartsWith(name, "bitcoin:")) bitcoin.push_back(name);
+  }
+  if (bitcoin.size() <= 1) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      field, ": a key may be bound to at most one bitcoin network, got ",
+      absl::StrJoin(bitcoin, " and "),
+      " (a PSBT does not say its network and its sighash is the same on "
+      "every network, so only the request's label would pick the rule; "
+      "create one key per bitcoin network)"));
+}
 
 }  // namespace
 
@@ -58,6 +80,7 @@ absl::StatusOr<std::vector<std::string>> ParseNetworkBinding(
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
+  KAGI_RETURN_IF_ERROR(AtMostOneBitcoinNetwork(out, field));
   return out;
 }
 

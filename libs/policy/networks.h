@@ -43,7 +43,10 @@ std::string BoundNetworkName(absl::string_view chain,
 
 // ParseNetworkBinding checks every name of `names` and returns them sorted
 // and without duplicates. InvalidArgument naming `field` and the index of a
-// bad name, or when there are more than kMaxBoundNetworks. An empty list is
+// bad name, when there are more than kMaxBoundNetworks, or when it names more
+// than one bitcoin network (a PSBT does not say its network, so the request's
+// label would pick the rule; several ethereum chain ids are fine, the chain id
+// is in the signed transaction). An empty list is
 // returned as is (callers decide whether that is allowed).
 absl::StatusOr<std::vector<std::string>> ParseNetworkBinding(
     const google::protobuf::RepeatedPtrField<std::string>& names,

@@ -40,6 +40,26 @@ TEST(NetworksTest, BadNamesAreRefusedNamingTheIndex) {
               HasSubstr("at most 16"));
 }
 
+// A PSBT does not say its network and its sighash is the same on every
+// bitcoin network, so a key bound to two bitcoin networks would let the
+// request's label pick the policy rule: at most one bitcoin network per key.
+// Ethereum chain ids are in the signed transaction: several are fine.
+TEST(NetworksTest, AtMostOneBitcoinNetwork) {
+  absl::StatusOr<std::vector<std::string>> b = ParseNetworkBinding(
+      Names({"ethereum:1", "bitcoin:regtest", "raw_digest", "bitcoin:mainnet"}),
+      "networks");
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(b.status().message(),
+              HasSubstr("bitcoin:mainnet and bitcoin:regtest"));
+  EXPECT_THAT(b.status().message(), HasSubstr("networks:"));
+  b = ParseNetworkBinding(
+      Names({"bitcoin:testnet", "ethereum:1", "ethereum:1337", "raw_digest"}),
+      "networks");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_THAT(*b, ElementsAre("bitcoin:testnet", "ethereum:1", "ethereum:1337",
+                              "raw_digest"));
+}
+
 TEST(NetworksTest, RequestsOutsideTheBindingAreRefusedNamingBoth) {
   const std::vector<std::string> bound = {"bitcoin:mainnet", "ethereum:1"};
   EXPECT_TRUE(CheckNetworkBinding("ab", bound, "bitcoin:mainnet").ok());

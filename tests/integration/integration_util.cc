@@ -513,7 +513,7 @@ absl::StatusOr<v1::ListNodesResponse> ListNodes(v1::Wallet::Stub* wallet) {
 }
 
 std::vector<std::string> TestNetworks() {
-  return {"bitcoin:regtest", "bitcoin:testnet",
+  return {"bitcoin:regtest",
           absl::StrCat("ethereum:", kagictl::kDemoEthChainId), "raw_digest"};
 }
 

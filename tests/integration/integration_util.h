@@ -183,8 +183,8 @@ v1::SignRequest SimpleSignRequest(const std::string& key_id,
                                   const std::vector<uint32_t>& path = {0, 7});
 
 // TestNetworks: the networks a test key is bound to unless a test says
-// otherwise: every network of the demo policy (bitcoin regtest and testnet,
-// ethereum 1337) and raw digests.
+// otherwise: bitcoin regtest (a key binds at most one bitcoin network),
+// ethereum 1337 and raw digests.
 std::vector<std::string> TestNetworks();
 grpc::Status CreateKey(
     v1::Wallet::Stub* wallet, uint32_t threshold, v1::KeyInfo* out,

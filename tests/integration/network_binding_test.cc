@@ -196,9 +196,24 @@ TEST_F(NetworkBindingTest, BindingIsShownAndCarriedThroughRefresh) {
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(120)));
     return cluster_->wallet()->Refresh(&ctx, req, out);
   };
+  // A key binds at most one bitcoin network: a PSBT does not say its
+  // network, so with two the request's label would pick the rule.
+  v1::KeyInfo two;
+  st = CreateKey(cluster_->wallet(), 2, &two,
+                 {"bitcoin:mainnet", "bitcoin:regtest", "ethereum:1"});
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << Describe(st);
+  EXPECT_THAT(st.error_message(),
+              HasSubstr("at most one bitcoin network, got bitcoin:mainnet and "
+                        "bitcoin:regtest"));
   v1::KeyInfo refreshed;
   st =
       refresh({"bitcoin:mainnet", "bitcoin:testnet", "ethereum:1"}, &refreshed);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << Describe(st);
+  EXPECT_THAT(st.error_message(),
+              HasSubstr("got bitcoin:mainnet and bitcoin:testnet"));
+  st = refresh({"bitcoin:mainnet", "ethereum:1", "ethereum:5"}, &refreshed);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
       << Describe(st);
   EXPECT_THAT(st.error_message(), HasSubstr("carries the key's network binding "
