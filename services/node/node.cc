@@ -473,17 +473,18 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   const v1::SignRequest& req = request.request();
   KAGI_RETURN_IF_ERROR(ValidateRequestId(req.request_id()));
   KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(req.key_id()));
+  // The request digest from the bytes received and the approvals over it
+  // first: a request changed after approval is refused as such
+  // (PERMISSION_DENIED) even when the change also breaks its decoding or
+  // changes its expiry or key (both are in the digest). Then the expiry, the
+  // key, decode in full, compute every digest here, and the policy.
+  KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(req));
+  KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
+                        Approvers(digest, req.approvals()));
   KAGI_RETURN_IF_ERROR(CheckExpiry(req.expiry_unix_seconds(), absl::Now(),
                                    limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(SharePtr share_ptr, LoadShare(key_id));
   const protocol::KeyShare& share = *share_ptr;
-  // The request digest from the bytes received and the approvals over it
-  // first: a request changed after approval is refused as such
-  // (PERMISSION_DENIED) even when the change also breaks its decoding.
-  // Then decode in full, compute every digest here, and the policy.
-  KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(req));
-  KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
-                        Approvers(digest, req.approvals()));
   KAGI_ASSIGN_OR_RETURN(
       DecodedPayload decoded,
       DecodePayload(req, share, limits_,

@@ -339,6 +339,36 @@ TEST_F(PolicyTest, BadApprovalsAreRefusedWithAReason) {
                        "needs 2 of treasury + 1 of risk"));
 }
 
+// The expiry and the key id are in the approved digest: changing either after
+// approval is tampering, answered PERMISSION_DENIED by every node (the
+// approvals are checked before the expiry and before the key is loaded), not
+// FAILED_PRECONDITION / INVALID_ARGUMENT / NOT_FOUND (red team 2, claim 8).
+TEST_F(PolicyTest, ExpiryOrKeyChangedAfterApprovalIsPermissionDenied) {
+  v1::SignRequest approved = Psbt(15000);
+  Approve(approved, {"alice", "bob", "carol"});
+  v1::SignRequest past = approved;
+  past.set_expiry_unix_seconds(Expiry(-10));
+  v1::SignRequest far = approved;
+  far.set_expiry_unix_seconds(Expiry(10 * 365 * 86400));
+  v1::SignRequest other_key = approved;
+  other_key.set_key_id(std::string(32, '\x5a'));  // no such key
+  for (const auto& [what, r] :
+       std::vector<std::pair<std::string, v1::SignRequest>>{
+           {"expiry in the past", past},
+           {"expiry far ahead", far},
+           {"another key", other_key}}) {
+    for (int i = 1; i <= kNodes; ++i) {
+      EXPECT_TRUE(RpcError(DirectSign(i, r),
+                           grpc::StatusCode::PERMISSION_DENIED,
+                           "the request is not the one that was approved"))
+          << what << ", node-" << i;
+    }
+  }
+  // These refusals count against client/client-1's refusal budget on every
+  // node: let it refill so the next tests start with a full one.
+  absl::SleepFor(absl::Seconds(3));
+}
+
 TEST_F(PolicyTest, ExpiredAndReusedRequestsRefused) {
   v1::SignRequest expired = Psbt(1000);
   expired.set_expiry_unix_seconds(Expiry(-10));
