@@ -31,12 +31,15 @@ size_t Echo(const MessageShape& s) {
          dealers * kHash;
 }
 
-size_t Dkg(uint32_t round, bool broadcast, const MessageShape& s) {
+// DKG and reshare share their rounds; they differ only in round 2's
+// `context`: a DKG's extra hash, a reshare dealer's epoch-e public view.
+size_t Dealing(uint32_t round, bool broadcast, const MessageShape& s,
+               size_t context) {
   switch (round) {
     case 1:
       return broadcast ? kRound1Payload : 0;
     case 2:
-      return broadcast ? Echo(s) + s.threshold * kPoint + kHash + kHash +
+      return broadcast ? Echo(s) + s.threshold * kPoint + context + kHash +
                              s.threshold * kPok
                        : kScalar + mpc::kBaseOtMessageBytes;
     case 3:
@@ -46,6 +49,10 @@ size_t Dkg(uint32_t round, bool broadcast, const MessageShape& s) {
     default:
       return 0;
   }
+}
+
+size_t Dkg(uint32_t round, bool broadcast, const MessageShape& s) {
+  return Dealing(round, broadcast, s, kHash);
 }
 
 size_t Sign(uint32_t round, bool broadcast, const MessageShape& s) {
@@ -69,20 +76,7 @@ size_t Sign(uint32_t round, bool broadcast, const MessageShape& s) {
 size_t Reshare(uint32_t round, bool broadcast, const MessageShape& s) {
   // The epoch-e public view a dealer presents: X ‖ u32 ‖ X_1..X_c ‖ cc ‖ id.
   const size_t view = kPoint + kU32 + s.committee * kPoint + kHash + kHash;
-  switch (round) {
-    case 1:
-      return broadcast ? kRound1Payload : 0;
-    case 2:
-      return broadcast ? Echo(s) + s.threshold * kPoint + view + kHash +
-                             s.threshold * kPok
-                       : kScalar + mpc::kBaseOtMessageBytes;
-    case 3:
-      return broadcast ? kPok + kHash : mpc::kBaseOtMessageBytes + kHash;
-    case 4:
-      return broadcast ? kAck : 0;
-    default:
-      return 0;
-  }
+  return Dealing(round, broadcast, s, view);
 }
 
 }  // namespace
