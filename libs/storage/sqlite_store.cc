@@ -86,7 +86,9 @@ CREATE TABLE IF NOT EXISTS requests (
   outcome TEXT NOT NULL,
   result BLOB NOT NULL,
   attempts INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  key_id BLOB NOT NULL DEFAULT x'',
+  initiator TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS presignatures (
   id BLOB PRIMARY KEY,
@@ -129,20 +131,34 @@ CREATE TABLE IF NOT EXISTS kek_check (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   sealed BLOB NOT NULL
 );
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;
 )sql";
 
 // Request claims (services/node/request_claims.h): what each member of a
-// key's committee said about a request id. Additive (created where missing,
-// whatever the schema version), so it needs no version step.
+// key's committee said about a request id of that key. Additive (created
+// where missing, whatever the schema version). The first table of claims,
+// keyed by request id alone and holding claims without evidence, is dropped:
+// no claim in it would be accepted today.
 constexpr const char* kSchemaRequestClaims = R"sql(
-CREATE TABLE IF NOT EXISTS request_claims (
+DROP TABLE IF EXISTS request_claims;
+CREATE TABLE IF NOT EXISTS key_request_claims (
+  key_id BLOB NOT NULL,
   request_id TEXT NOT NULL,
   node_key BLOB NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('admitted', 'succeeded', 'failed')),
   claim BLOB NOT NULL,
-  PRIMARY KEY (request_id, node_key)
+  PRIMARY KEY (key_id, request_id, node_key)
 );
+)sql";
+
+// Version 4 -> 5: a request record names its key and its initiator (the
+// client GetRequestStatus answers). Rows recorded before have neither.
+constexpr const char* kRequestsHaveOwner =
+    "SELECT COUNT(*) FROM pragma_table_info('requests') WHERE name = "
+    "'initiator'";
+constexpr const char* kMigrateRequestsV5 = R"sql(
+ALTER TABLE requests ADD COLUMN key_id BLOB NOT NULL DEFAULT x'';
+ALTER TABLE requests ADD COLUMN initiator TEXT NOT NULL DEFAULT '';
 )sql";
 
 // Version 2 -> 3: shares are keyed by (key id, epoch, session id), so that a
@@ -220,11 +236,12 @@ constexpr const char* kGetPending =
     "shares WHERE key_id = ? AND epoch = ? AND state = 'PENDING' ORDER BY sid";
 constexpr const char* kGetRequest =
     "SELECT request_id, operation, request_digest, state, outcome, result, "
-    "attempts FROM requests WHERE request_id = ?";
+    "attempts, key_id, initiator FROM requests WHERE request_id = ?";
 constexpr const char* kInsertRequest =
     "INSERT INTO requests (request_id, operation, request_digest, state, "
-    "outcome, result, attempts, updated_at) VALUES (?, ?, ?, 'in_progress', "
-    "'', x'', 1, CAST(strftime('%s', 'now') AS INTEGER))";
+    "outcome, result, attempts, updated_at, key_id, initiator) VALUES (?, ?, "
+    "?, 'in_progress', '', x'', 1, CAST(strftime('%s', 'now') AS INTEGER), "
+    "?, ?)";
 constexpr const char* kRetryRequest =
     "UPDATE requests SET state = 'in_progress', outcome = '', attempts = "
     "attempts + 1, updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE "
@@ -261,16 +278,17 @@ constexpr const char* kVelocityAmounts =
     "SELECT amount FROM velocity WHERE scope = ? AND unix_time >= ? AND "
     "request_id != ?";
 constexpr const char* kPutRequestClaim =
-    "INSERT INTO request_claims (request_id, node_key, state, claim) VALUES "
-    "(?, ?, ?, ?) ON CONFLICT (request_id, node_key) DO UPDATE SET "
-    "state = excluded.state, claim = excluded.claim WHERE "
-    "request_claims.state != 'succeeded'";
+    "INSERT INTO key_request_claims (key_id, request_id, node_key, state, "
+    "claim) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id, request_id, node_key) "
+    "DO UPDATE SET state = excluded.state, claim = excluded.claim WHERE "
+    "key_request_claims.state != 'succeeded'";
 constexpr const char* kGetClaimsInState =
-    "SELECT request_id, node_key, state, claim FROM request_claims WHERE "
-    "node_key = ? AND state = ? ORDER BY request_id";
+    "SELECT key_id, request_id, node_key, state, claim FROM "
+    "key_request_claims WHERE node_key = ? AND state = ? ORDER BY key_id, "
+    "request_id";
 constexpr const char* kGetRequestClaims =
-    "SELECT node_key, state, claim FROM request_claims WHERE request_id = ? "
-    "ORDER BY node_key";
+    "SELECT key_id, request_id, node_key, state, claim FROM "
+    "key_request_claims WHERE key_id = ? AND request_id = ? ORDER BY node_key";
 constexpr const char* kLastAudit =
     "SELECT seq, hash, head_signature FROM audit ORDER BY seq DESC LIMIT 1";
 constexpr const char* kInsertAudit =
@@ -385,6 +403,8 @@ absl::StatusOr<RequestRecord> ReadRequestRow(sqlite3_stmt* s) {
   rec.outcome = ColumnText(s, 4);
   rec.result = ColumnBytes(s, 5);
   rec.attempts = static_cast<uint32_t>(sqlite3_column_int64(s, 6));
+  rec.key_id = ColumnBytes(s, 7);
+  rec.initiator = ColumnText(s, 8);
   return rec;
 }
 
@@ -532,10 +552,10 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
       KAGI_ASSIGN_OR_RETURN(bool row, v.Step());
       version = row ? sqlite3_column_int64(raw, 0) : 0;
     }
-    if (version > 4) {
+    if (version > 5) {
       return absl::FailedPreconditionError(
           absl::StrCat("sqlite: open ", p, ": schema version ", version,
-                       " is newer than this binary's (4)"));
+                       " is newer than this binary's (5)"));
     }
     bool audit_v3 = false;  // an audit table without the v4 columns
     if (version == 2 || version == 3) {
@@ -556,6 +576,20 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     KAGI_RETURN_IF_ERROR(store->Exec(kSchema, "open: schema"));
     KAGI_RETURN_IF_ERROR(
         store->Exec(kSchemaRequestClaims, "open: schema request_claims"));
+    {
+      KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * shape,
+                            store->Prepare(kRequestsHaveOwner, "open"));
+      bool has_owner = false;
+      {
+        Stmt v(store.get(), shape, "open: requests columns");
+        KAGI_ASSIGN_OR_RETURN(bool row, v.Step());
+        has_owner = row && sqlite3_column_int64(shape, 0) != 0;
+      }
+      if (!has_owner) {
+        KAGI_RETURN_IF_ERROR(
+            store->Exec(kMigrateRequestsV5, "open: migrate requests to v5"));
+      }
+    }
     if (version == 2) {
       KAGI_RETURN_IF_ERROR(
           store->Exec(kMigrateSharesV2Rows, "open: migrate shares to v3"));
@@ -899,6 +933,11 @@ absl::Status SqliteStore::BeginRequest(absl::string_view request_id,
       s.Text(request_id);
     } else {
       s.Text(request_id).Text(operation).Blob(digest);
+      if (admission != nullptr) {
+        s.Blob(admission->key_id).Text(admission->initiator);
+      } else {
+        s.Blob({}).Text("");
+      }
     }
     KAGI_RETURN_IF_ERROR(s.Run());
   }
@@ -985,30 +1024,42 @@ absl::Status SqliteStore::PutRequestClaim(const RequestClaimRow& row) {
       [this] { SetDurability(Durability::kSynced, kOp).IgnoreError(); });
   KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kPutRequestClaim, kOp));
   Stmt s(this, raw, kOp);
-  s.Text(row.request_id).Blob(row.node_key).Text(row.state).Blob(row.claim);
+  s.Blob(row.key_id)
+      .Text(row.request_id)
+      .Blob(row.node_key)
+      .Text(row.state)
+      .Blob(row.claim);
   return s.Run();
 }
 
-absl::StatusOr<std::vector<RequestClaimRow>> SqliteStore::GetRequestClaims(
-    absl::string_view request_id) {
-  constexpr absl::string_view kOp = "GetRequestClaims";
-  absl::MutexLock lock(&mu_);
-  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetRequestClaims, kOp));
-  Stmt s(this, raw, kOp);
-  s.Text(request_id);
+absl::StatusOr<std::vector<RequestClaimRow>> SqliteStore::ReadClaimRows(
+    Stmt& s, sqlite3_stmt* raw) {
   std::vector<RequestClaimRow> out;
   while (true) {
     KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     RequestClaimRow r;
-    r.request_id = std::string(request_id);
     KAGI_ASSIGN_OR_RETURN(
-        r.node_key, ColumnDigest(raw, 0, "sqlite: request_claims.node_key"));
-    r.state = ColumnText(raw, 1);
-    r.claim = ColumnBytes(raw, 2);
+        r.key_id, ColumnDigest(raw, 0, "sqlite: key_request_claims.key_id"));
+    r.request_id = ColumnText(raw, 1);
+    KAGI_ASSIGN_OR_RETURN(
+        r.node_key,
+        ColumnDigest(raw, 2, "sqlite: key_request_claims.node_key"));
+    r.state = ColumnText(raw, 3);
+    r.claim = ColumnBytes(raw, 4);
     out.push_back(std::move(r));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<RequestClaimRow>> SqliteStore::GetRequestClaims(
+    const std::array<uint8_t, 32>& key_id, absl::string_view request_id) {
+  constexpr absl::string_view kOp = "GetRequestClaims";
+  absl::MutexLock lock(&mu_);
+  KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetRequestClaims, kOp));
+  Stmt s(this, raw, kOp);
+  s.Blob(key_id).Text(request_id);
+  return ReadClaimRows(s, raw);
 }
 
 absl::StatusOr<std::vector<RequestClaimRow>> SqliteStore::GetClaimsInState(
@@ -1018,19 +1069,7 @@ absl::StatusOr<std::vector<RequestClaimRow>> SqliteStore::GetClaimsInState(
   KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * raw, Prepare(kGetClaimsInState, kOp));
   Stmt s(this, raw, kOp);
   s.Blob(node_key).Text(state);
-  std::vector<RequestClaimRow> out;
-  while (true) {
-    KAGI_ASSIGN_OR_RETURN(bool row, s.Step());
-    if (!row) break;
-    RequestClaimRow r;
-    r.request_id = ColumnText(raw, 0);
-    KAGI_ASSIGN_OR_RETURN(
-        r.node_key, ColumnDigest(raw, 1, "sqlite: request_claims.node_key"));
-    r.state = ColumnText(raw, 2);
-    r.claim = ColumnBytes(raw, 3);
-    out.push_back(std::move(r));
-  }
-  return out;
+  return ReadClaimRows(s, raw);
 }
 
 absl::StatusOr<std::vector<absl::Status>>

@@ -77,6 +77,7 @@ class SqliteStore final : public Store {
                                            Durability durability) override;
   absl::Status PutRequestClaim(const RequestClaimRow& row) override;
   absl::StatusOr<std::vector<RequestClaimRow>> GetRequestClaims(
+      const std::array<uint8_t, 32>& key_id,
       absl::string_view request_id) override;
   absl::StatusOr<std::vector<RequestClaimRow>> GetClaimsInState(
       const std::array<uint8_t, 32>& node_key,
@@ -125,6 +126,9 @@ class SqliteStore final : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Exec(const char* sql, absl::string_view op)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ReadClaimRows reads every key_request_claims row `s` selects.
+  absl::StatusOr<std::vector<RequestClaimRow>> ReadClaimRows(Stmt& s,
+                                                             sqlite3_stmt* raw);
   absl::StatusOr<sqlite3_stmt*> Prepare(const char* sql, absl::string_view op)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Error(int rc, absl::string_view op) const;

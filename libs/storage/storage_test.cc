@@ -394,13 +394,15 @@ TEST_F(StoreTest, Sid0IsInsertOnce) {
   EXPECT_TRUE(store->RecordSid0(Bytes(32, 0x78)).ok());
 }
 
-// A member's claims about a request id: the latest replaces the earlier,
-// except that a completion is never taken back (a delayed "admitted" or a
-// forged-by-replay "failed" cannot reopen a signed request id).
+// A member's claims about a request id of a key: the latest replaces the
+// earlier, except that a completion is never taken back (a delayed
+// "admitted" or a replayed "failed" cannot reopen a signed request id); the
+// same id of another key is another row.
 TEST_F(StoreTest, RequestClaimsKeepTheLatestButNeverUndoACompletion) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
   RequestClaimRow row;
+  row.key_id = TestKeyId(0x01);
   row.request_id = "req-c";
   row.node_key = TestKeyId(0x21);
   row.state = "admitted";
@@ -417,22 +419,32 @@ TEST_F(StoreTest, RequestClaimsKeepTheLatestButNeverUndoACompletion) {
   other.state = "admitted";
   other.claim = Bytes{4};
   ASSERT_TRUE(store->PutRequestClaim(other).ok());
+  RequestClaimRow other_key = other;
+  other_key.key_id = TestKeyId(0x02);
+  other_key.claim = Bytes{5};
+  ASSERT_TRUE(store->PutRequestClaim(other_key).ok());
   absl::StatusOr<std::vector<RequestClaimRow>> rows =
-      store->GetRequestClaims("req-c");
+      store->GetRequestClaims(TestKeyId(0x01), "req-c");
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->size(), 2u);
   EXPECT_EQ((*rows)[0].node_key, TestKeyId(0x21));
+  EXPECT_EQ((*rows)[0].key_id, TestKeyId(0x01));
   EXPECT_EQ((*rows)[0].state, "succeeded");
   EXPECT_EQ((*rows)[0].claim, Bytes{2});
   EXPECT_EQ((*rows)[1].state, "admitted");
+  EXPECT_EQ((*rows)[1].claim, Bytes{4});
+  rows = store->GetRequestClaims(TestKeyId(0x02), "req-c");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].claim, Bytes{5});
   absl::StatusOr<std::vector<RequestClaimRow>> admitted =
       store->GetClaimsInState(TestKeyId(0x22), "admitted");
   ASSERT_TRUE(admitted.ok());
-  ASSERT_EQ(admitted->size(), 1u);
+  ASSERT_EQ(admitted->size(), 2u);
   EXPECT_EQ((*admitted)[0].request_id, "req-c");
   EXPECT_TRUE(store->GetClaimsInState(TestKeyId(0x21), "admitted")->empty());
-  ASSERT_TRUE(store->GetRequestClaims("req-none").ok());
-  EXPECT_TRUE(store->GetRequestClaims("req-none")->empty());
+  ASSERT_TRUE(store->GetRequestClaims(TestKeyId(0x01), "req-none").ok());
+  EXPECT_TRUE(store->GetRequestClaims(TestKeyId(0x01), "req-none")->empty());
   // A bad state is refused by the schema.
   row.request_id = "req-d";
   row.state = "maybe";
@@ -714,7 +726,48 @@ TEST_F(StoreTest, MigratesVersion2Shares) {
   ASSERT_TRUE(active.ok()) << active.status();
   EXPECT_EQ(active->epoch, 3u);
   EXPECT_EQ(active->sealed, (Bytes{0xaa, 0xbb}));
-  EXPECT_EQ(*(*store)->PragmaValue("user_version"), "4");
+  EXPECT_EQ(*(*store)->PragmaValue("user_version"), "5");
+}
+
+// Version 4 -> 5: request records gain their key and initiator; a record
+// made before keeps neither, and new ones record both.
+TEST_F(StoreTest, MigratesRequestsFromV4) {
+  const std::string path = dir_.File("v4.db");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* v4 =
+        "CREATE TABLE requests (request_id TEXT PRIMARY KEY, operation TEXT "
+        "NOT NULL, request_digest BLOB NOT NULL, state TEXT NOT NULL, "
+        "outcome TEXT NOT NULL, result BLOB NOT NULL, attempts INTEGER NOT "
+        "NULL, updated_at INTEGER NOT NULL);"
+        "INSERT INTO requests VALUES ('old', 'sign', x'0101010101010101010101"
+        "010101010101010101010101010101010101010101', 'succeeded', 'ok', x'', "
+        "1, 0);"
+        "PRAGMA user_version = 4;";
+    ASSERT_EQ(sqlite3_exec(db, v4, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(*(*store)->PragmaValue("user_version"), "5");
+  absl::StatusOr<RequestRecord> old = (*store)->GetRequest("old");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(old->key_id.empty());
+  EXPECT_TRUE(old->initiator.empty());
+  Admission admission;
+  admission.decision.operation = "sign.admit";
+  admission.decision.request_id = "new";
+  admission.key_id = Bytes(32, 7);
+  admission.initiator = "client/exchange";
+  ASSERT_TRUE((*store)
+                  ->BeginRequest("new", "sign", TestKeyId(0xc5), Bytes(32, 12),
+                                 Durability::kSynced, &admission)
+                  .ok());
+  absl::StatusOr<RequestRecord> rec = (*store)->GetRequest("new");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->key_id, Bytes(32, 7));
+  EXPECT_EQ(rec->initiator, "client/exchange");
 }
 
 TEST_F(StoreTest, PresignatureConsumedOnce) {

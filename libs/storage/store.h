@@ -82,6 +82,8 @@ struct RequestRecord {
   std::string outcome;  // "ok" or the error
   Bytes result;         // operation-specific (e.g. encoded signatures)
   uint32_t attempts = 0;
+  Bytes key_id;           // the key signed with (empty for other operations)
+  std::string initiator;  // the client that sent it ("" if not recorded)
 };
 
 // What a node decided before admitting a request (policy, approvals):
@@ -92,12 +94,15 @@ struct RequestRecord {
 struct Admission {
   AuditEntry decision;  // appended to the audit log
   std::vector<VelocityReservation> reservations;
+  Bytes key_id;           // recorded with the request (RequestRecord)
+  std::string initiator;  // recorded with the request (RequestRecord)
 };
 
-// What one node of a key's committee said about a request id
+// What one node of a key's committee said about a request id of that key
 // (services/node/request_claims.h): `claim` is its signed encoding, opaque
 // here; `state` is "admitted", "succeeded" or "failed".
 struct RequestClaimRow {
+  std::array<uint8_t, 32> key_id{};
   std::string request_id;
   std::array<uint8_t, 32> node_key{};  // the claimant's identity key
   std::string state;
@@ -202,12 +207,13 @@ class Store {
       absl::string_view request_id) = 0;
 
   // PutRequestClaim records what node `row.node_key` said about
-  // `row.request_id`, replacing its earlier claim unless that one is
-  // "succeeded" (a completion is never taken back). Crash-safe.
+  // (`row.key_id`, `row.request_id`), replacing its earlier claim unless
+  // that one is "succeeded" (a completion is never taken back). Crash-safe.
   virtual absl::Status PutRequestClaim(const RequestClaimRow& row) = 0;
-  // GetRequestClaims returns every node's latest claim about `request_id`.
+  // GetRequestClaims returns every node's latest claim about `request_id`
+  // of key `key_id`.
   virtual absl::StatusOr<std::vector<RequestClaimRow>> GetRequestClaims(
-      absl::string_view request_id) = 0;
+      const std::array<uint8_t, 32>& key_id, absl::string_view request_id) = 0;
   // GetClaimsInState returns the claims of node `node_key` in `state`
   // (a node's own "admitted" claims at start-up: sessions that died with
   // the process).

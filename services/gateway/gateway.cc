@@ -60,6 +60,7 @@
 #include "libs/transport/tls.h"
 #include "services/gateway/key_check.h"
 #include "services/gateway/planning.h"
+#include "services/gateway/request_status.h"
 
 namespace kagi::gateway {
 namespace {
@@ -1435,7 +1436,8 @@ grpc::Status Gateway::Reshare(const kagi::v1::ReshareRequest& request,
 }
 
 grpc::Status Gateway::GetRequestStatus(
-    const kagi::v1::GetRequestStatusRequest& request, absl::Time deadline,
+    const kagi::v1::GetRequestStatusRequest& request,
+    absl::string_view initiator, absl::Time deadline,
     kagi::v1::RequestStatus* out) {
   absl::Status valid = ValidateRequestId(request.request_id());
   if (!valid.ok()) {
@@ -1446,22 +1448,36 @@ grpc::Status Gateway::GetRequestStatus(
   if (!reachable.ok()) {
     return Error(reachable.status());
   }
-  const std::vector<size_t>& healthy = *reachable;
+  kagi::v1::GetRequestStatusRequest ask = request;
+  ask.set_initiator(std::string(initiator));  // never the client's own word
   const std::vector<Call<kagi::v1::RequestStatus>> calls =
       CallEach<kagi::v1::GetRequestStatusRequest, kagi::v1::RequestStatus>(
-          healthy, request, CallDeadline(deadline, options_.request_timeout),
+          *reachable, ask, CallDeadline(deadline, options_.request_timeout),
           GetRequestStatusCall());
-  std::vector<kagi::v1::RequestStatus> answers;
+  std::vector<StatusAnswer> answers;
   for (const auto& call : calls) {
     if (call.status.ok()) {
-      answers.push_back(call.response);
+      answers.push_back({nodes_[call.node].name, call.response});
     }
   }
-  const std::optional<size_t> best = MostAdvancedStatus(answers);
-  if (!best.has_value()) {
+  if (answers.empty()) {
     return PickFailure(calls);
   }
-  *out = answers[*best];
+  const KeyLookup key_of =
+      [&](const std::string& key_id) -> absl::StatusOr<KeyInfo> {
+    KeyInfo key;
+    const grpc::Status fetched = FetchKey(key_id, probes, deadline, &key);
+    if (!fetched.ok()) {
+      return absl::UnavailableError(fetched.error_message());
+    }
+    return key;
+  };
+  absl::StatusOr<kagi::v1::RequestStatus> agreed =
+      AgreedStatus(answers, request.key_id(), key_of);
+  if (!agreed.ok()) {
+    return Error(agreed.status());
+  }
+  *out = *std::move(agreed);
   return grpc::Status::OK;
 }
 
@@ -1553,7 +1569,7 @@ grpc::Status WalletService::Reshare(grpc::ServerContext* ctx,
 grpc::Status WalletService::GetRequestStatus(
     grpc::ServerContext* ctx, const kagi::v1::GetRequestStatusRequest* request,
     kagi::v1::RequestStatus* response) {
-  KAGI_WALLET_HANDLER(GetRequestStatus);
+  KAGI_WALLET_HANDLER_AS(GetRequestStatus);
 }
 
 #undef KAGI_WALLET_HANDLER

@@ -135,8 +135,11 @@ class Gateway {
   grpc::Status Reshare(const kagi::v1::ReshareRequest& request,
                        absl::string_view initiator, absl::Time deadline,
                        kagi::v1::KeyInfo* out);
+  // GetRequestStatus asks every healthy node about a request of
+  // `initiator` and answers what they agree on (request_status.h).
   grpc::Status GetRequestStatus(
-      const kagi::v1::GetRequestStatusRequest& request, absl::Time deadline,
+      const kagi::v1::GetRequestStatusRequest& request,
+      absl::string_view initiator, absl::Time deadline,
       kagi::v1::RequestStatus* out);
 
   // Name returns the gateway's name (the reporting node of its errors).

@@ -25,7 +25,6 @@ using Key32 = std::array<uint8_t, 32>;
 
 // How long a node waits for its peers' answers to a request claim: an
 // unreachable peer is skipped (docs/api.md "Request ids").
-constexpr absl::Duration kClaimTimeout = absl::Seconds(1);
 
 // SessionSigner signs envelopes with the node's identity key as one party id
 // of one session (a node's party id differs from key to key).
@@ -55,13 +54,6 @@ absl::StatusOr<Key32> KeyId(const std::string& bytes) {
 
 std::string Str(ByteSpan b) { return std::string(b.begin(), b.end()); }
 
-bool IsParty(const protocol::KeyShare& share, const Key32& identity_key) {
-  return std::any_of(share.parties.begin(), share.parties.end(),
-                     [&](const protocol::PartyInfo& p) {
-                       return p.identity_key == identity_key;
-                     });
-}
-
 uint32_t SelfId(const protocol::SessionSetup& setup, const Key32& self_key) {
   for (const protocol::PartyInfo& p : setup.parties) {
     if (p.identity_key == self_key) return p.id;
@@ -90,7 +82,6 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
   std::unique_ptr<NodeCore> core(new NodeCore(
       config, std::move(store), std::move(kek), std::move(identity)));
   core->policy_ = std::move(policy);
-  core->claims_ = claims;
   RefusalLimits refusal_limits;
   if (config.limits().refusals_per_second() != 0) {
     refusal_limits.per_second = config.limits().refusals_per_second();
@@ -143,6 +134,20 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
   core->journal_ = std::make_unique<ConsumeJournal>(core->store_.get());
   // Every record this node appends signs the new chain head.
   core->store_->SetAuditKey(&core->identity_);
+  NodeCore* c = core.get();
+  ClaimBook::Node book;
+  book.name = config.name();
+  book.store = c->store_.get();
+  book.identity = &c->identity_;
+  book.transport = claims;
+  book.name_of = c->NameOf();
+  book.load_share = [c](const Key32& key_id) { return c->LoadShare(key_id); };
+  book.approvers =
+      [c](const Key32& digest,
+          const google::protobuf::RepeatedPtrField<v1::Approval>& approvals) {
+        return c->Approvers(digest, approvals);
+      };
+  c->claim_book_ = std::make_unique<ClaimBook>(std::move(book));
   return core;
 }
 
@@ -510,29 +515,33 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   // precedes any signature share leaving, is synced and syncs this with it
   // (and with the admission's audit record and velocity reservation).
   const Key32 sid0 = protocol::Sid0(setup);
-  // The request id is the cluster's, not this node's (request_claims.h):
-  // refuse what a member already claimed, tell the members (policy allowing),
-  // learn what they hold, and check again before recording.
+  // The request id is the key committee's, not this node's
+  // (request_claims.h): refuse what a member proved it did with the id, tell
+  // the members (policy allowing), learn what they hold, and check again
+  // before recording.
   const ClaimSubject subject{request_id, key_id, digest, sid0};
-  KAGI_RETURN_IF_ERROR(CheckStoredClaims(subject));
+  const google::protobuf::RepeatedPtrField<v1::SignatureResult> none;
+  KAGI_RETURN_IF_ERROR(claim_book_->Check(subject, decoded.items, share));
   {
     absl::MutexLock lock(&admit_mu_);
     KAGI_RETURN_IF_ERROR(Admit(decoded.facts, approvers, request_id).status());
   }
-  Claim(subject, kClaimAdmitted, share);
+  claim_book_->Tell(subject, kClaimAdmitted, req, none, share);
   {
     absl::MutexLock lock(&admit_mu_);
     absl::StatusOr<storage::Admission> admission =
         Admit(decoded.facts, approvers, request_id);
     absl::Status begun = admission.status();
-    if (begun.ok()) begun = CheckStoredClaims(subject);
+    if (begun.ok()) begun = claim_book_->Check(subject, decoded.items, share);
     if (begun.ok()) {
+      admission->key_id.assign(key_id.begin(), key_id.end());
+      admission->initiator = request.initiator();
       begun =
           store_->BeginRequest(request_id, "sign", digest, sid0,
                                storage::Durability::kCrashSafe, &*admission);
     }
     if (!begun.ok()) {
-      Claim(subject, kClaimFailed, share);
+      claim_book_->Tell(subject, kClaimFailed, req, none, share);
       return begun;
     }
   }
@@ -561,7 +570,7 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   if (!party.ok()) {
     const absl::Status finished =
         Finish(request_id, "sign", setup, party.status(), {}, {});
-    Claim(subject, kClaimFailed, share);
+    claim_book_->Tell(subject, kClaimFailed, req, none, share);
     return finished;
   }
   absl::Status st = sessions_->Run(setup, **party, nodes, SessionHooks{});
@@ -587,7 +596,8 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   const std::string result = st.ok() ? response.SerializeAsString() : "";
   const absl::Status finished = Finish(request_id, "sign", setup, st,
                                        AsBytes(result), std::move(compact_all));
-  Claim(subject, finished.ok() ? kClaimSucceeded : kClaimFailed, share);
+  claim_book_->Tell(subject, finished.ok() ? kClaimSucceeded : kClaimFailed,
+                    req, response.signatures(), share);
   KAGI_RETURN_IF_ERROR(finished);
   return response;
 }
@@ -778,16 +788,26 @@ absl::StatusOr<v1::ListKeysResponse> NodeCore::ListKeys() {
 }
 
 absl::StatusOr<v1::RequestStatus> NodeCore::GetRequestStatus(
-    const std::string& request_id) {
+    const v1::GetRequestStatusRequest& request) {
+  const std::string& request_id = request.request_id();
   KAGI_RETURN_IF_ERROR(ValidateRequestId(request_id));
   v1::RequestStatus out;
   out.set_request_id(request_id);
+  out.set_state("unknown");
   absl::StatusOr<storage::RequestRecord> rec = store_->GetRequest(request_id);
-  if (absl::IsNotFound(rec.status())) {
-    out.set_state("unknown");
+  if (absl::IsNotFound(rec.status())) return out;
+  KAGI_RETURN_IF_ERROR(rec.status());
+  // A request is its initiator's business: to another client (and for
+  // another key than the one asked about) it is unknown. Records made
+  // before initiators were recorded name none.
+  if (!rec->initiator.empty() && rec->initiator != request.initiator()) {
     return out;
   }
-  KAGI_RETURN_IF_ERROR(rec.status());
+  if (!request.key_id().empty() && !rec->key_id.empty() &&
+      Str(rec->key_id) != request.key_id()) {
+    return out;
+  }
+  out.set_key_id(Str(rec->key_id));
   out.set_state(std::string(storage::RequestStateName(rec->state)));
   out.set_request_digest(Str(rec->request_digest));
   out.set_outcome(rec->outcome);
@@ -805,145 +825,14 @@ absl::StatusOr<v1::RequestStatus> NodeCore::GetRequestStatus(
   return out;
 }
 
-absl::StatusOr<std::vector<v1::RequestClaim>> NodeCore::StoredClaims(
-    const std::string& request_id, bool verify) {
-  KAGI_ASSIGN_OR_RETURN(std::vector<storage::RequestClaimRow> rows,
-                        store_->GetRequestClaims(request_id));
-  std::vector<v1::RequestClaim> out;
-  for (const storage::RequestClaimRow& row : rows) {
-    v1::RequestClaim claim;
-    if (!claim.ParseFromArray(row.claim.data(),
-                              static_cast<int>(row.claim.size())) ||
-        (verify && !VerifyClaim(claim, request_id).ok())) {
-      return absl::DataLossError(
-          absl::StrCat("stored claim of node ", HexEncode(row.node_key),
-                       " about request '", request_id, "' does not verify"));
-    }
-    out.push_back(std::move(claim));
-  }
-  return out;
-}
-
-absl::Status NodeCore::PutClaim(const v1::RequestClaim& claim) {
-  storage::RequestClaimRow row;
-  row.request_id = claim.request_id();
-  std::copy(claim.node_identity_key().begin(), claim.node_identity_key().end(),
-            row.node_key.begin());
-  row.state = claim.state();
-  const std::string bytes = claim.SerializeAsString();
-  row.claim.assign(bytes.begin(), bytes.end());
-  return store_->PutRequestClaim(row);
-}
-
-absl::Status NodeCore::CheckStoredClaims(const ClaimSubject& subject) {
-  KAGI_ASSIGN_OR_RETURN(std::vector<v1::RequestClaim> claims,
-                        StoredClaims(subject.request_id, /*verify=*/true));
-  return CheckClaims(subject, self_key_, claims, NameOf());
-}
-
-void NodeCore::Claim(const ClaimSubject& subject, absl::string_view state,
-                     const protocol::KeyShare& share) {
-  const v1::RequestClaim mine = MakeClaim(subject, state, identity_);
-  PutClaim(mine).IgnoreError();  // best effort, as the peers' copies
-  if (claims_ == nullptr) return;
-  std::vector<std::string> members;
-  for (const protocol::PartyInfo& p : share.parties) {
-    const std::string node = NodeOf(p.identity_key);
-    if (p.identity_key != self_key_ && !node.empty()) members.push_back(node);
-  }
-  v1::RequestClaims request;
-  request.set_request_id(subject.request_id);
-  *request.add_claims() = mine;
-  for (const absl::StatusOr<v1::RequestClaims>& answer :
-       claims_->Exchange(members, request, kClaimTimeout)) {
-    if (!answer.ok()) continue;
-    for (const v1::RequestClaim& c : answer->claims()) {
-      Key32 claimant;
-      if (!VerifyClaim(c, subject.request_id).ok()) continue;
-      std::copy(c.node_identity_key().begin(), c.node_identity_key().end(),
-                claimant.begin());
-      // Only the key's members speak for it (and this node for itself).
-      if (claimant == self_key_ || !IsParty(share, claimant) ||
-          c.key_id() != Str(share.key_id)) {
-        continue;
-      }
-      PutClaim(c).IgnoreError();
-    }
-  }
-}
-
 std::vector<std::string> NodeCore::ReleaseInterruptedClaims() {
-  std::vector<std::string> out;
-  absl::StatusOr<std::vector<storage::RequestClaimRow>> rows =
-      store_->GetClaimsInState(self_key_, kClaimAdmitted);
-  if (!rows.ok()) {
-    out.push_back(
-        absl::StrCat("cannot read request claims: ", rows.status().message()));
-    return out;
-  }
-  for (const storage::RequestClaimRow& row : *rows) {
-    v1::RequestClaim claim;
-    if (!claim.ParseFromArray(row.claim.data(),
-                              static_cast<int>(row.claim.size())) ||
-        !VerifyClaim(claim, row.request_id).ok()) {
-      out.push_back(absl::StrCat("request '", row.request_id,
-                                 "': stored claim does not verify"));
-      continue;
-    }
-    ClaimSubject subject;
-    subject.request_id = row.request_id;
-    std::copy(claim.key_id().begin(), claim.key_id().end(),
-              subject.key_id.begin());
-    std::copy(claim.request_digest().begin(), claim.request_digest().end(),
-              subject.request_digest.begin());
-    std::copy(claim.sid0().begin(), claim.sid0().end(), subject.sid0.begin());
-    absl::StatusOr<SharePtr> share = LoadShare(subject.key_id);
-    if (!share.ok()) {
-      out.push_back(absl::StrCat("request '", row.request_id,
-                                 "': ", share.status().message()));
-      continue;
-    }
-    Claim(subject, kClaimFailed, **share);
-    out.push_back(absl::StrCat("request '", row.request_id,
-                               "': its signing session ended with the last "
-                               "process; claimed failed to the key's members"));
-  }
-  return out;
+  return claim_book_->ReleaseInterrupted();
 }
 
 absl::StatusOr<v1::RequestClaims> NodeCore::ExchangeRequestClaims(
     const std::string& from_node, const v1::RequestClaims& request) {
   KAGI_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-  if (request.claims_size() > 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("claims: ", from_node, " sent ", request.claims_size(),
-                     " claims; a node sends its own claim only"));
-  }
-  for (const v1::RequestClaim& c : request.claims()) {
-    KAGI_RETURN_IF_ERROR(VerifyClaim(c, request.request_id()));
-    Key32 claimant;
-    std::copy(c.node_identity_key().begin(), c.node_identity_key().end(),
-              claimant.begin());
-    if (NodeOf(claimant) != from_node || claimant == self_key_) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "claims[0]: ", from_node, " sent a claim signed by another node"));
-    }
-    // Claims are kept only about keys this node holds, from their members.
-    KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(c.key_id()));
-    KAGI_ASSIGN_OR_RETURN(SharePtr share, LoadShare(key_id));
-    if (!IsParty(*share, claimant)) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("claims[0]: ", from_node, " is not a member of key ",
-                       HexEncode(key_id), " on ", config_.name()));
-    }
-    KAGI_RETURN_IF_ERROR(PutClaim(c));
-  }
-  KAGI_ASSIGN_OR_RETURN(std::vector<v1::RequestClaim> held,
-                        StoredClaims(request.request_id(), /*verify=*/false));
-  v1::RequestClaims out;
-  out.set_request_id(request.request_id());
-  for (v1::RequestClaim& c : held) *out.add_claims() = std::move(c);
-  return out;
+  return claim_book_->Exchange(from_node, request);
 }
 
 absl::Status NodeCore::Deliver(const std::string& from_node,

@@ -43,11 +43,11 @@
 #include "libs/protocol/keyshare.h"
 #include "libs/storage/store.h"
 #include "services/node/admin_change.h"
+#include "services/node/claim_book.h"
 #include "services/node/consume_journal.h"
 #include "services/node/lifecycle_claims.h"
 #include "services/node/refusal_limiter.h"
 #include "services/node/request.h"
-#include "services/node/request_claims.h"
 #include "services/node/session_manager.h"
 
 namespace kagi::node {
@@ -113,8 +113,10 @@ class NodeCore {
       const std::string& from_node, const v1::RequestClaims& request);
   absl::StatusOr<v1::KeyInfo> GetKey(const std::string& key_id);
   absl::StatusOr<v1::ListKeysResponse> ListKeys();
+  // GetRequestStatus: what this node recorded about a request, for its
+  // initiator only ("unknown" to another client or for another key).
   absl::StatusOr<v1::RequestStatus> GetRequestStatus(
-      const std::string& request_id);
+      const v1::GetRequestStatusRequest& request);
 
   // Activate: see kagi.v1.Node.Activate (services/node/activation.cc).
   absl::StatusOr<v1::ActivateResponse> Activate(
@@ -233,19 +235,6 @@ class NodeCore {
                       Bytes audit_signature,
                       const std::array<uint8_t, 32>* key_id = nullptr);
   v1::KeyInfo DescribeKey(const protocol::KeyShare& share) const;
-  // StoredClaims: the claims this node holds about `request_id`, each
-  // verified again when `verify` (DataLoss for one that does not: the
-  // database was changed); an answer to a peer skips it (the peer verifies).
-  absl::StatusOr<std::vector<v1::RequestClaim>> StoredClaims(
-      const std::string& request_id, bool verify);
-  absl::Status PutClaim(const v1::RequestClaim& claim);
-  // CheckStoredClaims: CheckClaims over what this node holds.
-  absl::Status CheckStoredClaims(const ClaimSubject& subject);
-  // Claim records this node's `state` for `subject`, sends it to every
-  // other member of `share`'s committee and stores the claims they answer
-  // with (best effort: an unreachable member is skipped).
-  void Claim(const ClaimSubject& subject, absl::string_view state,
-             const protocol::KeyShare& share);
   // Approvers returns the approvers whose signatures over `digest` verify
   // under this node's policy (refusing unknown or repeated approvers and
   // signatures over anything else).
@@ -281,7 +270,7 @@ class NodeCore {
   OsRng rng_;
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<ConsumeJournal> journal_;
-  ClaimTransport* claims_ = nullptr;
+  std::unique_ptr<ClaimBook> claim_book_;
   std::unique_ptr<RefusalLimiter> refusals_;
 
   absl::Mutex activate_mu_;

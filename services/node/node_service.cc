@@ -108,7 +108,7 @@ grpc::Status NodeServiceImpl::Activate(grpc::ServerContext* ctx,
 grpc::Status NodeServiceImpl::GetRequestStatus(
     grpc::ServerContext* ctx, const v1::GetRequestStatusRequest* req,
     v1::RequestStatus* resp) {
-  KAGI_NODE_HANDLER(core_->GetRequestStatus(req->request_id()));
+  KAGI_NODE_HANDLER(core_->GetRequestStatus(*req));
 }
 
 #undef KAGI_NODE_HANDLER

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "libs/crypto/ecdsa.h"
 #include "libs/crypto/transcript.h"
+#include "libs/policy/request_digest.h"
 
 namespace kagi::node {
 namespace {
@@ -46,8 +48,11 @@ Key32 ClaimDigest(const v1::RequestClaim& c) {
   return t.H();
 }
 
-v1::RequestClaim MakeClaim(const ClaimSubject& subject, absl::string_view state,
-                           const crypto::Ed25519PrivateKey& identity) {
+v1::RequestClaim MakeClaim(
+    const ClaimSubject& subject, absl::string_view state,
+    const v1::SignRequest& request,
+    const google::protobuf::RepeatedPtrField<v1::SignatureResult>& signatures,
+    const crypto::Ed25519PrivateKey& identity) {
   v1::RequestClaim c;
   c.set_request_id(subject.request_id);
   c.set_key_id(Str(subject.key_id));
@@ -55,10 +60,44 @@ v1::RequestClaim MakeClaim(const ClaimSubject& subject, absl::string_view state,
   c.set_sid0(Str(subject.sid0));
   c.set_state(std::string(state));
   c.set_node_identity_key(Str(identity.PublicKey()));
+  *c.mutable_request() = request;
+  if (state == kClaimSucceeded) *c.mutable_signatures() = signatures;
   const crypto::Ed25519Signature sig = identity.Sign(ClaimDigest(c));
   c.set_signature(std::string(sig.begin(), sig.end()));
   return c;
 }
+
+namespace {
+
+// CheckEvidence: the request `c` carries is the one it names.
+absl::Status CheckEvidence(const v1::RequestClaim& c) {
+  if (!c.has_request()) {
+    return absl::InvalidArgumentError(
+        "claim.request: missing (a claim carries the request it is about)");
+  }
+  if (c.request().request_id() != c.request_id() ||
+      c.request().key_id() != c.key_id()) {
+    return absl::InvalidArgumentError(
+        "claim.request: is about another request id or key than the claim");
+  }
+  absl::StatusOr<policy::RequestDigest> digest =
+      policy::SignRequestDigest(c.request());
+  if (!digest.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("claim.request: ", digest.status().message()));
+  }
+  if (Str(*digest) != c.request_digest()) {
+    return absl::InvalidArgumentError(
+        "claim.request: its digest is not the claim's request_digest");
+  }
+  if (c.state() == kClaimSucceeded && c.signatures().empty()) {
+    return absl::InvalidArgumentError(
+        "claim.signatures: a 'succeeded' claim carries its signatures");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::Status VerifyClaim(const v1::RequestClaim& c,
                          absl::string_view request_id) {
@@ -89,48 +128,60 @@ absl::Status VerifyClaim(const v1::RequestClaim& c,
         " about request '", request_id,
         "': the signature does not verify under its identity key"));
   }
-  return absl::OkStatus();
+  return CheckEvidence(c);
 }
 
-absl::Status CheckClaims(const ClaimSubject& mine, const Key32& self_key,
-                         const std::vector<v1::RequestClaim>& claims,
-                         const NodeNameOf& name_of) {
-  const auto conflict = [&](const v1::RequestClaim& c) {
-    return Fixed(c.request_digest()) != mine.request_digest ||
-           Fixed(c.key_id()) != mine.key_id;
-  };
-  // This node's own word first, in the words of its request record
-  // (Store::BeginRequest); its own earlier session in another sid0 is
-  // BeginRequest's business (a retry after it failed or crashed).
-  for (const v1::RequestClaim& c : claims) {
-    if (Fixed(c.node_identity_key()) != self_key) continue;
-    if (conflict(c)) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("request id '", mine.request_id,
-                       "' was already used for a different request"));
+bool ProvesCompletion(const v1::RequestClaim& claim,
+                      const std::vector<protocol::SignItem>& items,
+                      const crypto::ExtendedPublicKey& root) {
+  if (claim.state() != kClaimSucceeded ||
+      static_cast<size_t>(claim.signatures_size()) != items.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    const v1::SignatureResult& r = claim.signatures(static_cast<int>(i));
+    if (r.digest() != Str(items[i].digest) ||
+        !std::equal(r.path().begin(), r.path().end(), items[i].path.begin(),
+                    items[i].path.end())) {
+      return false;
     }
-    if (c.state() == kClaimSucceeded) {
-      return absl::AlreadyExistsError(absl::StrCat("request '", mine.request_id,
-                                                   "' was already completed"));
+    absl::StatusOr<crypto::DerivedKey> derived =
+        crypto::DerivePath(root, items[i].path);
+    if (!derived.ok() ||
+        !crypto::EcdsaVerify(derived->xpub.key(), items[i].digest,
+                             AsBytes(r.signature()))
+             .ok()) {
+      return false;
     }
   }
+  return true;
+}
+
+absl::Status CheckClaims(const ClaimSubject& mine,
+                         const std::vector<protocol::SignItem>& items,
+                         const crypto::ExtendedPublicKey& root,
+                         const Key32& self_key,
+                         const std::vector<v1::RequestClaim>& claims,
+                         const NodeNameOf& name_of) {
   const std::string prefix = absl::StrCat("request id '", mine.request_id, "'");
   for (const v1::RequestClaim& c : claims) {
-    if (Fixed(c.node_identity_key()) == self_key) continue;
-    if (conflict(c)) {
+    if (Fixed(c.key_id()) != mine.key_id) continue;  // not about this key
+    const bool own = Fixed(c.node_identity_key()) == self_key;
+    // This node's own word in the words of its request record
+    // (Store::BeginRequest); another member's naming it.
+    const std::string where =
+        own ? "" : absl::StrCat(" (on ", Who(c, name_of), ")");
+    if (Fixed(c.request_digest()) != mine.request_digest) {
       return absl::AlreadyExistsError(absl::StrCat(
-          prefix, " was already used for a different request (on ",
-          Who(c, name_of), "): a request id names one request, cluster-wide"));
+          prefix, " was already used for a different request", where,
+          own ? "" : ": a request id names one request of a key"));
     }
-    if (c.state() == kClaimSucceeded) {
+    if (c.state() == kClaimSucceeded &&
+        (own || ProvesCompletion(c, items, root))) {
       return absl::AlreadyExistsError(absl::StrCat(
-          prefix, " was already completed (signed by ", Who(c, name_of),
-          "); GetRequestStatus returns its result"));
-    }
-    if (c.state() == kClaimAdmitted && Fixed(c.sid0()) != mine.sid0) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          prefix, " is being signed by ", Who(c, name_of),
-          " in another session; it may be retried once that session failed"));
+          prefix, " was already completed",
+          own ? "" : absl::StrCat(" (signed by ", Who(c, name_of), ")"),
+          "; GetRequestStatus returns its result"));
     }
   }
   return absl::OkStatus();

@@ -1,11 +1,15 @@
 #include "services/node/request_claims.h"
 
+#include <secp256k1.h>
+
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/base/rng.h"
+#include "libs/crypto/point.h"
+#include "libs/policy/request_digest.h"
 
 namespace kagi::node {
 namespace {
@@ -19,31 +23,86 @@ Key32 Filled(uint8_t b) {
   return k;
 }
 
+std::string Str(const Key32& k) { return std::string(k.begin(), k.end()); }
+
+// A raw-digest request of one item (path empty: the root key signs it).
+v1::SignRequest Request(const std::string& id, const Key32& key_id,
+                        uint8_t item) {
+  v1::SignRequest r;
+  r.set_request_id(id);
+  r.set_key_id(Str(key_id));
+  r.set_expiry_unix_seconds(1900000000);
+  r.mutable_payload()->mutable_raw_digest()->add_items()->set_digest(
+      Str(Filled(item)));
+  return r;
+}
+
 class RequestClaimsTest : public ::testing::Test {
  protected:
   RequestClaimsTest()
       : self_(crypto::Ed25519PrivateKey::Generate(rng_)),
-        peer_(crypto::Ed25519PrivateKey::Generate(rng_)) {
-    mine_ = {"req-1", Filled(1), Filled(2), Filled(3)};
+        peer_(crypto::Ed25519PrivateKey::Generate(rng_)),
+        ctx_(secp256k1_context_create(SECP256K1_CONTEXT_NONE)) {
+    secret_ = Filled(0x42);
+    secp256k1_pubkey pub;
+    EXPECT_EQ(secp256k1_ec_pubkey_create(ctx_, &pub, secret_.data()), 1);
+    root_.emplace(crypto::ExtendedPublicKey::Root(crypto::Point::FromRaw(pub),
+                                                  Filled(0x11)));
+    request_ = Request("req-1", Filled(1), 0x55);
+    mine_ = {"req-1", Filled(1), *policy::SignRequestDigest(request_),
+             Filled(3)};
+    items_.push_back({Filled(0x55), {}});
   }
+  ~RequestClaimsTest() override { secp256k1_context_destroy(ctx_); }
+
   NodeNameOf Names() const {
     const Key32 peer = peer_.PublicKey();
     return [peer](const Key32& k) {
       return k == peer ? std::string("node-2") : std::string();
     };
   }
+  // The root key's signature over `digest`, as a result at the empty path.
+  v1::SignatureResult SignatureOver(const Key32& digest) const {
+    secp256k1_ecdsa_signature sig;
+    EXPECT_EQ(secp256k1_ecdsa_sign(ctx_, &sig, digest.data(), secret_.data(),
+                                   nullptr, nullptr),
+              1);
+    std::array<uint8_t, 64> compact;
+    secp256k1_ecdsa_signature_serialize_compact(ctx_, compact.data(), &sig);
+    v1::SignatureResult r;
+    r.set_digest(Str(digest));
+    r.set_signature(std::string(compact.begin(), compact.end()));
+    return r;
+  }
+  v1::RequestClaim Claim(const ClaimSubject& s, absl::string_view state,
+                         const crypto::Ed25519PrivateKey& who,
+                         const v1::SignRequest& request,
+                         const std::vector<v1::SignatureResult>& sigs = {}) {
+    google::protobuf::RepeatedPtrField<v1::SignatureResult> field(sigs.begin(),
+                                                                  sigs.end());
+    return MakeClaim(s, state, request, field, who);
+  }
+  v1::RequestClaim Completed(const crypto::Ed25519PrivateKey& who) {
+    return Claim(mine_, kClaimSucceeded, who, request_,
+                 {SignatureOver(Filled(0x55))});
+  }
   absl::Status Check(const v1::RequestClaim& c) const {
-    return CheckClaims(mine_, self_.PublicKey(), {c}, Names());
+    return CheckClaims(mine_, items_, *root_, self_.PublicKey(), {c}, Names());
   }
 
   OsRng rng_;
   crypto::Ed25519PrivateKey self_;
   crypto::Ed25519PrivateKey peer_;
+  secp256k1_context* ctx_;
+  Key32 secret_;
+  std::optional<crypto::ExtendedPublicKey> root_;
+  v1::SignRequest request_;
   ClaimSubject mine_;
+  std::vector<protocol::SignItem> items_;
 };
 
 TEST_F(RequestClaimsTest, SignedClaimVerifiesAndAnyChangeBreaksIt) {
-  v1::RequestClaim c = MakeClaim(mine_, kClaimSucceeded, peer_);
+  const v1::RequestClaim c = Completed(peer_);
   EXPECT_TRUE(VerifyClaim(c, "req-1").ok());
   EXPECT_FALSE(VerifyClaim(c, "req-2").ok());
   v1::RequestClaim changed = c;
@@ -61,33 +120,81 @@ TEST_F(RequestClaimsTest, SignedClaimVerifiesAndAnyChangeBreaksIt) {
   EXPECT_TRUE(absl::IsInvalidArgument(VerifyClaim(changed, "req-1")));
 }
 
-TEST_F(RequestClaimsTest, CompletedElsewhereIsRefusedNamingTheMember) {
-  const absl::Status st = Check(MakeClaim(mine_, kClaimSucceeded, peer_));
+// The evidence: a claim carries the request whose digest it names, and a
+// completion its signatures. A member's word alone is refused.
+TEST_F(RequestClaimsTest, AClaimWithoutItsRequestIsRefused) {
+  EXPECT_THAT(
+      VerifyClaim(Claim(mine_, kClaimAdmitted, peer_, {}), "req-1").message(),
+      HasSubstr("claim.request"));
+  // Another request than the digest named (e.g. another id's approvals).
+  const v1::SignRequest elsewhere = Request("req-9", Filled(1), 0x55);
+  EXPECT_THAT(
+      VerifyClaim(Claim(mine_, kClaimAdmitted, peer_, elsewhere), "req-1")
+          .message(),
+      HasSubstr("another request id"));
+  v1::SignRequest changed = request_;
+  changed.set_expiry_unix_seconds(1900000001);
+  EXPECT_THAT(VerifyClaim(Claim(mine_, kClaimAdmitted, peer_, changed), "req-1")
+                  .message(),
+              HasSubstr("not the claim's request_digest"));
+  EXPECT_THAT(
+      VerifyClaim(Claim(mine_, kClaimSucceeded, peer_, request_), "req-1")
+          .message(),
+      HasSubstr("carries its signatures"));
+  EXPECT_TRUE(
+      VerifyClaim(Claim(mine_, kClaimAdmitted, peer_, request_), "req-1").ok());
+}
+
+TEST_F(RequestClaimsTest, CompletedElsewhereIsRefusedOnlyWithItsSignatures) {
+  const absl::Status st = Check(Completed(peer_));
   EXPECT_TRUE(absl::IsAlreadyExists(st));
   EXPECT_THAT(st.message(), HasSubstr("already completed (signed by node-2)"));
+  // Signatures over something else, or not under the key, prove nothing.
+  EXPECT_TRUE(Check(Claim(mine_, kClaimSucceeded, peer_, request_,
+                          {SignatureOver(Filled(0x56))}))
+                  .ok());
+  v1::SignatureResult forged = SignatureOver(Filled(0x55));
+  forged.mutable_signature()->at(40) ^= 1;
+  EXPECT_TRUE(
+      Check(Claim(mine_, kClaimSucceeded, peer_, request_, {forged})).ok());
+  EXPECT_TRUE(
+      Check(Claim(mine_, kClaimSucceeded, peer_, request_,
+                  {SignatureOver(Filled(0x55)), SignatureOver(Filled(0x55))}))
+          .ok());
 }
 
 TEST_F(RequestClaimsTest, OtherRequestUnderTheSameIdIsRefused) {
-  ClaimSubject other = mine_;
-  other.request_digest = Filled(9);
-  const absl::Status st = Check(MakeClaim(other, kClaimFailed, peer_));
+  const v1::SignRequest other = Request("req-1", Filled(1), 0x99);
+  ClaimSubject s = mine_;
+  s.request_digest = *policy::SignRequestDigest(other);
+  const absl::Status st = Check(Claim(s, kClaimFailed, peer_, other));
   EXPECT_TRUE(absl::IsAlreadyExists(st));
   EXPECT_THAT(st.message(), HasSubstr("different request (on node-2)"));
 }
 
-TEST_F(RequestClaimsTest, AdmittedInAnotherSessionIsRefusedUntilItFailed) {
+// A claim about another key's id is none of this request's business.
+TEST_F(RequestClaimsTest, ClaimsAboutAnotherKeyAreIgnored) {
+  const v1::SignRequest other = Request("req-1", Filled(8), 0x99);
+  ClaimSubject s = mine_;
+  s.key_id = Filled(8);
+  s.request_digest = *policy::SignRequestDigest(other);
+  EXPECT_TRUE(Check(Claim(s, kClaimSucceeded, peer_, other,
+                          {SignatureOver(Filled(0x99))}))
+                  .ok());
+}
+
+// Another member admitting the same request in another session is no veto
+// (it signs the same approved request); only a proven completion or
+// another request is.
+TEST_F(RequestClaimsTest, AdmittedInAnotherSessionIsNoVeto) {
   ClaimSubject elsewhere = mine_;
   elsewhere.sid0 = Filled(7);
-  EXPECT_THAT(Check(MakeClaim(elsewhere, kClaimAdmitted, peer_)).message(),
-              HasSubstr("being signed by node-2 in another session"));
-  // The same session (a co-signer's claim) and a failed one are no conflict.
-  EXPECT_TRUE(Check(MakeClaim(mine_, kClaimAdmitted, peer_)).ok());
-  EXPECT_TRUE(Check(MakeClaim(elsewhere, kClaimFailed, peer_)).ok());
-  // This node's own earlier session is BeginRequest's business (a retry).
-  EXPECT_TRUE(Check(MakeClaim(elsewhere, kClaimAdmitted, self_)).ok());
-  // But its own completion stands, in the words of its request record.
-  EXPECT_EQ(Check(MakeClaim(mine_, kClaimSucceeded, self_)).message(),
-            "request 'req-1' was already completed");
+  EXPECT_TRUE(Check(Claim(elsewhere, kClaimAdmitted, peer_, request_)).ok());
+  EXPECT_TRUE(Check(Claim(mine_, kClaimAdmitted, peer_, request_)).ok());
+  EXPECT_TRUE(Check(Claim(elsewhere, kClaimFailed, peer_, request_)).ok());
+  // This node's own completion stands, in the words of its request record.
+  EXPECT_THAT(Check(Completed(self_)).message(),
+              HasSubstr("request id 'req-1' was already completed"));
 }
 
 }  // namespace

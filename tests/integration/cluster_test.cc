@@ -273,12 +273,14 @@ TEST_F(ClusterTest, GetRequestStatusShowsTheSignatures) {
     }
     EXPECT_EQ(status.request_digest().size(), 32u);
   }
-  // The signers themselves say so, the third node does not know it.
+  // The signers themselves say so to its initiator (as the gateway names
+  // it), the third node does not know it.
   for (int i = 1; i <= kNodes; ++i) {
     auto node = cluster_->NodeStub(i, "gateway-1");
     ASSERT_TRUE(node.ok()) << node.status();
     v1::GetRequestStatusRequest q;
     q.set_request_id(req.request_id());
+    q.set_initiator("client/client-1");
     v1::RequestStatus status;
     grpc::Status st = (*node)->GetRequestStatus(Ctx().get(), q, &status);
     ASSERT_TRUE(st.ok()) << Describe(st);

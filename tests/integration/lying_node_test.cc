@@ -1,10 +1,11 @@
 // One compromised node must not decide what the gateway says about a key. A
 // red team's proof of concept (before services/gateway/key_check.h) had
-// node-3, replaced by a process with node-3's TLS identity (lying_node.cc),
-// answer GetKey with X = G (private key 1) at epoch 1000: the gateway took
-// the highest epoch and handed clients the attacker's key and deposit
-// address; a lie about the threshold blocked signing by the honest pair.
-// The gateway now believes only what the key's committee certified.
+// node-3, replaced by a process with node-3's TLS identity
+// (compromised_node.cc), answer GetKey with X = G (private key 1) at epoch
+// 1000: the gateway took the highest epoch and handed clients the attacker's
+// key and deposit address; a lie about the threshold blocked signing by the
+// honest pair. The gateway now believes only what the key's committee
+// certified.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,8 +72,8 @@ TEST(LyingNodeTest, OneNodeCannotChooseTheReportedPublicKey) {
   const std::string cfg = cluster->NodeConfigPath(3);
   pid_t pid = fork();
   if (pid == 0) {
-    execl(KAGI_LYING_NODE, KAGI_LYING_NODE, cfg.c_str(), info_file.c_str(),
-          key_file.c_str(), nullptr);
+    execl(KAGI_COMPROMISED_NODE, KAGI_COMPROMISED_NODE, cfg.c_str(),
+          ("info=" + info_file).c_str(), ("key=" + key_file).c_str(), nullptr);
     _exit(127);
   }
   ASSERT_GT(pid, 0);
@@ -147,8 +148,8 @@ TEST(LyingNodeTest, OneNodeCannotBlockSigningByTheHonestPair) {
   const std::string cfg = cluster->NodeConfigPath(3);
   pid_t pid = fork();
   if (pid == 0) {
-    execl(KAGI_LYING_NODE, KAGI_LYING_NODE, cfg.c_str(), info_file.c_str(),
-          key_file.c_str(), nullptr);
+    execl(KAGI_COMPROMISED_NODE, KAGI_COMPROMISED_NODE, cfg.c_str(),
+          ("info=" + info_file).c_str(), ("key=" + key_file).c_str(), nullptr);
     _exit(127);
   }
   ASSERT_GT(pid, 0);

@@ -96,7 +96,7 @@ are --approve NAME=KEY_FILE (signed here), --approval NAME:HEX, or
                   [--out FILE]
       shows the decoded request, signs its digest, prints (or appends to
       FILE) the approval line NAME:HEX
-  kagictl request status ID
+  kagictl request status ID [--key KEY]
 
 Demo transactions (no blockchain needed):
   kagictl demo-psbt --key KEY_ID --to ADDRESS --amount SAT [--fee 1000]
@@ -688,6 +688,11 @@ absl::Status RequestCommand(const Args& a) {
   KAGI_ASSIGN_OR_RETURN(auto wallet, Wallet(a));
   v1::GetRequestStatusRequest req;
   req.set_request_id(a.words[2]);
+  if (a.Has("key")) {
+    KAGI_ASSIGN_OR_RETURN(std::string key_id,
+                          HexArg(a.Get("key"), 32, "--key"));
+    req.set_key_id(key_id);
+  }
   v1::RequestStatus st;
   KAGI_RETURN_IF_ERROR(
       Rpc(wallet->GetRequestStatus(Ctx(absl::Seconds(30)).get(), req, &st)));

@@ -1,0 +1,96 @@
+#include "services/gateway/request_status.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/gateway/planning.h"
+
+namespace kagi::gateway {
+namespace {
+
+// VerifiedSuccess: `status` names a key and its signatures verify under it.
+absl::StatusOr<kagi::v1::KeyInfo> VerifiedSuccess(
+    const kagi::v1::RequestStatus& status, const KeyLookup& key_of) {
+  if (status.key_id().empty()) {
+    return absl::InvalidArgumentError("names no key");
+  }
+  absl::StatusOr<kagi::v1::KeyInfo> key = key_of(status.key_id());
+  if (!key.ok()) return key.status();
+  kagi::v1::StartSignResponse signed_result;
+  *signed_result.mutable_signatures() = status.signatures();
+  // No raw digest items to compare with: each signature is checked over
+  // its own digest and path under the key.
+  const absl::Status verified =
+      VerifySignResponse(*key, kagi::v1::SignRequest(), signed_result);
+  if (!verified.ok()) return verified;
+  return key;
+}
+
+// Members: the nodes of `nodes` that hold a share of `key`.
+std::vector<std::string> Members(const std::vector<std::string>& nodes,
+                                 const kagi::v1::KeyInfo& key) {
+  std::set<std::string> of_key;
+  for (const kagi::v1::KeyParty& p : key.parties()) of_key.insert(p.node());
+  std::vector<std::string> out;
+  for (const std::string& n : nodes) {
+    if (of_key.count(n) != 0) out.push_back(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<kagi::v1::RequestStatus> AgreedStatus(
+    const std::vector<StatusAnswer>& answers, const std::string& wanted_key_id,
+    const KeyLookup& key_of) {
+  // Identical "succeeded" answers, by their encoding, with their nodes.
+  std::map<std::string, std::vector<std::string>> successes;
+  std::vector<kagi::v1::RequestStatus> others;
+  for (const StatusAnswer& a : answers) {
+    if (RequestStateRank(a.status.state()) == RequestStateRank("succeeded")) {
+      if (wanted_key_id.empty() || a.status.key_id() == wanted_key_id) {
+        successes[a.status.SerializeAsString()].push_back(a.node);
+      }
+    } else {
+      others.push_back(a.status);
+    }
+  }
+  std::vector<std::string> unconfirmed;
+  for (const auto& [encoded, nodes] : successes) {
+    kagi::v1::RequestStatus status;
+    status.ParseFromString(encoded);
+    absl::StatusOr<kagi::v1::KeyInfo> key = VerifiedSuccess(status, key_of);
+    if (!key.ok()) continue;  // a lie, or a key nobody else vouches for
+    const std::vector<std::string> members = Members(nodes, *key);
+    if (members.size() >= key->threshold() && !members.empty()) {
+      for (const std::string& m : members) status.add_confirmed_by(m);
+      return status;
+    }
+    unconfirmed.push_back(absl::StrCat(absl::StrJoin(nodes, ", "), " (",
+                                       members.size(), " of threshold ",
+                                       key->threshold(), ")"));
+  }
+  if (!unconfirmed.empty()) {
+    return absl::UnavailableError(absl::StrCat(
+        "request '", answers.front().status.request_id(),
+        "': a success is reported by ", absl::StrJoin(unconfirmed, "; "),
+        ", fewer members of the key than its threshold agree: ask again when "
+        "more of them are reachable"));
+  }
+  if (answers.empty()) {
+    return absl::NotFoundError("no node answered about the request");
+  }
+  const std::optional<size_t> best = MostAdvancedStatus(others);
+  if (!best.has_value()) {  // every answer was a success not believed
+    kagi::v1::RequestStatus unknown;
+    unknown.set_request_id(answers.front().status.request_id());
+    unknown.set_state("unknown");
+    return unknown;
+  }
+  return others[*best];
+}
+
+}  // namespace kagi::gateway

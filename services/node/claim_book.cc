@@ -1,0 +1,213 @@
+#include "services/node/claim_book.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "libs/base/bytes.h"
+#include "libs/base/status_macros.h"
+
+namespace kagi::node {
+namespace {
+
+using Key32 = ClaimBook::Key32;
+
+constexpr absl::Duration kClaimTimeout = absl::Seconds(1);
+
+std::string Str(const Key32& k) { return std::string(k.begin(), k.end()); }
+
+Key32 Fixed(const std::string& bytes) {
+  Key32 out{};
+  if (bytes.size() == out.size()) {
+    std::copy(bytes.begin(), bytes.end(), out.begin());
+  }
+  return out;
+}
+
+bool IsMember(const protocol::KeyShare& share, const Key32& identity_key) {
+  return std::any_of(share.parties.begin(), share.parties.end(),
+                     [&](const protocol::PartyInfo& p) {
+                       return p.identity_key == identity_key;
+                     });
+}
+
+crypto::ExtendedPublicKey Root(const protocol::KeyShare& share) {
+  return crypto::ExtendedPublicKey::Root(share.public_key, share.chain_code);
+}
+
+}  // namespace
+
+ClaimBook::ClaimBook(Node node)
+    : node_(std::move(node)), self_key_(node_.identity->PublicKey()) {}
+
+absl::Status ClaimBook::Accept(const v1::RequestClaim& c,
+                               const protocol::KeyShare& share) const {
+  KAGI_RETURN_IF_ERROR(VerifyClaim(c, c.request_id()));
+  if (c.key_id() != Str(share.key_id)) {
+    return absl::InvalidArgumentError(
+        "claim.key_id: not the key this claim was checked for");
+  }
+  if (!IsMember(share, Fixed(c.node_identity_key()))) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("claim: its claimant is not a member of key ",
+                     HexEncode(share.key_id), " on ", node_.name));
+  }
+  absl::StatusOr<std::set<std::string>> approvers =
+      node_.approvers(Fixed(c.request_digest()), c.request().approvals());
+  if (!approvers.ok() || approvers->empty()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "claim.request: carries no approval the policy of ", node_.name,
+        " accepts",
+        approvers.ok()
+            ? ""
+            : absl::StrCat(" (", approvers.status().message(), ")")));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::RequestClaim>> ClaimBook::Held(
+    const Key32& key_id, const std::string& request_id) const {
+  KAGI_ASSIGN_OR_RETURN(std::vector<storage::RequestClaimRow> rows,
+                        node_.store->GetRequestClaims(key_id, request_id));
+  std::vector<v1::RequestClaim> out;
+  for (const storage::RequestClaimRow& row : rows) {
+    v1::RequestClaim claim;
+    if (claim.ParseFromArray(row.claim.data(),
+                             static_cast<int>(row.claim.size()))) {
+      out.push_back(std::move(claim));
+    }
+  }
+  return out;
+}
+
+absl::Status ClaimBook::Put(const v1::RequestClaim& claim) {
+  storage::RequestClaimRow row;
+  row.key_id = Fixed(claim.key_id());
+  row.request_id = claim.request_id();
+  row.node_key = Fixed(claim.node_identity_key());
+  row.state = claim.state();
+  const std::string bytes = claim.SerializeAsString();
+  row.claim.assign(bytes.begin(), bytes.end());
+  return node_.store->PutRequestClaim(row);
+}
+
+absl::Status ClaimBook::Check(const ClaimSubject& subject,
+                              const std::vector<protocol::SignItem>& items,
+                              const protocol::KeyShare& share) {
+  KAGI_ASSIGN_OR_RETURN(std::vector<v1::RequestClaim> held,
+                        Held(subject.key_id, subject.request_id));
+  // Only a claim about another request or a completion can refuse; each is
+  // accepted again (the database may have been changed since, or the
+  // policy no longer knows its approvers).
+  std::vector<v1::RequestClaim> refusing;
+  for (v1::RequestClaim& c : held) {
+    const bool same = c.request_digest() == Str(subject.request_digest);
+    if (same && c.state() != kClaimSucceeded) continue;
+    if (Accept(c, share).ok()) refusing.push_back(std::move(c));
+  }
+  return CheckClaims(subject, items, Root(share), self_key_, refusing,
+                     node_.name_of);
+}
+
+void ClaimBook::Tell(
+    const ClaimSubject& subject, absl::string_view state,
+    const v1::SignRequest& request,
+    const google::protobuf::RepeatedPtrField<v1::SignatureResult>& signatures,
+    const protocol::KeyShare& share) {
+  v1::RequestClaims mine;
+  mine.set_request_id(subject.request_id);
+  *mine.add_claims() =
+      MakeClaim(subject, state, request, signatures, *node_.identity);
+  Put(mine.claims(0)).IgnoreError();  // best effort, as the peers' copies
+  if (node_.transport == nullptr) return;
+  std::vector<std::string> members;
+  for (const protocol::PartyInfo& p : share.parties) {
+    const std::string node = node_.name_of(p.identity_key);
+    if (p.identity_key != self_key_ && !node.empty()) members.push_back(node);
+  }
+  for (const absl::StatusOr<v1::RequestClaims>& answer :
+       node_.transport->Exchange(members, mine, kClaimTimeout)) {
+    if (!answer.ok()) continue;
+    for (const v1::RequestClaim& c : answer->claims()) {
+      if (c.request_id() != subject.request_id ||
+          Fixed(c.node_identity_key()) == self_key_ || !Accept(c, share).ok()) {
+        continue;
+      }
+      Put(c).IgnoreError();
+    }
+  }
+}
+
+absl::StatusOr<v1::RequestClaims> ClaimBook::Exchange(
+    const std::string& from_node, const v1::RequestClaims& request) {
+  if (request.claims_size() != 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("claims: ", from_node, " sent ", request.claims_size(),
+                     " claims; a node sends exactly its own claim"));
+  }
+  const v1::RequestClaim& c = request.claims(0);
+  KAGI_RETURN_IF_ERROR(VerifyClaim(c, request.request_id()));
+  const Key32 claimant = Fixed(c.node_identity_key());
+  if (node_.name_of(claimant) != from_node || claimant == self_key_) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "claims[0]: ", from_node, " sent a claim signed by another node"));
+  }
+  // Claims are kept only about keys this node holds, from their members.
+  const Key32 key_id = Fixed(c.key_id());
+  absl::StatusOr<SharePtr> share = node_.load_share(key_id);
+  if (!share.ok()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "claims[0]: ", from_node, " claims about key ", HexEncode(key_id),
+        ", which ", node_.name, " cannot check: ", share.status().message()));
+  }
+  const absl::Status accepted = Accept(c, **share);
+  if (!accepted.ok()) {
+    return absl::Status(
+        accepted.code(),
+        absl::StrCat("claims[0] from ", from_node, ": ", accepted.message()));
+  }
+  KAGI_RETURN_IF_ERROR(Put(c));
+  KAGI_ASSIGN_OR_RETURN(std::vector<v1::RequestClaim> held,
+                        Held(key_id, request.request_id()));
+  v1::RequestClaims out;
+  out.set_request_id(request.request_id());
+  for (v1::RequestClaim& h : held) *out.add_claims() = std::move(h);
+  return out;
+}
+
+std::vector<std::string> ClaimBook::ReleaseInterrupted() {
+  std::vector<std::string> out;
+  absl::StatusOr<std::vector<storage::RequestClaimRow>> rows =
+      node_.store->GetClaimsInState(self_key_, kClaimAdmitted);
+  if (!rows.ok()) {
+    out.push_back(
+        absl::StrCat("cannot read request claims: ", rows.status().message()));
+    return out;
+  }
+  for (const storage::RequestClaimRow& row : *rows) {
+    v1::RequestClaim claim;
+    if (!claim.ParseFromArray(row.claim.data(),
+                              static_cast<int>(row.claim.size())) ||
+        !VerifyClaim(claim, row.request_id).ok()) {
+      out.push_back(absl::StrCat("request '", row.request_id,
+                                 "': stored claim does not verify"));
+      continue;
+    }
+    const ClaimSubject subject{row.request_id, Fixed(claim.key_id()),
+                               Fixed(claim.request_digest()),
+                               Fixed(claim.sid0())};
+    absl::StatusOr<SharePtr> share = node_.load_share(subject.key_id);
+    if (!share.ok()) {
+      out.push_back(absl::StrCat("request '", row.request_id,
+                                 "': ", share.status().message()));
+      continue;
+    }
+    Tell(subject, kClaimFailed, claim.request(), {}, **share);
+    out.push_back(absl::StrCat("request '", row.request_id,
+                               "': its signing session ended with the last "
+                               "process; claimed failed to the key's members"));
+  }
+  return out;
+}
+
+}  // namespace kagi::node

@@ -1,0 +1,94 @@
+// File: services/node/claim_book.h
+//
+// ClaimBook: one node's side of request claims (request_claims.h). It keeps
+// the claims this node made and accepted (storage key_request_claims), tells
+// the members of a key's committee what this node did with a request id,
+// answers their Peer.ExchangeRequestClaims, and checks a request against
+// what it holds. A claim is accepted only from a member of the key it is
+// about, only with its evidence (request_claims.h), and only with approvals
+// this node's policy knows; an answer names only claims about a key the
+// caller is a member of.
+#ifndef KAGI_SERVICES_NODE_CLAIM_BOOK_H_
+#define KAGI_SERVICES_NODE_CLAIM_BOOK_H_
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kagi/v1/node.pb.h"
+#include "libs/crypto/evp.h"
+#include "libs/protocol/keyshare.h"
+#include "libs/storage/store.h"
+#include "services/node/request_claims.h"
+
+namespace kagi::node {
+
+class ClaimBook {
+ public:
+  using Key32 = std::array<uint8_t, 32>;
+  using SharePtr = std::shared_ptr<const protocol::KeyShare>;
+  // What the book needs from its node.
+  struct Node {
+    std::string name;
+    storage::Store* store = nullptr;
+    const crypto::Ed25519PrivateKey* identity = nullptr;
+    ClaimTransport* transport = nullptr;  // none: tell no peer
+    NodeNameOf name_of;                   // "" for an unknown identity key
+    std::function<absl::StatusOr<SharePtr>(const Key32& key_id)> load_share;
+    // The approvers whose approvals over a digest verify under the policy.
+    std::function<absl::StatusOr<std::set<std::string>>(
+        const Key32& digest,
+        const google::protobuf::RepeatedPtrField<v1::Approval>& approvals)>
+        approvers;
+  };
+  explicit ClaimBook(Node node);
+
+  // Check: CheckClaims over the claims held about `subject`'s key and id;
+  // `items` are what this node signs for it.
+  absl::Status Check(const ClaimSubject& subject,
+                     const std::vector<protocol::SignItem>& items,
+                     const protocol::KeyShare& share);
+  // Tell records this node's `state` for `subject` (with `request` and,
+  // for "succeeded", `signatures`), sends it to every other member of
+  // `share`'s committee and stores the accepted claims they answer with
+  // (best effort: an unreachable member is skipped).
+  void Tell(
+      const ClaimSubject& subject, absl::string_view state,
+      const v1::SignRequest& request,
+      const google::protobuf::RepeatedPtrField<v1::SignatureResult>& signatures,
+      const protocol::KeyShare& share);
+  // Exchange: Peer.ExchangeRequestClaims from the authenticated `from_node`:
+  // its own claim (exactly one), accepted and stored; the answer is every
+  // claim held about that key and id.
+  absl::StatusOr<v1::RequestClaims> Exchange(const std::string& from_node,
+                                             const v1::RequestClaims& request);
+  // ReleaseInterrupted, at start-up before serving: every signing session
+  // this node claimed "admitted" and never finished died with the last
+  // process; it claims them "failed". Returns a line per request (logged).
+  std::vector<std::string> ReleaseInterrupted();
+
+ private:
+  // Accept: `c` verifies (VerifyClaim), is about `share`'s key, its
+  // claimant is a member of it, and its request carries approvals this
+  // node's policy knows. PermissionDenied / InvalidArgument naming why.
+  absl::Status Accept(const v1::RequestClaim& c,
+                      const protocol::KeyShare& share) const;
+  // Held: the claims stored about (`key_id`, `request_id`), in storage
+  // order; a row that no longer parses is skipped (Check then ignores it:
+  // a changed database refuses nothing).
+  absl::StatusOr<std::vector<v1::RequestClaim>> Held(
+      const Key32& key_id, const std::string& request_id) const;
+  absl::Status Put(const v1::RequestClaim& claim);
+
+  Node node_;
+  Key32 self_key_;
+};
+
+}  // namespace kagi::node
+
+#endif  // KAGI_SERVICES_NODE_CLAIM_BOOK_H_
