@@ -1,8 +1,10 @@
 #include "services/node/claim_book.h"
 
 #include <algorithm>
+#include <set>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "libs/base/bytes.h"
 #include "libs/base/status_macros.h"
@@ -43,6 +45,10 @@ ClaimBook::ClaimBook(Node node)
 absl::Status ClaimBook::Accept(const v1::RequestClaim& c,
                                const protocol::KeyShare& share) const {
   KAGI_RETURN_IF_ERROR(VerifyClaim(c, c.request_id()));
+  if (c.state() != kClaimSucceeded) {
+    return absl::InvalidArgumentError(
+        "claim.state: only a completion is kept from another member");
+  }
   if (c.key_id() != Str(share.key_id)) {
     return absl::InvalidArgumentError(
         "claim.key_id: not the key this claim was checked for");
@@ -62,6 +68,18 @@ absl::Status ClaimBook::Accept(const v1::RequestClaim& c,
             ? ""
             : absl::StrCat(" (", approvers.status().message(), ")")));
   }
+  absl::StatusOr<std::vector<protocol::SignItem>> items =
+      node_.items_of(c.request(), share);
+  if (!items.ok()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("claim.request: ", node_.name,
+                     " cannot decode it: ", items.status().message()));
+  }
+  if (!ProvesCompletion(c, *items, Root(share))) {
+    return absl::PermissionDeniedError(
+        "claim.signatures: do not verify under the key over the request's "
+        "items");
+  }
   return absl::OkStatus();
 }
 
@@ -73,7 +91,8 @@ absl::StatusOr<std::vector<v1::RequestClaim>> ClaimBook::Held(
   for (const storage::RequestClaimRow& row : rows) {
     v1::RequestClaim claim;
     if (claim.ParseFromArray(row.claim.data(),
-                             static_cast<int>(row.claim.size()))) {
+                             static_cast<int>(row.claim.size())) &&
+        VerifyClaim(claim, request_id).ok() && claim.key_id() == Str(key_id)) {
       out.push_back(std::move(claim));
     }
   }
@@ -91,22 +110,39 @@ absl::Status ClaimBook::Put(const v1::RequestClaim& claim) {
   return node_.store->PutRequestClaim(row);
 }
 
+absl::Status ClaimBook::Reserve(const std::string& peer, size_t bytes) {
+  absl::MutexLock lock(&mu_);
+  size_t& used = inflight_[peer];
+  if (used + bytes > node_.max_inflight_bytes_per_peer) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("claims: ", peer, " has ", used,
+                     " bytes of claim exchanges in work on ", node_.name,
+                     "; at most ", node_.max_inflight_bytes_per_peer));
+  }
+  used += bytes;
+  return absl::OkStatus();
+}
+
+void ClaimBook::Release(const std::string& peer, size_t bytes) {
+  absl::MutexLock lock(&mu_);
+  size_t& used = inflight_[peer];
+  used -= std::min(used, bytes);
+}
+
 absl::Status ClaimBook::Check(const ClaimSubject& subject,
-                              const std::vector<protocol::SignItem>& items,
                               const protocol::KeyShare& share) {
   KAGI_ASSIGN_OR_RETURN(std::vector<v1::RequestClaim> held,
                         Held(subject.key_id, subject.request_id));
-  // Only a claim about another request or a completion can refuse; each is
-  // accepted again (the database may have been changed since, or the
-  // policy no longer knows its approvers).
-  std::vector<v1::RequestClaim> refusing;
+  // This node's own claims as they are; another member's completion
+  // accepted again (the database may have been changed since it was stored,
+  // or the policy no longer knows its approvers).
+  std::vector<v1::RequestClaim> counted;
   for (v1::RequestClaim& c : held) {
-    const bool same = c.request_digest() == Str(subject.request_digest);
-    if (same && c.state() != kClaimSucceeded) continue;
-    if (Accept(c, share).ok()) refusing.push_back(std::move(c));
+    if (Fixed(c.node_identity_key()) == self_key_ || Accept(c, share).ok()) {
+      counted.push_back(std::move(c));
+    }
   }
-  return CheckClaims(subject, items, Root(share), self_key_, refusing,
-                     node_.name_of);
+  return CheckClaims(subject, self_key_, counted, node_.name_of);
 }
 
 void ClaimBook::Tell(
@@ -140,6 +176,9 @@ void ClaimBook::Tell(
 
 absl::StatusOr<v1::RequestClaims> ClaimBook::Exchange(
     const std::string& from_node, const v1::RequestClaims& request) {
+  const size_t bytes = request.ByteSizeLong();
+  KAGI_RETURN_IF_ERROR(Reserve(from_node, bytes));
+  const absl::Cleanup release = [&] { Release(from_node, bytes); };
   if (request.claims_size() != 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("claims: ", from_node, " sent ", request.claims_size(),
@@ -152,7 +191,7 @@ absl::StatusOr<v1::RequestClaims> ClaimBook::Exchange(
     return absl::PermissionDeniedError(absl::StrCat(
         "claims[0]: ", from_node, " sent a claim signed by another node"));
   }
-  // Claims are kept only about keys this node holds, from their members.
+  // Only about keys this node holds, from their members.
   const Key32 key_id = Fixed(c.key_id());
   absl::StatusOr<SharePtr> share = node_.load_share(key_id);
   if (!share.ok()) {
@@ -160,18 +199,33 @@ absl::StatusOr<v1::RequestClaims> ClaimBook::Exchange(
         "claims[0]: ", from_node, " claims about key ", HexEncode(key_id),
         ", which ", node_.name, " cannot check: ", share.status().message()));
   }
-  const absl::Status accepted = Accept(c, **share);
-  if (!accepted.ok()) {
-    return absl::Status(
-        accepted.code(),
-        absl::StrCat("claims[0] from ", from_node, ": ", accepted.message()));
+  if (!IsMember(**share, claimant)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("claims[0]: ", from_node, " is not a member of key ",
+                     HexEncode(key_id), " on ", node_.name));
   }
-  KAGI_RETURN_IF_ERROR(Put(c));
+  if (c.state() == kClaimSucceeded) {
+    const absl::Status accepted = Accept(c, **share);
+    if (!accepted.ok()) {
+      return absl::Status(
+          accepted.code(),
+          absl::StrCat("claims[0] from ", from_node, ": ", accepted.message()));
+    }
+    KAGI_RETURN_IF_ERROR(Put(c));
+  }
+  // The completions held, one per request digest (this node's own first,
+  // then what it accepted).
   KAGI_ASSIGN_OR_RETURN(std::vector<v1::RequestClaim> held,
                         Held(key_id, request.request_id()));
+  std::set<std::string> digests;
   v1::RequestClaims out;
   out.set_request_id(request.request_id());
-  for (v1::RequestClaim& h : held) *out.add_claims() = std::move(h);
+  for (v1::RequestClaim& h : held) {
+    if (h.state() == kClaimSucceeded &&
+        digests.insert(h.request_digest()).second) {
+      *out.add_claims() = std::move(h);
+    }
+  }
   return out;
 }
 
@@ -202,7 +256,7 @@ std::vector<std::string> ClaimBook::ReleaseInterrupted() {
                                  "': ", share.status().message()));
       continue;
     }
-    Tell(subject, kClaimFailed, claim.request(), {}, **share);
+    Tell(subject, kClaimFailed, v1::SignRequest(), {}, **share);
     out.push_back(absl::StrCat("request '", row.request_id,
                                "': its signing session ended with the last "
                                "process; claimed failed to the key's members"));

@@ -1,18 +1,21 @@
 // File: services/node/claim_book.h
 //
 // ClaimBook: one node's side of request claims (request_claims.h). It keeps
-// the claims this node made and accepted (storage key_request_claims), tells
-// the members of a key's committee what this node did with a request id,
-// answers their Peer.ExchangeRequestClaims, and checks a request against
-// what it holds. A claim is accepted only from a member of the key it is
-// about, only with its evidence (request_claims.h), and only with approvals
-// this node's policy knows; an answer names only claims about a key the
-// caller is a member of.
+// this node's own claims and the proven completions it accepted (storage
+// key_request_claims), tells the members of a key's committee what this node
+// did with a request id, answers their Peer.ExchangeRequestClaims, and
+// checks a request against what it holds. A completion is accepted only from
+// a member of the key it is about, about a key this node holds, with
+// approvals this node's policy knows and signatures that verify under the
+// key over the items this node decodes from the request; an answer names
+// only completions about the caller's key, one per request digest. A peer
+// has at most `max_inflight_bytes_per_peer` of exchanges in work at once.
 #ifndef KAGI_SERVICES_NODE_CLAIM_BOOK_H_
 #define KAGI_SERVICES_NODE_CLAIM_BOOK_H_
 
 #include <array>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -20,6 +23,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "kagi/v1/node.pb.h"
 #include "libs/crypto/evp.h"
 #include "libs/protocol/keyshare.h"
@@ -45,13 +49,18 @@ class ClaimBook {
         const Key32& digest,
         const google::protobuf::RepeatedPtrField<v1::Approval>& approvals)>
         approvers;
+    // The items this node signs for `request` of the key of `share`
+    // (DecodePayload: the same decoding, bounds and policy as StartSign).
+    std::function<absl::StatusOr<std::vector<protocol::SignItem>>(
+        const v1::SignRequest& request, const protocol::KeyShare& share)>
+        items_of;
+    size_t max_inflight_bytes_per_peer = 16u << 20;
   };
   explicit ClaimBook(Node node);
 
-  // Check: CheckClaims over the claims held about `subject`'s key and id;
-  // `items` are what this node signs for it.
+  // Check: CheckClaims over this node's own claims and the completions it
+  // holds about `subject`'s key and id.
   absl::Status Check(const ClaimSubject& subject,
-                     const std::vector<protocol::SignItem>& items,
                      const protocol::KeyShare& share);
   // Tell records this node's `state` for `subject` (with `request` and,
   // for "succeeded", `signatures`), sends it to every other member of
@@ -63,8 +72,10 @@ class ClaimBook {
       const google::protobuf::RepeatedPtrField<v1::SignatureResult>& signatures,
       const protocol::KeyShare& share);
   // Exchange: Peer.ExchangeRequestClaims from the authenticated `from_node`:
-  // its own claim (exactly one), accepted and stored; the answer is every
-  // claim held about that key and id.
+  // its own claim (exactly one; a completion is accepted and stored); the
+  // answer is every completion held about that key and id, one per digest.
+  // ResourceExhausted when `from_node` has too many bytes of exchanges in
+  // work.
   absl::StatusOr<v1::RequestClaims> Exchange(const std::string& from_node,
                                              const v1::RequestClaims& request);
   // ReleaseInterrupted, at start-up before serving: every signing session
@@ -73,20 +84,26 @@ class ClaimBook {
   std::vector<std::string> ReleaseInterrupted();
 
  private:
-  // Accept: `c` verifies (VerifyClaim), is about `share`'s key, its
-  // claimant is a member of it, and its request carries approvals this
-  // node's policy knows. PermissionDenied / InvalidArgument naming why.
+  // Accept: the completion `c` verifies (VerifyClaim), is about `share`'s
+  // key, its claimant is a member of it, its request carries approvals this
+  // node's policy knows, and its signatures prove it was signed
+  // (ProvesCompletion over the items this node decodes). PermissionDenied /
+  // InvalidArgument naming why.
   absl::Status Accept(const v1::RequestClaim& c,
                       const protocol::KeyShare& share) const;
-  // Held: the claims stored about (`key_id`, `request_id`), in storage
-  // order; a row that no longer parses is skipped (Check then ignores it:
-  // a changed database refuses nothing).
+  // Held: the claims stored about (`key_id`, `request_id`) that still verify
+  // (a changed row is skipped: it refuses nothing).
   absl::StatusOr<std::vector<v1::RequestClaim>> Held(
       const Key32& key_id, const std::string& request_id) const;
   absl::Status Put(const v1::RequestClaim& claim);
+  // Reserve / Release: `bytes` of `peer`'s exchanges in work.
+  absl::Status Reserve(const std::string& peer, size_t bytes);
+  void Release(const std::string& peer, size_t bytes);
 
   Node node_;
   Key32 self_key_;
+  absl::Mutex mu_;
+  std::map<std::string, size_t> inflight_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kagi::node

@@ -147,6 +147,16 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
           const google::protobuf::RepeatedPtrField<v1::Approval>& approvals) {
         return c->Approvers(digest, approvals);
       };
+  book.items_of = [c](const v1::SignRequest& request,
+                      const protocol::KeyShare& share)
+      -> absl::StatusOr<std::vector<protocol::SignItem>> {
+    KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
+                          DecodePayload(request, share, c->limits_,
+                                        c->ChangeRule(), c->config_.name()));
+    return std::move(decoded.items);
+  };
+  // A completion carries its request: room for a few of the largest.
+  book.max_inflight_bytes_per_peer = 4 * c->limits_.max_psbt_bytes;
   c->claim_book_ = std::make_unique<ClaimBook>(std::move(book));
   return core;
 }
@@ -315,6 +325,11 @@ absl::Status NodeCore::Finish(const std::string& request_id,
     }
   }
   return outcome;
+}
+
+chain::PsbtChangeRule NodeCore::ChangeRule() const {
+  return policy_ != nullptr ? policy_->bitcoin_change()
+                            : chain::PsbtChangeRule{};
 }
 
 absl::StatusOr<std::set<std::string>> NodeCore::Approvers(
@@ -492,10 +507,7 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   const protocol::KeyShare& share = *share_ptr;
   KAGI_ASSIGN_OR_RETURN(
       DecodedPayload decoded,
-      DecodePayload(req, share, limits_,
-                    policy_ != nullptr ? policy_->bitcoin_change()
-                                       : chain::PsbtChangeRule{},
-                    config_.name()));
+      DecodePayload(req, share, limits_, ChangeRule(), config_.name()));
   // The key's own networks first: a policy rule for another network never
   // applies to this key.
   KAGI_RETURN_IF_ERROR(policy::CheckNetworkBinding(
@@ -521,18 +533,19 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   // before recording.
   const ClaimSubject subject{request_id, key_id, digest, sid0};
   const google::protobuf::RepeatedPtrField<v1::SignatureResult> none;
-  KAGI_RETURN_IF_ERROR(claim_book_->Check(subject, decoded.items, share));
+  KAGI_RETURN_IF_ERROR(claim_book_->Check(subject, share));
   {
     absl::MutexLock lock(&admit_mu_);
     KAGI_RETURN_IF_ERROR(Admit(decoded.facts, approvers, request_id).status());
   }
   claim_book_->Tell(subject, kClaimAdmitted, req, none, share);
+  absl::Status begun;
   {
     absl::MutexLock lock(&admit_mu_);
     absl::StatusOr<storage::Admission> admission =
         Admit(decoded.facts, approvers, request_id);
-    absl::Status begun = admission.status();
-    if (begun.ok()) begun = claim_book_->Check(subject, decoded.items, share);
+    begun = admission.status();
+    if (begun.ok()) begun = claim_book_->Check(subject, share);
     if (begun.ok()) {
       admission->key_id.assign(key_id.begin(), key_id.end());
       admission->initiator = request.initiator();
@@ -540,10 +553,10 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
           store_->BeginRequest(request_id, "sign", digest, sid0,
                                storage::Durability::kCrashSafe, &*admission);
     }
-    if (!begun.ok()) {
-      claim_book_->Tell(subject, kClaimFailed, req, none, share);
-      return begun;
-    }
+  }
+  if (!begun.ok()) {  // told outside admit_mu_: the peers may be slow
+    claim_book_->Tell(subject, kClaimFailed, req, none, share);
+    return begun;
   }
   info->recorded = true;
   // Presignatures are keyed by (sid0, item): unique, since a sid0 never runs

@@ -235,6 +235,8 @@ class NodeCore {
                       Bytes audit_signature,
                       const std::array<uint8_t, 32>* key_id = nullptr);
   v1::KeyInfo DescribeKey(const protocol::KeyShare& share) const;
+  // ChangeRule: the policy's bitcoin_change (the default without a policy).
+  chain::PsbtChangeRule ChangeRule() const;
   // Approvers returns the approvers whose signatures over `digest` verify
   // under this node's policy (refusing unknown or repeated approvers and
   // signatures over anything else).

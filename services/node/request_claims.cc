@@ -1,6 +1,7 @@
 #include "services/node/request_claims.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "libs/crypto/ecdsa.h"
@@ -45,6 +46,13 @@ Key32 ClaimDigest(const v1::RequestClaim& c) {
       .Add(AsBytes(c.sid0()))
       .Add(AsBytes(c.state()))
       .Add(AsBytes(c.node_identity_key()));
+  // A completion's proof: a relaying member cannot swap it.
+  t.AddU32(static_cast<uint32_t>(c.signatures_size()));
+  for (const v1::SignatureResult& r : c.signatures()) {
+    t.Add(AsBytes(r.digest())).Add(AsBytes(r.signature()));
+    t.AddU32(static_cast<uint32_t>(r.path_size()));
+    for (uint32_t index : r.path()) t.AddU32(index);
+  }
   return t.H();
 }
 
@@ -60,8 +68,10 @@ v1::RequestClaim MakeClaim(
   c.set_sid0(Str(subject.sid0));
   c.set_state(std::string(state));
   c.set_node_identity_key(Str(identity.PublicKey()));
-  *c.mutable_request() = request;
-  if (state == kClaimSucceeded) *c.mutable_signatures() = signatures;
+  if (state == kClaimSucceeded) {
+    *c.mutable_request() = request;
+    *c.mutable_signatures() = signatures;
+  }
   const crypto::Ed25519Signature sig = identity.Sign(ClaimDigest(c));
   c.set_signature(std::string(sig.begin(), sig.end()));
   return c;
@@ -69,11 +79,12 @@ v1::RequestClaim MakeClaim(
 
 namespace {
 
-// CheckEvidence: the request `c` carries is the one it names.
+// CheckEvidence: a completion carries the request it names and signatures.
 absl::Status CheckEvidence(const v1::RequestClaim& c) {
+  if (c.state() != kClaimSucceeded) return absl::OkStatus();
   if (!c.has_request()) {
     return absl::InvalidArgumentError(
-        "claim.request: missing (a claim carries the request it is about)");
+        "claim.request: missing (a completion carries the request it names)");
   }
   if (c.request().request_id() != c.request_id() ||
       c.request().key_id() != c.key_id()) {
@@ -90,11 +101,20 @@ absl::Status CheckEvidence(const v1::RequestClaim& c) {
     return absl::InvalidArgumentError(
         "claim.request: its digest is not the claim's request_digest");
   }
-  if (c.state() == kClaimSucceeded && c.signatures().empty()) {
+  if (c.signatures().empty()) {
     return absl::InvalidArgumentError(
         "claim.signatures: a 'succeeded' claim carries its signatures");
   }
   return absl::OkStatus();
+}
+
+// HasUnknownFields: bytes no field of `m` names, at any depth (covered by
+// neither the claim's signature nor the request digest).
+bool HasUnknownFields(const google::protobuf::Message& m) {
+  std::unique_ptr<google::protobuf::Message> copy(m.New());
+  copy->CopyFrom(m);
+  copy->DiscardUnknownFields();
+  return copy->ByteSizeLong() != m.ByteSizeLong();
 }
 
 }  // namespace
@@ -119,6 +139,10 @@ absl::Status VerifyClaim(const v1::RequestClaim& c,
   if (!IsState(c.state())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "claim.state: '", c.state().substr(0, 32), "' is not a claim state"));
+  }
+  if (HasUnknownFields(c)) {
+    return absl::InvalidArgumentError(
+        "claim: carries fields this node does not know");
   }
   const absl::Status sig = crypto::Ed25519Verify(
       AsBytes(c.node_identity_key()), ClaimDigest(c), AsBytes(c.signature()));
@@ -157,32 +181,28 @@ bool ProvesCompletion(const v1::RequestClaim& claim,
   return true;
 }
 
-absl::Status CheckClaims(const ClaimSubject& mine,
-                         const std::vector<protocol::SignItem>& items,
-                         const crypto::ExtendedPublicKey& root,
-                         const Key32& self_key,
+absl::Status CheckClaims(const ClaimSubject& mine, const Key32& self_key,
                          const std::vector<v1::RequestClaim>& claims,
                          const NodeNameOf& name_of) {
   const std::string prefix = absl::StrCat("request id '", mine.request_id, "'");
   for (const v1::RequestClaim& c : claims) {
     if (Fixed(c.key_id()) != mine.key_id) continue;  // not about this key
+    // Only completions refuse: an admission or failure is the request
+    // record's business (Store::BeginRequest) on the node that made it.
+    if (c.state() != kClaimSucceeded) continue;
+    // This node's own word in the words of its request record; another
+    // member's naming it.
     const bool own = Fixed(c.node_identity_key()) == self_key;
-    // This node's own word in the words of its request record
-    // (Store::BeginRequest); another member's naming it.
-    const std::string where =
-        own ? "" : absl::StrCat(" (on ", Who(c, name_of), ")");
     if (Fixed(c.request_digest()) != mine.request_digest) {
       return absl::AlreadyExistsError(absl::StrCat(
-          prefix, " was already used for a different request", where,
+          prefix, " was already used for a different request",
+          own ? "" : absl::StrCat(" (completed on ", Who(c, name_of), ")"),
           own ? "" : ": a request id names one request of a key"));
     }
-    if (c.state() == kClaimSucceeded &&
-        (own || ProvesCompletion(c, items, root))) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          prefix, " was already completed",
-          own ? "" : absl::StrCat(" (signed by ", Who(c, name_of), ")"),
-          "; GetRequestStatus returns its result"));
-    }
+    return absl::AlreadyExistsError(absl::StrCat(
+        prefix, " was already completed",
+        own ? "" : absl::StrCat(" (signed by ", Who(c, name_of), ")"),
+        "; GetRequestStatus returns its result"));
   }
   return absl::OkStatus();
 }

@@ -6,28 +6,26 @@
 // "admitted" (in one session, named by its sid0), "succeeded" or "failed".
 // Each claim is signed with its claimant's identity key, so a node believes a
 // claim only from the member that signed it, even when another node relays
-// it. And each claim carries its evidence, so that one compromised member
-// cannot make the others refuse anything by its word alone:
-//   * the request it is about, with its approvals: its digest must be the
-//     claim's, and the receiver checks the approvals under its own policy
-//     (a claim that an id was used for "another request" is believed only if
-//     approvers really approved that other request under that id);
-//   * for "succeeded", the signatures: a completion refuses a resend only if
-//     they verify, under the key, over every item the receiver computed.
-// A member's "admitted" for the same request in another session is no
-// veto: both sessions sign the same approved request (and each node reserves
-// its velocity once per id).
+// it.
+//
+// Only a proven completion refuses anything, so that one compromised member
+// cannot make the others refuse a request by its word alone: a "succeeded"
+// claim carries the request it names (its digest must be the claim's) with
+// approvals that verify under the receiver's own policy, and the signatures,
+// which must verify under the key over every item the receiver computes from
+// that request. Such a claim refuses a resend of the same request ("already
+// completed") and another request under the same id ("used for a different
+// request"). "admitted" and "failed" carry no evidence: another member's are
+// never stored nor believed (they ask for the completions the callee knows,
+// and a node keeps its own, to release them after a crash).
 //
 // How a node admits a signing request (NodeCore::StartSign):
-//   1. refuse at once if a claim it already holds conflicts (CheckClaims);
+//   1. refuse at once if a completion it holds conflicts (CheckClaims);
 //   2. send its own "admitted" claim to every other member and store the
-//      accepted claims each answers with (the answer is everything the
-//      callee holds about the key and id, its own and those it learned);
+//      proven completions each answers with (every one the callee holds
+//      about the key and id, its own and those it learned);
 //   3. check again, then record the request (BeginRequest).
-// Two nodes that admit the same id for different approved requests at the
-// same time cannot both pass step 3: each stored the other's claim before
-// its own check, or its own claim reached the other before the other's
-// check. After the session, the outcome is claimed the same way.
+// After the session, a completion is claimed the same way, with its proof.
 #ifndef KAGI_SERVICES_NODE_REQUEST_CLAIMS_H_
 #define KAGI_SERVICES_NODE_REQUEST_CLAIMS_H_
 
@@ -62,9 +60,9 @@ struct ClaimSubject {
 // ClaimDigest: what the claimant's identity key signs.
 std::array<uint8_t, 32> ClaimDigest(const v1::RequestClaim& claim);
 
-// MakeClaim: `subject` in `state`, carrying `request` (the approved request
-// the subject's digest is of) and, for "succeeded", `signatures`; signed by
-// `identity`.
+// MakeClaim: `subject` in `state`, signed by `identity`; a "succeeded"
+// claim carries `request` (the approved request the subject's digest is of)
+// and `signatures`, the others carry no evidence.
 v1::RequestClaim MakeClaim(
     const ClaimSubject& subject, absl::string_view state,
     const v1::SignRequest& request,
@@ -72,28 +70,26 @@ v1::RequestClaim MakeClaim(
     const crypto::Ed25519PrivateKey& identity);
 
 // VerifyClaim: well formed, about `request_id`, signed by the identity key
-// it names, carrying the request it names (same id, key and digest) and,
-// when "succeeded", signatures. InvalidArgument / PermissionDenied naming
-// the field. The approvals in the request are the policy's business
-// (NodeCore::AcceptClaim).
+// it names, free of unknown fields and, when "succeeded", carrying the
+// request it names (same id, key and digest) and signatures.
+// InvalidArgument / PermissionDenied naming the field. Whether the request
+// was approved and the signatures prove it was signed is ClaimBook::Accept's
+// business (it needs the policy and the key).
 absl::Status VerifyClaim(const v1::RequestClaim& claim,
                          absl::string_view request_id);
 
-// ProvesCompletion: `claim` carries one signature per item of `items`, in
-// order, over its digest at its path, verifying under the key `root`
-// derives there.
+// ProvesCompletion: `claim` carries one signature per item of `items` (the
+// items of its own request), in order, over its digest at its path,
+// verifying under the key `root` derives there.
 bool ProvesCompletion(const v1::RequestClaim& claim,
                       const std::vector<protocol::SignItem>& items,
                       const crypto::ExtendedPublicKey& root);
 
 // CheckClaims refuses `mine` (AlreadyExists, naming the member) when one of
-// `claims` (all about mine's key and id, already accepted) says the id was
-// used for another request, or proves the request was completed (this
-// node's own word is taken as proof). `items` and `root`: what this node
-// signs for `mine`, and the key.
+// `claims` (about mine's key and id: this node's own, and other members'
+// completions, already proven) is a completion of another request under
+// the id, or of this request. Other states are ignored.
 absl::Status CheckClaims(const ClaimSubject& mine,
-                         const std::vector<protocol::SignItem>& items,
-                         const crypto::ExtendedPublicKey& root,
                          const std::array<uint8_t, 32>& self_key,
                          const std::vector<v1::RequestClaim>& claims,
                          const NodeNameOf& name_of);

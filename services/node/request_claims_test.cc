@@ -87,7 +87,7 @@ class RequestClaimsTest : public ::testing::Test {
                  {SignatureOver(Filled(0x55))});
   }
   absl::Status Check(const v1::RequestClaim& c) const {
-    return CheckClaims(mine_, items_, *root_, self_.PublicKey(), {c}, Names());
+    return CheckClaims(mine_, self_.PublicKey(), {c}, Names());
   }
 
   OsRng rng_;
@@ -120,56 +120,90 @@ TEST_F(RequestClaimsTest, SignedClaimVerifiesAndAnyChangeBreaksIt) {
   EXPECT_TRUE(absl::IsInvalidArgument(VerifyClaim(changed, "req-1")));
 }
 
-// The evidence: a claim carries the request whose digest it names, and a
-// completion its signatures. A member's word alone is refused.
-TEST_F(RequestClaimsTest, AClaimWithoutItsRequestIsRefused) {
-  EXPECT_THAT(
-      VerifyClaim(Claim(mine_, kClaimAdmitted, peer_, {}), "req-1").message(),
-      HasSubstr("claim.request"));
+// The evidence of a completion: the request whose digest it names and the
+// signatures. A member's word alone proves nothing.
+TEST_F(RequestClaimsTest, ACompletionWithoutItsRequestIsRefused) {
+  EXPECT_THAT(VerifyClaim(Claim(mine_, kClaimSucceeded, peer_, {},
+                                {SignatureOver(Filled(0x55))}),
+                          "req-1")
+                  .message(),
+              HasSubstr("claim.request"));
   // Another request than the digest named (e.g. another id's approvals).
   const v1::SignRequest elsewhere = Request("req-9", Filled(1), 0x55);
-  EXPECT_THAT(
-      VerifyClaim(Claim(mine_, kClaimAdmitted, peer_, elsewhere), "req-1")
-          .message(),
-      HasSubstr("another request id"));
+  EXPECT_THAT(VerifyClaim(Claim(mine_, kClaimSucceeded, peer_, elsewhere,
+                                {SignatureOver(Filled(0x55))}),
+                          "req-1")
+                  .message(),
+              HasSubstr("another request id"));
   v1::SignRequest changed = request_;
   changed.set_expiry_unix_seconds(1900000001);
-  EXPECT_THAT(VerifyClaim(Claim(mine_, kClaimAdmitted, peer_, changed), "req-1")
+  EXPECT_THAT(VerifyClaim(Claim(mine_, kClaimSucceeded, peer_, changed,
+                                {SignatureOver(Filled(0x55))}),
+                          "req-1")
                   .message(),
               HasSubstr("not the claim's request_digest"));
   EXPECT_THAT(
       VerifyClaim(Claim(mine_, kClaimSucceeded, peer_, request_), "req-1")
           .message(),
       HasSubstr("carries its signatures"));
-  EXPECT_TRUE(
-      VerifyClaim(Claim(mine_, kClaimAdmitted, peer_, request_), "req-1").ok());
+  EXPECT_TRUE(VerifyClaim(Completed(peer_), "req-1").ok());
+  // An admission carries no evidence (it proves nothing).
+  const v1::RequestClaim admitted =
+      Claim(mine_, kClaimAdmitted, peer_, request_);
+  EXPECT_FALSE(admitted.has_request());
+  EXPECT_TRUE(VerifyClaim(admitted, "req-1").ok());
 }
 
-TEST_F(RequestClaimsTest, CompletedElsewhereIsRefusedOnlyWithItsSignatures) {
+// Bytes no field names (padding a claim beyond its evidence) are refused:
+// neither the claim's signature nor the request digest covers them.
+TEST_F(RequestClaimsTest, UnknownFieldsAreRefused) {
+  v1::RequestClaim c = Completed(peer_);
+  c.mutable_request()
+      ->GetReflection()
+      ->MutableUnknownFields(c.mutable_request())
+      ->AddLengthDelimited(1000, std::string(64, 'p'));
+  EXPECT_THAT(VerifyClaim(c, "req-1").message(), HasSubstr("fields"));
+}
+
+// The proof: one signature per item, over its digest at its path, under
+// the key.
+TEST_F(RequestClaimsTest, ProvesCompletionOnlyWithValidSignatures) {
+  EXPECT_TRUE(ProvesCompletion(Completed(peer_), items_, *root_));
+  EXPECT_FALSE(ProvesCompletion(Claim(mine_, kClaimSucceeded, peer_, request_,
+                                      {SignatureOver(Filled(0x56))}),
+                                items_, *root_));
+  v1::SignatureResult forged = SignatureOver(Filled(0x55));
+  forged.mutable_signature()->at(40) ^= 1;
+  EXPECT_FALSE(
+      ProvesCompletion(Claim(mine_, kClaimSucceeded, peer_, request_, {forged}),
+                       items_, *root_));
+  EXPECT_FALSE(ProvesCompletion(
+      Claim(mine_, kClaimSucceeded, peer_, request_,
+            {SignatureOver(Filled(0x55)), SignatureOver(Filled(0x55))}),
+      items_, *root_));
+  // Not a completion at all.
+  EXPECT_FALSE(ProvesCompletion(Claim(mine_, kClaimAdmitted, peer_, request_),
+                                items_, *root_));
+}
+
+TEST_F(RequestClaimsTest, CompletedElsewhereIsRefusedNamingTheMember) {
   const absl::Status st = Check(Completed(peer_));
   EXPECT_TRUE(absl::IsAlreadyExists(st));
   EXPECT_THAT(st.message(), HasSubstr("already completed (signed by node-2)"));
-  // Signatures over something else, or not under the key, prove nothing.
-  EXPECT_TRUE(Check(Claim(mine_, kClaimSucceeded, peer_, request_,
-                          {SignatureOver(Filled(0x56))}))
-                  .ok());
-  v1::SignatureResult forged = SignatureOver(Filled(0x55));
-  forged.mutable_signature()->at(40) ^= 1;
-  EXPECT_TRUE(
-      Check(Claim(mine_, kClaimSucceeded, peer_, request_, {forged})).ok());
-  EXPECT_TRUE(
-      Check(Claim(mine_, kClaimSucceeded, peer_, request_,
-                  {SignatureOver(Filled(0x55)), SignatureOver(Filled(0x55))}))
-          .ok());
 }
 
-TEST_F(RequestClaimsTest, OtherRequestUnderTheSameIdIsRefused) {
+TEST_F(RequestClaimsTest, AnotherRequestCompletedUnderTheIdIsRefused) {
   const v1::SignRequest other = Request("req-1", Filled(1), 0x99);
   ClaimSubject s = mine_;
   s.request_digest = *policy::SignRequestDigest(other);
-  const absl::Status st = Check(Claim(s, kClaimFailed, peer_, other));
+  const absl::Status st = Check(
+      Claim(s, kClaimSucceeded, peer_, other, {SignatureOver(Filled(0x99))}));
   EXPECT_TRUE(absl::IsAlreadyExists(st));
-  EXPECT_THAT(st.message(), HasSubstr("different request (on node-2)"));
+  EXPECT_THAT(st.message(),
+              HasSubstr("different request (completed on node-2)"));
+  // Admitted or failed under the id proves nothing: no refusal.
+  EXPECT_TRUE(Check(Claim(s, kClaimAdmitted, peer_, other)).ok());
+  EXPECT_TRUE(Check(Claim(s, kClaimFailed, peer_, other)).ok());
 }
 
 // A claim about another key's id is none of this request's business.
@@ -183,16 +217,17 @@ TEST_F(RequestClaimsTest, ClaimsAboutAnotherKeyAreIgnored) {
                   .ok());
 }
 
-// Another member admitting the same request in another session is no veto
-// (it signs the same approved request); only a proven completion or
-// another request is.
-TEST_F(RequestClaimsTest, AdmittedInAnotherSessionIsNoVeto) {
+// Another member admitting the same request in another session is no veto,
+// nor its own admissions and failures (BeginRequest's business); only a
+// completion is.
+TEST_F(RequestClaimsTest, OnlyACompletionRefuses) {
   ClaimSubject elsewhere = mine_;
   elsewhere.sid0 = Filled(7);
   EXPECT_TRUE(Check(Claim(elsewhere, kClaimAdmitted, peer_, request_)).ok());
   EXPECT_TRUE(Check(Claim(mine_, kClaimAdmitted, peer_, request_)).ok());
   EXPECT_TRUE(Check(Claim(elsewhere, kClaimFailed, peer_, request_)).ok());
-  // This node's own completion stands, in the words of its request record.
+  EXPECT_TRUE(Check(Claim(elsewhere, kClaimAdmitted, self_, request_)).ok());
+  // This node's own completion stands.
   EXPECT_THAT(Check(Completed(self_)).message(),
               HasSubstr("request id 'req-1' was already completed"));
 }
