@@ -1,0 +1,182 @@
+// The constant-time check, in the manner of libsecp256k1's ctime_tests: the
+// secrets are marked as undefined memory (CtSecret, libs/base/ctime.h) and
+// run through the code that handles them, under Valgrind's memcheck
+// (tests/ctime/run_ctime.sh). Memcheck then reports every conditional branch
+// and every memory index that depends on a secret, so a report is a
+// timing leak. Values that are public by design (a message that is sent, a
+// check's outcome that aborts) are declassified where they become public,
+// in the code itself (the CtDeclassify calls, each with its reason) or here
+// for the test's own sanity checks.
+//
+// It is not a unit test: on its own it only computes; Valgrind is the
+// judge (--error-exitcode=1). Run it through ctest (-L ctime) or
+// run_ctime.sh; run directly it skips (exit 77).
+//
+// What it covers and what it declassifies: docs/robustness.md,
+// "Constant-time".
+#include "libs/base/ctime.h"
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "libs/base/rng.h"
+#include "libs/base/secret.h"
+#include "libs/crypto/gf128.h"
+#include "libs/crypto/scalar.h"
+
+#if defined(KAGI_CTIME_VALIDATION)
+#include <valgrind/valgrind.h>
+#endif
+
+namespace kagi::ctime {
+namespace {
+
+using crypto::Gf128;
+using crypto::Scalar;
+
+int g_failures = 0;
+int g_checks = 0;
+
+// Expect records a sanity check on a value the test has declassified: the
+// check makes sure the code under test computed the right thing, so that a
+// change cannot turn this program into one that checks nothing.
+void Expect(bool ok, const char* what) {
+  ++g_checks;
+  if (!ok) {
+    std::fprintf(stderr, "ctime: sanity check failed: %s\n", what);
+    ++g_failures;
+  }
+}
+
+// Public returns a declassified copy of `v`, for the test's sanity checks
+// (never for anything the code under test reads back).
+template <typename T>
+T Public(T v) {
+  CtDeclassifyObject(v);
+  return v;
+}
+
+// SecretRng draws from a seeded stream and marks every byte it hands out as
+// secret: nonces, Δ, β, OT scalars, everything the code draws is secret
+// until the code itself declassifies what it publishes.
+class SecretRng final : public Rng {
+ public:
+  explicit SecretRng(uint64_t seed) : inner_(seed) {}
+  void Fill(absl::Span<uint8_t> out) override {
+    inner_.Fill(out);
+    CtSecret(out.data(), out.size());
+  }
+
+ private:
+  InsecureDeterministicRng inner_;
+};
+
+void CheckScalar() {
+  SecretRng rng(1);
+  const Scalar a = Scalar::Random(rng);
+  const Scalar b = Scalar::RandomNonZero(rng);
+  const Scalar sum = a + b;
+  const Scalar diff = a - b;
+  const Scalar neg = -a;
+  const Scalar prod = a * b;
+  const Scalar sq = a.Square();
+  const Scalar inv = b.Invert();
+  Expect(Public(prod * inv == a), "a·b·b^-1 == a");
+  Expect(Public(sum - b == a), "(a+b)-b == a");
+  Expect(Public(diff + b == a), "(a-b)+b == a");
+  Expect(Public((neg + a).IsZero()), "-a + a == 0");
+  Expect(Public(sq == a * a), "a² == a·a");
+  // Every predicate on a secret; the results are declassified only to be
+  // checked (the code under test never branches on them).
+  (void)Public(a.IsHigh());
+  (void)Public(a == b);
+  // Select by a secret bit.
+  std::array<uint8_t, 1> bit_byte = rng.Bytes<1>();
+  const uint64_t bit = bit_byte[0] & 1;
+  const Scalar sel = Scalar::ConditionalSelect(bit, a, b);
+  Expect(Public(sel == (Public(bit) == 1 ? a : b)), "ConditionalSelect");
+  // Inner products over secret vectors.
+  std::vector<Scalar> xs, ys;
+  for (int i = 0; i < 5; ++i) {
+    xs.push_back(Scalar::Random(rng));
+    ys.push_back(Scalar::Random(rng));
+  }
+  Scalar naive;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    naive += xs[i] * ys[i];
+  }
+  Expect(Public(Scalar::InnerProduct(xs, ys) == naive), "InnerProduct");
+  // Encodings of secrets: out and back in.
+  const std::array<uint8_t, 32> enc = a.ToBytes();
+  Expect(Public(Scalar::FromBytesModOrder(enc) == a), "FromBytesModOrder");
+  const absl::StatusOr<Scalar> dec = Scalar::FromCanonicalBytes(enc);
+  Expect(dec.ok() && Public(*dec == a), "FromCanonicalBytes");
+  const absl::StatusOr<Scalar> dec_nz =
+      Scalar::FromCanonicalBytesNonZero(b.ToBytes());
+  Expect(dec_nz.ok() && Public(*dec_nz == b), "FromCanonicalBytesNonZero");
+  const std::array<uint8_t, 64> wide = rng.Bytes<64>();
+  (void)Scalar::FromWideBytes(wide);
+}
+
+void CheckGf128() {
+  SecretRng rng(2);
+  auto random = [&rng] { return Gf128::FromBytes(rng.Bytes<16>()); };
+  const Gf128 a = random();
+  const Gf128 b = random();
+  const Gf128 c = random();
+  const Gf128 ab = crypto::Gf128Mul(a, b);
+  // Distributivity ties the product to the sum, on secrets.
+  const Gf128 lhs = crypto::Gf128Mul(a, b ^ c);
+  Gf128 rhs = ab;
+  crypto::Gf128MulAdd(rhs, a, c);
+  Expect(Public(lhs == rhs), "a·(b+c) == a·b + a·c");
+  std::array<Gf128, 5> xs, ys;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    xs[i] = random();
+    ys[i] = random();
+  }
+  const Gf128 ip = crypto::Gf128InnerProduct(xs, ys);
+  // Both implementations, whichever the dispatcher picks on this CPU (under
+  // Valgrind, PCLMULQDQ is emulated).
+  Gf128 portable = crypto::gf128_internal::MulPortable(a, b);
+  Expect(Public(portable == ab), "portable product");
+  Expect(Public(crypto::gf128_internal::InnerProductPortable(
+                    xs.data(), ys.data(), xs.size()) == ip),
+         "portable inner product");
+  if (crypto::gf128_internal::HasClmul()) {
+    Expect(Public(crypto::gf128_internal::MulClmul(a, b) == ab),
+           "CLMUL product");
+    Expect(Public(crypto::gf128_internal::InnerProductClmul(
+                      xs.data(), ys.data(), xs.size()) == ip),
+           "CLMUL inner product");
+  }
+  std::array<uint8_t, 16> out = ab.ToBytes();
+  Expect(Public(Gf128::FromBytes(out) == ab), "Gf128 wire form");
+}
+
+}  // namespace
+}  // namespace kagi::ctime
+
+int main() {
+  using namespace kagi::ctime;  // NOLINT(google-build-using-namespace)
+  if (!kagi::kCtValidation) {
+    std::printf(
+        "SKIPPED: built without KAGI_CTIME_VALIDATION (valgrind/memcheck.h)\n");
+    return 77;
+  }
+#if defined(KAGI_CTIME_VALIDATION)
+  if (RUNNING_ON_VALGRIND == 0) {
+    std::printf(
+        "SKIPPED: the constant-time check only means something under "
+        "Valgrind: run it with ctest -L ctime or tests/ctime/run_ctime.sh\n");
+    return 77;
+  }
+#endif
+  CheckScalar();
+  CheckGf128();
+  std::printf("ctime: %d sanity checks, %d failed\n", g_checks, g_failures);
+  return g_failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
