@@ -26,6 +26,8 @@
 #include "libs/base/secret.h"
 #include "libs/crypto/gf128.h"
 #include "libs/crypto/scalar.h"
+#include "libs/mpc/base_ot.h"
+#include "libs/mpc/bit_matrix.h"
 
 #if defined(KAGI_CTIME_VALIDATION)
 #include <valgrind/valgrind.h>
@@ -36,6 +38,7 @@ namespace {
 
 using crypto::Gf128;
 using crypto::Scalar;
+using mpc::GetBit;
 
 int g_failures = 0;
 int g_checks = 0;
@@ -57,6 +60,19 @@ template <typename T>
 T Public(T v) {
   CtDeclassifyObject(v);
   return v;
+}
+
+// Send is the network: a message that leaves a party is public.
+Bytes Send(Bytes msg) {
+  CtDeclassify(msg.data(), msg.size());
+  return msg;
+}
+
+// PublicBytes returns a declassified copy of secret bytes (sanity checks).
+Bytes PublicBytes(ByteSpan secret) {
+  Bytes out(secret.begin(), secret.end());
+  CtDeclassify(out.data(), out.size());
+  return out;
 }
 
 // SecretRng draws from a seeded stream and marks every byte it hands out as
@@ -157,6 +173,46 @@ void CheckGf128() {
   Expect(Public(Gf128::FromBytes(out) == ab), "Gf128 wire form");
 }
 
+// The OT seeds of one ordered pair (A = COTe sender, B = COTe receiver).
+struct OtSeeds {
+  mpc::CoteSenderSeeds a;
+  mpc::CoteReceiverSeeds b;
+};
+
+// Base OT: A (the base-OT receiver) chooses with the secret Δ; its scalars
+// come from a secret rng; B answers with secret scalars of its own.
+OtSeeds CheckBaseOt() {
+  SecretRng rng_a(3);
+  SecretRng rng_b(4);
+  const mpc::BaseOtSession session{{7}, 1, 2};
+  SecretBytes delta(mpc::kBaseOtBytes);
+  rng_a.Fill(delta.mutable_span());
+  Bytes msg1;
+  mpc::BaseOtReceiver receiver =
+      mpc::BaseOtReceiver::StartWithChoiceBitsForTesting(session, delta.Clone(),
+                                                         rng_a, &msg1);
+  absl::StatusOr<mpc::BaseOtSenderResult> sent =
+      mpc::BaseOtSenderRespond(session, Send(std::move(msg1)), rng_b);
+  Expect(sent.ok(), "base OT: sender accepts msg1");
+  absl::StatusOr<mpc::CoteSenderSeeds> got =
+      std::move(receiver).Finish(Send(std::move(sent->msg2)));
+  Expect(got.ok(), "base OT: receiver accepts msg2");
+  // A holds s^{Δ_ℓ}_ℓ for every ℓ.
+  const Bytes d = PublicBytes(delta.secret());
+  const Bytes keys = PublicBytes(got->keys.secret());
+  const Bytes keys0 = PublicBytes(sent->seeds.keys0.secret());
+  const Bytes keys1 = PublicBytes(sent->seeds.keys1.secret());
+  bool all = true;
+  for (size_t l = 0; l < mpc::kBaseOts; ++l) {
+    const Bytes& want = GetBit(d, l) != 0 ? keys1 : keys0;
+    for (size_t i = 0; i < 32; ++i) {
+      all = all && keys[32 * l + i] == want[32 * l + i];
+    }
+  }
+  Expect(all, "base OT: A's keys are s^{Δ_ℓ}_ℓ");
+  return OtSeeds{*std::move(got), std::move(sent->seeds)};
+}
+
 }  // namespace
 }  // namespace kagi::ctime
 
@@ -177,6 +233,7 @@ int main() {
 #endif
   CheckScalar();
   CheckGf128();
+  const OtSeeds seeds = CheckBaseOt();
   std::printf("ctime: %d sanity checks, %d failed\n", g_checks, g_failures);
   return g_failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
