@@ -25,9 +25,13 @@
 #include "libs/base/rng.h"
 #include "libs/base/secret.h"
 #include "libs/crypto/gf128.h"
+#include "libs/crypto/prefix_hash.h"
 #include "libs/crypto/scalar.h"
 #include "libs/mpc/base_ot.h"
 #include "libs/mpc/bit_matrix.h"
+#include "libs/mpc/cote.h"
+#include "libs/mpc/params.h"
+#include "libs/mpc/rvole.h"
 
 #if defined(KAGI_CTIME_VALIDATION)
 #include <valgrind/valgrind.h>
@@ -213,6 +217,57 @@ OtSeeds CheckBaseOt() {
   return OtSeeds{*std::move(got), std::move(sent->seeds)};
 }
 
+// COTe: B extends with a secret x from its secret seeds; A checks the
+// message with its secret Δ and keys.
+void CheckCote(const OtSeeds& seeds) {
+  SecretRng rng(5);
+  const mpc::CoteSession session{{9}, 1, 2};
+  SecretBytes x(mpc::kXiPrimeBytes);
+  rng.Fill(x.mutable_span());
+  mpc::CoteReceiverOutput b = mpc::CoteReceiverExtend(seeds.b, session, x);
+  absl::StatusOr<SecretBytes> q =
+      mpc::CoteSenderExtend(seeds.a, session, Send(std::move(b.msg)));
+  Expect(q.ok(), "COTe: the consistency check passes");
+  // q_k = t_k ⊕ β_k·Δ.
+  const Bytes qs = PublicBytes(q->secret());
+  const Bytes ts = PublicBytes(b.t_rows.secret());
+  const Bytes xs = PublicBytes(x.secret());
+  const Bytes delta = PublicBytes(seeds.a.delta.secret());
+  bool all = true;
+  for (size_t k = 0; k < mpc::kXi; ++k) {
+    for (size_t i = 0; i < 32; ++i) {
+      const uint8_t want = static_cast<uint8_t>(
+          ts[32 * k + i] ^ (GetBit(xs, k) != 0 ? delta[i] : 0));
+      all = all && qs[32 * k + i] == want;
+    }
+  }
+  Expect(all, "COTe: q_k = t_k + beta_k * Delta");
+}
+
+// RVOLE: B's random input and A's inputs (a nonce share and a key share in
+// signing) are secret, and so is everything either side draws.
+void CheckRvole(const OtSeeds& seeds) {
+  SecretRng rng_a(6);
+  SecretRng rng_b(7);
+  const mpc::RvoleSession session{{11}, 1, 2};
+  const std::array<Scalar, mpc::kRvoleInputs> a = {Scalar::Random(rng_a),
+                                                   Scalar::Random(rng_a)};
+  Bytes msg1;
+  mpc::RvoleReceiver receiver =
+      mpc::RvoleReceiver::Start(seeds.b, session, rng_b, &msg1);
+  const Scalar chi = receiver.chi();
+  absl::StatusOr<mpc::RvoleSenderOutput> sent = mpc::RvoleSenderRespond(
+      seeds.a, session, a, Send(std::move(msg1)), rng_a);
+  Expect(sent.ok(), "RVOLE: the sender accepts msg1");
+  absl::StatusOr<std::array<Scalar, mpc::kRvoleInputs>> d =
+      std::move(receiver).Finish(Send(std::move(sent->msg2)));
+  Expect(d.ok(), "RVOLE: the receiver accepts msg2");
+  for (size_t i = 0; i < mpc::kRvoleInputs; ++i) {
+    Expect(Public(sent->c[i] + (*d)[i] == a[i] * chi),
+           "RVOLE: c_i + d_i = a_i * chi");
+  }
+}
+
 }  // namespace
 }  // namespace kagi::ctime
 
@@ -231,9 +286,16 @@ int main() {
     return 77;
   }
 #endif
+  // Which CPU paths run here: Valgrind's virtual CPU decides (PCLMULQDQ for
+  // GF(2^128); SHA-NI for the OT stack's hashing, else OpenSSL's SHA-256).
+  std::printf("ctime: GF(2^128) with PCLMULQDQ: %s; SHA-256 with SHA-NI: %s\n",
+              kagi::crypto::gf128_internal::HasClmul() ? "yes" : "no",
+              kagi::crypto::PrefixHasher::ShaExtensionsInUse() ? "yes" : "no");
   CheckScalar();
   CheckGf128();
   const OtSeeds seeds = CheckBaseOt();
+  CheckCote(seeds);
+  CheckRvole(seeds);
   std::printf("ctime: %d sanity checks, %d failed\n", g_checks, g_failures);
   return g_failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
