@@ -69,6 +69,9 @@ class Point {
 
   // MulSecretScalar returns secret·P in time independent of `secret`; *this
   // must be a public point (see the top of the file). Fails if secret == 0.
+  // The product is read back into a Point by libsecp256k1's parser, which is
+  // variable time: when the product is itself secret, use
+  // MulSecretScalarCompressed.
   absl::StatusOr<Point> MulSecretScalar(const Scalar& secret) const;
 
   // MulSecretScalarCompressed returns the 33-byte compressed encoding of
