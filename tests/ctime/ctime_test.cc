@@ -286,10 +286,12 @@ void MakeShareSecret(protocol::KeyShare& share) {
   }
 }
 
-// Signing: a 2-of-2 session over real envelopes (the in-memory network of
-// libs/protocol/testing) with both parties' shares secret; every draw is
-// secret too (SignParty hedges its rng with a digest of the share). The
-// shares come from the trusted-dealer fixture, which runs the real base OT.
+// Key shares and signing: each party's share, secret, goes through its
+// encoding and decoding (with the checks a node runs when it loads one),
+// then a 2-of-2 session runs over real envelopes (the in-memory network of
+// libs/protocol/testing); every draw is secret too (SignParty hedges its rng
+// with a digest of the share). The shares come from the trusted-dealer
+// fixture, which runs the real base OT.
 void CheckSigning() {
   const protocol::testing::Identities ids =
       protocol::testing::MakeIdentities(2, 21);
@@ -297,8 +299,14 @@ void CheckSigning() {
   chain_code[0] = 1;
   std::vector<protocol::KeyShare> shares = protocol::testing::DealShares(
       Scalar::FromUint64(0x5ec2e7), chain_code, 2, ids, 22);
+  // As a node holds them: secret, written to its store and read back (the
+  // sealed record's plaintext; unsealing is AES-GCM in OpenSSL).
   for (protocol::KeyShare& share : shares) {
     MakeShareSecret(share);
+    absl::StatusOr<protocol::KeyShare> loaded =
+        protocol::KeyShare::Deserialize(share.Serialize().secret());
+    Expect(loaded.ok(), "key share: decodes");
+    share = *std::move(loaded);
   }
   std::array<uint8_t, 32> digest{};
   digest[31] = 0x42;
