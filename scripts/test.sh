@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The README's test command (and what .ci/run calls): checks formatting,
-# builds and runs every test in the dev build, then again under
+# builds and runs every test in the dev build (with the constant-time check
+# under Valgrind), then again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then the real npm clients
 # (tests/clients: bitcoinjs-lib, ethers) against a cluster of the dev build.
 source "$(dirname "$0")/lib/common.sh"
 
-kagi_ensure_packages "${KAGI_BUILD_PACKAGES[@]}" clang-format
+# valgrind: the constant-time check (tests/ctime; docs/robustness.md). It
+# must be there before the first configure, which looks for its header.
+kagi_ensure_packages "${KAGI_BUILD_PACKAGES[@]}" clang-format valgrind
 # Node.js and npm for the real-client tests (Debian's, unless one is there).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   kagi_ensure_packages nodejs npm

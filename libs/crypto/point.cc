@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/base/check.h"
+#include "libs/base/ctime.h"
 #include "libs/crypto/secp_context.h"
 
 namespace kagi::crypto {
@@ -38,7 +39,9 @@ int WriteCompressed(unsigned char* output, const unsigned char* x32,
 }
 
 absl::Status CheckNonZero(const Scalar& k, absl::string_view what) {
-  if (k.IsZero()) {
+  // Public by design: a zero secret is refused with an error (probability
+  // 2^-256 for an honest one).
+  if (CtDeclassifyValue(k.IsZero())) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": scalar is zero (result would be infinity)"));
   }
@@ -104,7 +107,8 @@ absl::StatusOr<Point> Point::MulGenerator(const Scalar& secret) {
   secp256k1_pubkey pk;
   const int ok = secp256k1_ec_pubkey_create(SecpContext(), &pk, k.data());
   SecureWipe(k.data(), k.size());
-  if (ok != 1) {
+  // Public by design: whether the secret was zero (an error, as above).
+  if (CtDeclassifyValue(ok) != 1) {
     return Infinity("generator multiplication by zero");
   }
   return Point(pk);
@@ -129,7 +133,8 @@ absl::StatusOr<Point> Point::MulSecretScalar(const Scalar& secret) const {
   const int ok = secp256k1_ecdh(SecpContext(), buf.data(), &pk_, k.data(),
                                 WriteUncompressed, nullptr);
   SecureWipe(k.data(), k.size());
-  if (ok != 1) {
+  // Public by design: whether the secret was out of range (an error).
+  if (CtDeclassifyValue(ok) != 1) {
     return Infinity("secret-scalar multiplication");
   }
   secp256k1_pubkey out;
@@ -151,7 +156,8 @@ absl::StatusOr<SecretBytes> Point::MulSecretScalarCompressed(
   const int ok = secp256k1_ecdh(SecpContext(), out.mutable_data(), &pk_,
                                 k.data(), WriteCompressed, nullptr);
   SecureWipe(k.data(), k.size());
-  if (ok != 1) {
+  // Public by design: whether the secret was out of range (an error).
+  if (CtDeclassifyValue(ok) != 1) {
     return Infinity("secret-scalar multiplication");
   }
   return out;

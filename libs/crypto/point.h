@@ -15,8 +15,11 @@
 //   * `MulPublicScalarVartime(k)`        k·P for a PUBLIC k (tweak_mul, which
 //                                        is variable time): Feldman powers,
 //                                        Lagrange coefficients, challenges.
-//   * `MulSecretScalar(secret)`          secret·P, constant time (the ECDH
-//                                        path, ecmult_const).
+//   * `MulSecretScalar(secret)`          secret·P, constant time in the
+//                                        secret (the ECDH path,
+//                                        ecmult_const). P must be PUBLIC:
+//                                        libsecp256k1 builds its table of
+//                                        multiples of P in variable time.
 //
 // Wire encoding is 33-byte compressed SEC1 only (`FromCompressed`);
 // `FromSec1` also takes 65-byte uncompressed keys for external formats.
@@ -64,7 +67,11 @@ class Point {
   // Fails if k == 0.
   absl::StatusOr<Point> MulPublicScalarVartime(const Scalar& k) const;
 
-  // MulSecretScalar returns secret·P in constant time. Fails if secret == 0.
+  // MulSecretScalar returns secret·P in time independent of `secret`; *this
+  // must be a public point (see the top of the file). Fails if secret == 0.
+  // The product is read back into a Point by libsecp256k1's parser, which is
+  // variable time: when the product is itself secret, use
+  // MulSecretScalarCompressed.
   absl::StatusOr<Point> MulSecretScalar(const Scalar& secret) const;
 
   // MulSecretScalarCompressed returns the 33-byte compressed encoding of

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/base/check.h"
+#include "libs/base/ctime.h"
 #include "libs/base/secret.h"
 
 namespace kagi::crypto {
@@ -167,7 +168,9 @@ absl::StatusOr<Scalar> Scalar::FromCanonicalBytes(ByteSpan bytes,
   }
   Limbs l;
   Load256(bytes.data(), l.data());
-  if (GeqNMask(l.data()) != 0) {
+  // Public by design: a non-canonical encoding is refused with an error, and
+  // every canonical value (every stored secret) takes the same path.
+  if (CtDeclassifyValue(GeqNMask(l.data())) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": scalar is not canonical (>= group order)"));
   }
@@ -177,7 +180,8 @@ absl::StatusOr<Scalar> Scalar::FromCanonicalBytes(ByteSpan bytes,
 absl::StatusOr<Scalar> Scalar::FromCanonicalBytesNonZero(
     ByteSpan bytes, absl::string_view field) {
   absl::StatusOr<Scalar> s = FromCanonicalBytes(bytes, field);
-  if (s.ok() && s->IsZero()) {
+  // Public by design, as above: zero is refused with an error.
+  if (s.ok() && CtDeclassifyValue(s->IsZero())) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": scalar is zero"));
   }
   return s;
@@ -213,7 +217,9 @@ Scalar Scalar::Random(Rng& rng) {
 Scalar Scalar::RandomNonZero(Rng& rng) {
   for (;;) {
     Scalar s = Random(rng);
-    if (!s.IsZero()) {
+    // Public by design: a draw is rejected with probability 2^-256, and a
+    // rejected draw is discarded.
+    if (!CtDeclassifyValue(s.IsZero())) {
       return s;
     }
   }

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/base/abort.h"
 #include "libs/base/check.h"
+#include "libs/base/ctime.h"
 #include "libs/base/status_macros.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/bit_matrix.h"
@@ -61,6 +62,9 @@ Point RandomPoint(Rng& rng) {
     std::array<uint8_t, kPointBytes> candidate{};
     rng.Fill(absl::MakeSpan(candidate));
     candidate[0] = static_cast<uint8_t>(0x02 | (candidate[0] & 1));
+    // Public by design: the point kept is published as r_{1−c}, and the
+    // rejected candidates are discarded.
+    CtDeclassifyObject(candidate);
     absl::StatusOr<Point> p = Point::FromCompressed(candidate);
     if (p.ok()) {
       return *p;
@@ -79,6 +83,17 @@ void DeriveKey(const std::array<uint8_t, 32>& sid_ot, uint32_t index,
                                  .Add(product.secret())
                                  .H();
   std::copy(k.begin(), k.end(), out);
+}
+
+// SelectBytes sets out = if_one when bit == 1 and if_zero when bit == 0, in
+// constant time (all three of the same length).
+void SelectBytes(uint64_t bit, ByteSpan if_one, ByteSpan if_zero,
+                 absl::Span<uint8_t> out) {
+  KAGI_CHECK(if_one.size() == out.size() && if_zero.size() == out.size());
+  const uint8_t mask = static_cast<uint8_t>(CtMaskFromBit(bit));
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<uint8_t>((if_one[i] & mask) | (if_zero[i] & ~mask));
+  }
 }
 
 void PutPoint(Bytes& out, const Point& p) {
@@ -183,14 +198,20 @@ absl::StatusOr<CoteSenderSeeds> BaseOtReceiver::Finish(ByteSpan msg2) && {
       DecodePairs(msg2, sid_ot_, session_.cote_receiver, "baseot.msg2"));
   CoteSenderSeeds out;
   out.keys = SecretBytes(kBaseOts * 32);
+  SecretBytes prod(kPointBytes);
   for (uint32_t l = 0; l < kBaseOts; ++l) {
     const uint64_t c = GetBit(delta_.secret(), l);
-    Point b_c = b[l][0];
-    Point b_other = b[l][1];
-    Point::ConditionalSwap(c, b_c, b_other);
-    absl::StatusOr<SecretBytes> prod = b_c.MulSecretScalarCompressed(a_[l]);
-    KAGI_CHECK(prod.ok());  // a_ℓ != 0 by construction
-    DeriveKey(sid_ot_, l, c, *prod, out.keys.mutable_data() + 32 * l);
+    // a_ℓ·B_0 and a_ℓ·B_1, then a constant-time choice of a_ℓ·B_c: ECDH is
+    // constant time in its scalar only (it builds its table of multiples of
+    // the point in variable time), so it must never see the point chosen
+    // by Δ_ℓ.
+    absl::StatusOr<SecretBytes> prod0 =
+        b[l][0].MulSecretScalarCompressed(a_[l]);
+    absl::StatusOr<SecretBytes> prod1 =
+        b[l][1].MulSecretScalarCompressed(a_[l]);
+    KAGI_CHECK(prod0.ok() && prod1.ok());  // a_ℓ != 0 by construction
+    SelectBytes(c, prod1->secret(), prod0->secret(), prod.mutable_span());
+    DeriveKey(sid_ot_, l, c, prod, out.keys.mutable_data() + 32 * l);
   }
   out.delta = std::move(delta_);
   a_.clear();

@@ -29,7 +29,9 @@
 // The receiver's work that depends on Δ_ℓ (which of r_0/r_1 is random, which
 // B_c it multiplies) uses constant-time selects; both hash-to-curve
 // candidates are always computed so the try-and-increment loop's length does
-// not depend on Δ_ℓ.
+// not depend on Δ_ℓ, and both products a_ℓ·B_0 and a_ℓ·B_1 are computed
+// (libsecp256k1's ECDH is constant time in the scalar, not in the point) and
+// a_ℓ·B_c chosen among them. tests/ctime checks this under Valgrind.
 #ifndef KAGI_LIBS_MPC_BASE_OT_H_
 #define KAGI_LIBS_MPC_BASE_OT_H_
 

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/base/abort.h"
 #include "libs/base/check.h"
+#include "libs/base/ctime.h"
 #include "libs/crypto/prefix_hash.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/bit_matrix.h"
@@ -148,7 +149,9 @@ absl::StatusOr<SecretBytes> CoteSenderExtend(const CoteSenderSeeds& seeds,
     diff.lo |= d.lo;
     diff.hi |= d.hi;
   }
-  if (CtIsZeroMask(diff.lo | diff.hi) == 0) {
+  // Public by design: the outcome of the check, which aborts and bans B
+  // (the one bit a cheating B can learn, contained by the ban).
+  if (CtDeclassifyValue(CtIsZeroMask(diff.lo | diff.hi)) == 0) {
     return BanError(session.receiver, "cote: KOS consistency check failed");
   }
   SecretBytes rows(kXi * kBaseOtBytes);

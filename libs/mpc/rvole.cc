@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/base/abort.h"
 #include "libs/base/check.h"
+#include "libs/base/ctime.h"
 #include "libs/base/status_macros.h"
 #include "libs/crypto/prefix_hash.h"
 #include "libs/crypto/transcript.h"
@@ -184,7 +185,9 @@ absl::StatusOr<std::array<Scalar, kRvoleInputs>> RvoleReceiver::Finish(
     dbar_cols[1].push_back(dbar[1]);
   }
   std::array<uint8_t, 64> mu = Mu(sid_p_, check);
-  const bool mu_ok = ConstantTimeEqual(mu, msg2.subspan(kMuOffset, 64));
+  // Public by design: the outcome of the check, which aborts and bans A.
+  const bool mu_ok =
+      CtDeclassifyValue(ConstantTimeEqual(mu, msg2.subspan(kMuOffset, 64)));
   WipeInline(mu);
   if (!mu_ok) {
     return BanError(a_id, "rvole: mu consistency check failed");

@@ -1,6 +1,7 @@
 #include "libs/protocol/keyshare.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/base/ctime.h"
 #include "libs/base/status_macros.h"
 #include "libs/crypto/hash.h"
 #include "libs/crypto/transcript.h"
@@ -184,7 +185,9 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
   }
   const ByteSpan body = bytes.subspan(0, bytes.size() - 32);
   const crypto::Digest32 sum = crypto::Sha256(body);
-  if (!ConstantTimeEqual(sum, bytes.subspan(bytes.size() - 32))) {
+  // Public by design: whether the record is intact (an error if not).
+  if (!CtDeclassifyValue(
+          ConstantTimeEqual(sum, bytes.subspan(bytes.size() - 32)))) {
     return absl::DataLossError(
         "keyshare: checksum mismatch (corrupted or truncated record)");
   }
@@ -348,6 +351,8 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
   // Consistency: the share matches its public share, the public shares
   // interpolate to X (any t of them), and the key id matches.
   KAGI_ASSIGN_OR_RETURN(const Point own, Point::MulGenerator(s.secret_share));
+  // Public by design: x_i·G is the public share the record also holds.
+  CtDeclassifyObject(own);
   if (own != s.public_shares[s.self - 1]) {
     return absl::InvalidArgumentError(
         "keyshare: secret share does not match its public share");

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/base/abort.h"
 #include "libs/base/check.h"
+#include "libs/base/ctime.h"
 #include "libs/base/secret.h"
 #include "libs/base/status_macros.h"
 #include "libs/crypto/bip32.h"
@@ -135,6 +136,12 @@ struct SignParty::State {
   std::vector<Signature> signatures;
 
   Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
+    // Public by design: what this party sends. Its recipient sees it, and
+    // all of a signing session's messages from this party together are the
+    // view of the other t−1 signers, a coalition the protocol tolerates.
+    // (Not true of DKG or reshare, whose direct messages carry Shamir
+    // shares: they are not declassified.)
+    CtDeclassify(payload.data(), payload.size());
     return SignRoundEnvelope(*signer, Op::kSign, round, sid0, sid, to,
                              std::move(payload));
   }
@@ -222,6 +229,8 @@ absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
   // A share that does not match its own public share would make the
   // session fail the unattributable Σ pk_j = X' check; refuse it up front.
   absl::StatusOr<crypto::Point> own = Point::MulGenerator(share.secret_share);
+  // Public by design: x_i·G is this party's public share, in every share.
+  CtDeclassifyObject(own);
   if (share.public_shares.size() != share.parties.size() || !own.ok() ||
       *own != share.public_shares[share.self - 1]) {
     return absl::InvalidArgumentError(
@@ -321,6 +330,8 @@ absl::StatusOr<std::vector<Envelope>> SignParty::Start() {
     it.r = Scalar::RandomNonZero(*s.rng);
     it.phi = Scalar::RandomNonZero(*s.rng);
     it.big_r = *Point::MulGenerator(it.r);
+    // Public by design: R_i is committed to now and opened in P3.
+    CtDeclassifyObject(it.big_r);
   }
   s.nonce = s.rng->Bytes<32>();
   const crypto::CommitmentWithOpening c =
@@ -420,6 +431,8 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
       return absl::InternalError("sign: zero key share");
     }
     it.pk = *pk;
+    // Public by design: pk_i is sent in P3 (and Σ pk_j = X' is checked).
+    CtDeclassifyObject(it.pk);
   }
   // P2 to each j: echo ‖ per item RVOLE msg1 of (A = j, B = self).
   const Bytes echo = EncodeEcho(round1);
@@ -561,25 +574,26 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
       // depend on the secrets χ and d, so they are compared in constant time
       // on their compressed encodings (Point's operator== stops at the
       // first differing byte), and the encodings are wiped afterwards.
+      // χ·R_j comes out of ECDH as its encoding: parsing it back into a
+      // Point would run libsecp256k1's variable-time parser on a secret.
       const std::array<std::pair<const Point*, const Point*>, 2> eqs = {
           std::make_pair(&it.peer_r.at(j), &*gu),
           std::make_pair(&it.peer_pk.at(j), &*gv)};
       for (size_t q = 0; q < 2; ++q) {
-        absl::StatusOr<Point> lhs = eqs[q].first->MulSecretScalar(chi);
+        absl::StatusOr<SecretBytes> lhs_enc =
+            eqs[q].first->MulSecretScalarCompressed(chi);
         absl::StatusOr<Point> dg = Point::MulGenerator((*d)[q]);
         absl::StatusOr<Point> rhs =
             dg.ok() ? dg->Add(*eqs[q].second) : dg.status();
         bool equal = false;
-        if (lhs.ok() && rhs.ok()) {
-          std::array<uint8_t, Point::kCompressedBytes> lhs_enc =
-              lhs->ToCompressed();
+        if (lhs_enc.ok() && rhs.ok()) {
           std::array<uint8_t, Point::kCompressedBytes> rhs_enc =
               rhs->ToCompressed();
-          equal = ConstantTimeEqual(lhs_enc, rhs_enc);
-          WipeInline(lhs_enc);
+          equal = ConstantTimeEqual(lhs_enc->secret(), rhs_enc);
           WipeInline(rhs_enc);
         }
-        if (!equal) {
+        // Public by design: the outcome, which aborts and bans j.
+        if (!CtDeclassifyValue(equal)) {
           return BanError(j, absl::StrCat("sign: Gamma check ",
                                           q == 0 ? "(nonce R)" : "(key pk)",
                                           " failed for party ", j));
@@ -643,6 +657,8 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
   ByteWriter w;
   for (Presignature& p : presigs) {
     KAGI_ASSIGN_OR_RETURN(const auto share64, p.Release(p.digest(), hook));
+    // Public by design: the share is broadcast in this round.
+    CtDeclassifyObject(share64);
     w.PutRaw(share64);
     own_shares.push_back(share64);
   }
