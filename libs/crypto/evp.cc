@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "libs/base/check.h"
+#include "libs/crypto/openssl_ptr.h"
 
 namespace kagi::crypto {
 namespace {
@@ -30,27 +31,6 @@ const uint8_t* NonNull(ByteSpan s) { return s.empty() ? kEmpty : s.data(); }
 // OpenSSL's OSSL_PARAM constructors take non-const pointers even for inputs
 // they only read.
 void* ParamData(ByteSpan s) { return const_cast<uint8_t*>(NonNull(s)); }
-
-struct MacCtxDeleter {
-  void operator()(EVP_MAC_CTX* ctx) const { EVP_MAC_CTX_free(ctx); }
-};
-struct KdfCtxDeleter {
-  void operator()(EVP_KDF_CTX* ctx) const { EVP_KDF_CTX_free(ctx); }
-};
-struct CipherCtxDeleter {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* pkey) const { EVP_PKEY_free(pkey); }
-};
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
-using KdfCtxPtr = std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter>;
-using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxDeleter>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxDeleter>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 
 EVP_MAC* HmacAlgorithm() {
   static EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
@@ -101,9 +81,9 @@ absl::Status CheckAeadKeyAndNonce(const SecretBytes& key, ByteSpan nonce) {
 
 // Creates a GCM context for `encrypt` (1) or decrypt (0) with key and nonce
 // installed and `aad` absorbed.
-CipherCtxPtr NewGcmContext(int encrypt, const SecretBytes& key, ByteSpan nonce,
-                           ByteSpan aad) {
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+EvpCipherCtxPtr NewGcmContext(int encrypt, const SecretBytes& key,
+                              ByteSpan nonce, ByteSpan aad) {
+  EvpCipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   KAGI_CHECK(ctx != nullptr);
   KAGI_CHECK(EVP_CipherInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr,
                                nullptr, encrypt) == 1);
@@ -121,7 +101,7 @@ CipherCtxPtr NewGcmContext(int encrypt, const SecretBytes& key, ByteSpan nonce,
 // --- HMAC-SHA-512 -----------------------------------------------------------
 
 std::array<uint8_t, kHmacSha512Bytes> HmacSha512(ByteSpan key, ByteSpan data) {
-  MacCtxPtr ctx(EVP_MAC_CTX_new(HmacAlgorithm()));
+  EvpMacCtxPtr ctx(EVP_MAC_CTX_new(HmacAlgorithm()));
   KAGI_CHECK(ctx != nullptr);
   char digest[] = "SHA512";
   const OSSL_PARAM params[] = {
@@ -154,7 +134,7 @@ absl::StatusOr<SecretBytes> HkdfSha256(const SecretBytes& ikm, ByteSpan salt,
         "hkdf: info must be at most " + std::to_string(kHkdfMaxInfoBytes) +
         " bytes, got " + std::to_string(info.size()));
   }
-  KdfCtxPtr ctx(EVP_KDF_CTX_new(HkdfAlgorithm()));
+  EvpKdfCtxPtr ctx(EVP_KDF_CTX_new(HkdfAlgorithm()));
   KAGI_CHECK(ctx != nullptr);
   char digest[] = "SHA256";
   OSSL_PARAM params[5];
@@ -188,7 +168,7 @@ absl::StatusOr<Bytes> Aes256GcmSeal(const SecretBytes& key, ByteSpan nonce,
   if (!status.ok()) {
     return status;
   }
-  CipherCtxPtr ctx = NewGcmContext(/*encrypt=*/1, key, nonce, aad);
+  EvpCipherCtxPtr ctx = NewGcmContext(/*encrypt=*/1, key, nonce, aad);
   Bytes out(plaintext.size() + kAes256GcmTagBytes);
   CipherUpdate(ctx.get(), out.data(), plaintext);
   int final_len = 0;
@@ -220,7 +200,7 @@ absl::StatusOr<SecretBytes> Aes256GcmOpen(const SecretBytes& key,
   std::copy(ciphertext_and_tag.begin() + static_cast<std::ptrdiff_t>(ct_len),
             ciphertext_and_tag.end(), tag);
 
-  CipherCtxPtr ctx = NewGcmContext(/*encrypt=*/0, key, nonce, aad);
+  EvpCipherCtxPtr ctx = NewGcmContext(/*encrypt=*/0, key, nonce, aad);
   SecretBytes out(ct_len);
   CipherUpdate(ctx.get(), out.mutable_data(), ciphertext);
   KAGI_CHECK(EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG,
@@ -255,8 +235,8 @@ absl::StatusOr<Ed25519PrivateKey> Ed25519PrivateKey::FromSeed(
     return absl::InvalidArgumentError(
         LengthError("ed25519: seed", kEd25519SeedBytes, seed.size()));
   }
-  PkeyPtr pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
-                                            seed.secret().data(), seed.size()));
+  EvpPkeyPtr pkey(EVP_PKEY_new_raw_private_key(
+      EVP_PKEY_ED25519, nullptr, seed.secret().data(), seed.size()));
   KAGI_CHECK(pkey != nullptr);
   Ed25519PublicKeyBytes pub{};
   size_t pub_len = pub.size();
@@ -284,7 +264,7 @@ Ed25519PrivateKey::~Ed25519PrivateKey() { EVP_PKEY_free(pkey_); }
 
 Ed25519Signature Ed25519PrivateKey::Sign(ByteSpan message) const {
   KAGI_CHECK(pkey_ != nullptr);
-  MdCtxPtr ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   KAGI_CHECK(ctx != nullptr);
   KAGI_CHECK(EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, pkey_) ==
              1);
@@ -316,13 +296,13 @@ absl::Status Ed25519Verify(ByteSpan public_key, ByteSpan message,
     return absl::InvalidArgumentError(LengthError(
         "ed25519: signature", kEd25519SignatureBytes, signature.size()));
   }
-  PkeyPtr pkey(EVP_PKEY_new_raw_public_key(
+  EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(
       EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size()));
   if (pkey == nullptr) {
     ERR_clear_error();
     return absl::InvalidArgumentError("ed25519: public key is not valid");
   }
-  MdCtxPtr ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   KAGI_CHECK(ctx != nullptr);
   KAGI_CHECK(EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr,
                                   pkey.get()) == 1);

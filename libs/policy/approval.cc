@@ -12,18 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/base/status_macros.h"
+#include "libs/crypto/openssl_ptr.h"
 
 namespace kagi::policy {
 namespace {
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 struct BioFree {
   void operator()(BIO* p) const { BIO_free(p); }
 };
@@ -32,7 +25,7 @@ using BioPtr = std::unique_ptr<BIO, BioFree>;
 constexpr char kP256[] = "prime256v1";
 
 // P256PublicKey builds an EVP key from a SEC1 point (checked on the curve).
-absl::StatusOr<PkeyPtr> P256PublicKey(ByteSpan point) {
+absl::StatusOr<crypto::EvpPkeyPtr> P256PublicKey(ByteSpan point) {
   if (point.size() != 33 && point.size() != 65) {
     return absl::InvalidArgumentError(absl::StrCat(
         "p256 public key: must be a 33- or 65-byte SEC1 point, got ",
@@ -52,7 +45,7 @@ absl::StatusOr<PkeyPtr> P256PublicKey(ByteSpan point) {
       EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
   OSSL_PARAM_free(params);
   EVP_PKEY_CTX_free(ctx);
-  PkeyPtr out(pkey);
+  crypto::EvpPkeyPtr out(pkey);
   if (ok && out != nullptr) {
     // fromdata does not check that the point is on the curve.
     EVP_PKEY_CTX* check =
@@ -89,7 +82,7 @@ absl::StatusOr<Bytes> RawToDer(ByteSpan raw) {
 
 absl::Status VerifyWith(EVP_PKEY* pkey, const EVP_MD* md, ByteSpan message,
                         ByteSpan signature) {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
+  crypto::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (ctx == nullptr) return absl::ResourceExhaustedError("EVP_MD_CTX_new");
   if (EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, pkey) != 1 ||
       EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
@@ -110,8 +103,8 @@ absl::Status CheckApproverKey(ApproverEntry::Scheme scheme, ByteSpan key) {
     return absl::InvalidArgumentError(
         absl::StrCat("ed25519 public key: must be 32 bytes, got ", key.size()));
   }
-  PkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
-                                           key.data(), key.size()));
+  crypto::EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
+                                                      key.data(), key.size()));
   if (pkey == nullptr) {
     ERR_clear_error();
     return absl::InvalidArgumentError("ed25519 public key: not valid");
@@ -127,16 +120,17 @@ absl::Status VerifyApproval(const ApproverEntry& approver,
       return absl::PermissionDeniedError(absl::StrCat(
           "ed25519 signature must be 64 bytes, got ", signature.size()));
     }
-    PkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
-                                             approver.public_key.data(),
-                                             approver.public_key.size()));
+    crypto::EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(
+        EVP_PKEY_ED25519, nullptr, approver.public_key.data(),
+        approver.public_key.size()));
     if (pkey == nullptr) {
       ERR_clear_error();
       return absl::InternalError("ed25519 public key rejected");
     }
     return VerifyWith(pkey.get(), nullptr, digest, signature);
   }
-  KAGI_ASSIGN_OR_RETURN(PkeyPtr pkey, P256PublicKey(approver.public_key));
+  KAGI_ASSIGN_OR_RETURN(crypto::EvpPkeyPtr pkey,
+                        P256PublicKey(approver.public_key));
   Bytes der;
   if (signature.size() == 64) {
     KAGI_ASSIGN_OR_RETURN(der, RawToDer(signature));
@@ -186,7 +180,7 @@ absl::StatusOr<std::set<std::string>> VerifyApprovals(
 }
 
 struct ApproverKey::Impl {
-  PkeyPtr pkey;
+  crypto::EvpPkeyPtr pkey;
 };
 
 ApproverKey::ApproverKey(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -197,7 +191,8 @@ ApproverKey::~ApproverKey() = default;
 absl::StatusOr<ApproverKey> ApproverKey::FromPem(absl::string_view pem) {
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (bio == nullptr) return absl::ResourceExhaustedError("BIO_new_mem_buf");
-  PkeyPtr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+  crypto::EvpPkeyPtr pkey(
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (pkey == nullptr) {
     ERR_clear_error();
     return absl::InvalidArgumentError(
@@ -285,7 +280,7 @@ std::string ApproverKey::PublicKeyHex() const {
 
 absl::StatusOr<Bytes> ApproverKey::Sign(
     const std::array<uint8_t, 32>& digest) const {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
+  crypto::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   const EVP_MD* md =
       scheme_ == ApproverEntry::Scheme::kEd25519 ? nullptr : EVP_sha256();
   size_t len = 0;

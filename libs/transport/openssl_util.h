@@ -1,8 +1,8 @@
 // File: libs/transport/openssl_util.h
 //
-// INTERNAL to libs/transport. Owning pointers for the OpenSSL 3.0 objects the
-// PKI and TLS code handles, and the few PEM / X.509 helpers that pki.cc,
-// tls.cc and identity_key.cc share:
+// INTERNAL to libs/transport. The few PEM / X.509 helpers that pki.cc,
+// tls.cc and identity_key.cc share (the owning pointers are
+// libs/crypto/openssl_ptr.h's):
 //
 //   * `OpenSslErrors` drains the thread's OpenSSL error queue into one line,
 //     so no stale error is left behind for an unrelated later call.
@@ -29,42 +29,18 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "libs/base/secret.h"
+#include "libs/crypto/openssl_ptr.h"
 
 namespace kagi::transport::internal {
 
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free_all(p); }
-};
-struct EvpPkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct X509StoreFree {
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-struct X509StoreCtxFree {
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-};
-struct X509ExtensionFree {
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-};
-struct GeneralNamesFree {
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-};
-struct GeneralNameFree {
-  void operator()(GENERAL_NAME* p) const { GENERAL_NAME_free(p); }
-};
-
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using X509StorePtr = std::unique_ptr<X509_STORE, X509StoreFree>;
-using X509StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, X509StoreCtxFree>;
-using X509ExtensionPtr = std::unique_ptr<X509_EXTENSION, X509ExtensionFree>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, GeneralNamesFree>;
-using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, GeneralNameFree>;
+using crypto::BioPtr;
+using crypto::EvpPkeyPtr;
+using crypto::GeneralNamePtr;
+using crypto::GeneralNamesPtr;
+using crypto::X509ExtensionPtr;
+using crypto::X509Ptr;
+using crypto::X509StoreCtxPtr;
+using crypto::X509StorePtr;
 using X509List = std::vector<X509Ptr>;
 
 // OpenSslErrors returns the queued OpenSSL errors as "lib: reason; ..." (or

@@ -22,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/crypto/openssl_ptr.h"
 #include "libs/transport/test_util.h"
 
 namespace kagi::transport {
@@ -33,14 +34,8 @@ using testutil::ReadTestFile;
 using testutil::TempDir;
 using testutil::WriteTestFile;
 
-struct X509Deleter {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct PkeyDeleter {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-using Cert = std::unique_ptr<X509, X509Deleter>;
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
+using Cert = crypto::X509Ptr;
+using Pkey = crypto::EvpPkeyPtr;
 
 Cert ParseCert(const std::string& pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
