@@ -548,11 +548,13 @@ std::string Policy::QuorumShortfall(
 
 std::vector<std::string> Policy::RuleFailures(
     size_t index, const RequestFacts& facts,
-    const std::set<std::string>& approvers, const VelocityUsed& used) const {
+    const std::set<std::string>& approvers, const VelocityUsed& used,
+    bool check_initiator) const {
   const v1::PolicyRule& r = proto_.rules(static_cast<int>(index));
   const CompiledRule& c = rules_[index];
   std::vector<std::string> why;
-  if (!r.initiators().empty() && !Contains(r.initiators(), facts.initiator)) {
+  if (check_initiator && !r.initiators().empty() &&
+      !Contains(r.initiators(), facts.initiator)) {
     why.push_back(absl::StrCat("initiator '", facts.initiator,
                                "' is not one of the rule's initiators"));
   }
@@ -616,6 +618,19 @@ std::vector<std::string> Policy::RuleFailures(
 Decision Policy::Evaluate(const RequestFacts& facts,
                           const std::set<std::string>& approvers,
                           const VelocityUsed& used) const {
+  return EvaluateWith(facts, approvers, used, /*check_initiator=*/true);
+}
+
+Decision Policy::EvaluateCompleted(
+    const RequestFacts& facts, const std::set<std::string>& approvers) const {
+  return EvaluateWith(facts, approvers, VelocityUsed(),
+                      /*check_initiator=*/false);
+}
+
+Decision Policy::EvaluateWith(const RequestFacts& facts,
+                              const std::set<std::string>& approvers,
+                              const VelocityUsed& used,
+                              bool check_initiator) const {
   Decision d;
   // The gas of a token transfer leaves in the native asset whichever rule
   // allows the transfer: when it does not fit, no rule allows the request
@@ -628,7 +643,8 @@ Decision Policy::Evaluate(const RequestFacts& facts,
     const v1::PolicyRule& r = proto_.rules(static_cast<int>(i));
     if (r.chain() != facts.chain) continue;
     any = true;
-    std::vector<std::string> why = RuleFailures(i, facts, approvers, used);
+    std::vector<std::string> why =
+        RuleFailures(i, facts, approvers, used, check_initiator);
     if (why.empty() && !gas_fits) continue;
     if (why.empty()) {
       d.allowed = true;

@@ -134,6 +134,13 @@ class Policy {
                     const std::set<std::string>& approvers,
                     const VelocityUsed& used) const;
 
+  // EvaluateCompleted decides whether a request another member says it
+  // completed is one this policy would have allowed: Evaluate without the
+  // velocity used by others and without the rules' initiator lists (the
+  // initiator is the gateway's word, not carried by the claim).
+  Decision EvaluateCompleted(const RequestFacts& facts,
+                             const std::set<std::string>& approvers) const;
+
   // EvaluateAdmin decides key creation, refresh and reshare: allowed when
   // the policy has an admin section, lists `initiator` among its admin
   // initiators and its quorum is met.
@@ -150,6 +157,9 @@ class Policy {
   };
 
   Policy() = default;
+  Decision EvaluateWith(const RequestFacts& facts,
+                        const std::set<std::string>& approvers,
+                        const VelocityUsed& used, bool check_initiator) const;
   // GasFailures returns why the fee of a token transfer (`facts.asset` is
   // not the native asset) does not fit the native asset's velocity windows:
   // those of every rule of the chain that lists the native asset, covers the
@@ -164,7 +174,8 @@ class Policy {
   // RuleFailures returns why `rule` does not allow `facts` (empty: allows).
   std::vector<std::string> RuleFailures(size_t index, const RequestFacts& facts,
                                         const std::set<std::string>& approvers,
-                                        const VelocityUsed& used) const;
+                                        const VelocityUsed& used,
+                                        bool check_initiator) const;
   // QuorumShortfall returns "" when distinct `approvers` fill every slot of
   // `quorums` (an approver fills at most one slot), else what is missing.
   std::string QuorumShortfall(const std::vector<v1::Quorum>& quorums,

@@ -281,7 +281,8 @@ constexpr const char* kPutRequestClaim =
     "INSERT INTO key_request_claims (key_id, request_id, node_key, state, "
     "claim) VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_id, request_id, node_key) "
     "DO UPDATE SET state = excluded.state, claim = excluded.claim WHERE "
-    "key_request_claims.state != 'succeeded'";
+    "key_request_claims.state != 'succeeded' OR excluded.state = "
+    "'succeeded'";
 constexpr const char* kGetClaimsInState =
     "SELECT key_id, request_id, node_key, state, claim FROM "
     "key_request_claims WHERE node_key = ? AND state = ? ORDER BY key_id, "

@@ -208,7 +208,9 @@ class Store {
 
   // PutRequestClaim records what node `row.node_key` said about
   // (`row.key_id`, `row.request_id`), replacing its earlier claim unless
-  // that one is "succeeded" (a completion is never taken back). Crash-safe.
+  // that one is "succeeded" and the new one is not (a completion is never
+  // taken back; a completion replaces a stored one, which may have been
+  // damaged: callers store only completions they verified). Crash-safe.
   virtual absl::Status PutRequestClaim(const RequestClaimRow& row) = 0;
   // GetRequestClaims returns every node's latest claim about `request_id`
   // of key `key_id`.

@@ -909,12 +909,12 @@ TEST(GatewayKeysTest, OneNodesUncertifiedClaimIsNotBelieved) {
               HasSubstr("fewer than its threshold of 2 reachable nodes"));
 }
 
-// The most advanced answer, except that a "succeeded" without a key and
-// valid signatures is one node's word and not believed (request_status.h);
-// the nodes are asked on behalf of the caller.
+// The most advanced answer two nodes agree on; a "succeeded" without a key
+// and valid signatures is one node's word and not believed
+// (request_status.h); the nodes are asked on behalf of the caller.
 TEST(GatewayKeysTest, ReturnsTheMostAdvancedBelievableRequestStatus) {
   Cluster cluster(3, 3, 2);
-  cluster.Node(0).request_state = "unknown";
+  cluster.Node(0).request_state = "in_progress";
   cluster.Node(1).request_state = "succeeded";
   cluster.Node(2).request_state = "in_progress";
   Gateway& gateway = cluster.Start();

@@ -105,5 +105,31 @@ TEST_F(AgreedStatusTest, TheKeyAskedAboutIsTheOnlyOneBelieved) {
   EXPECT_NE(got->state(), "succeeded");
 }
 
+// Other states need agreement too: one node's "in_progress" (or one about
+// another key) is not returned; two nodes' is.
+TEST_F(AgreedStatusTest, OtherStatesNeedAgreement) {
+  kagi::v1::RequestStatus lie = State("in_progress");
+  lie.set_outcome("still signing, do not resend");
+  absl::StatusOr<kagi::v1::RequestStatus> got =
+      AgreedStatus({{"node-1", State("unknown")}, {"node-4", lie}}, "", Keys());
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->state(), "unknown");
+  EXPECT_THAT(got->outcome(), HasSubstr("node-4: in_progress"));
+  got = AgreedStatus({{"node-1", lie}, {"node-4", lie}}, "", Keys());
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->state(), "in_progress");
+  EXPECT_THAT(got->confirmed_by(), ElementsAre("node-1", "node-4"));
+  // With the key named, the key's threshold of its members must agree.
+  kagi::v1::RequestStatus failed = State("failed");
+  failed.set_key_id(key_.info.key_id());
+  got = AgreedStatus({{"node-1", failed}, {"gateway-9", failed}}, "", Keys());
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->state(), "unknown");
+  got = AgreedStatus({{"node-1", failed}, {"node-2", failed}},
+                     key_.info.key_id(), Keys());
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->state(), "failed");
+}
+
 }  // namespace
 }  // namespace kagi::gateway

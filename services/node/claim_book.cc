@@ -1,6 +1,7 @@
 #include "services/node/claim_book.h"
 
 #include <algorithm>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -14,7 +15,9 @@ namespace {
 
 using Key32 = ClaimBook::Key32;
 
-constexpr absl::Duration kClaimTimeout = absl::Seconds(1);
+// How long a member's answer is waited for (a silent member costs this
+// before admission; honest answers take milliseconds).
+constexpr absl::Duration kClaimTimeout = absl::Milliseconds(500);
 
 std::string Str(const Key32& k) { return std::string(k.begin(), k.end()); }
 
@@ -40,7 +43,61 @@ crypto::ExtendedPublicKey Root(const protocol::KeyShare& share) {
 }  // namespace
 
 ClaimBook::ClaimBook(Node node)
-    : node_(std::move(node)), self_key_(node_.identity->PublicKey()) {}
+    : node_(std::move(node)),
+      self_key_(node_.identity->PublicKey()),
+      worker_([this] { Work(); }) {}
+
+ClaimBook::~ClaimBook() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  worker_.join();
+}
+
+void ClaimBook::Work() {
+  while (true) {
+    std::function<void()> task;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](ClaimBook* b) ABSL_EXCLUSIVE_LOCKS_REQUIRED(b->mu_) {
+            return b->stopping_ || !b->queue_.empty();
+          },
+          this));
+      if (stopping_) return;
+      task = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    task();
+  }
+}
+
+void ClaimBook::TellLater(
+    const ClaimSubject& subject, absl::string_view state,
+    const v1::SignRequest& request,
+    const google::protobuf::RepeatedPtrField<v1::SignatureResult>& signatures,
+    SharePtr share) {
+  auto mine = std::make_shared<v1::RequestClaims>();
+  mine->set_request_id(subject.request_id);
+  *mine->add_claims() =
+      MakeClaim(subject, state, request, signatures, *node_.identity);
+  Put(mine->claims(0)).IgnoreError();
+  absl::MutexLock lock(&mu_);
+  queue_.push_back([this, mine, share] { Send(*mine, *share); });
+}
+
+bool ClaimBook::AlreadyHeld(const v1::RequestClaim& c) const {
+  absl::StatusOr<std::vector<storage::RequestClaimRow>> rows =
+      node_.store->GetRequestClaims(Fixed(c.key_id()), c.request_id());
+  if (!rows.ok()) return false;
+  const std::string bytes = c.SerializeAsString();
+  return std::any_of(
+      rows->begin(), rows->end(), [&](const storage::RequestClaimRow& r) {
+        return r.claim.size() == bytes.size() &&
+               std::equal(r.claim.begin(), r.claim.end(), bytes.begin());
+      });
+}
 
 absl::Status ClaimBook::Accept(const v1::RequestClaim& c,
                                const protocol::KeyShare& share) const {
@@ -58,22 +115,12 @@ absl::Status ClaimBook::Accept(const v1::RequestClaim& c,
         absl::StrCat("claim: its claimant is not a member of key ",
                      HexEncode(share.key_id), " on ", node_.name));
   }
-  absl::StatusOr<std::set<std::string>> approvers =
-      node_.approvers(Fixed(c.request_digest()), c.request().approvals());
-  if (!approvers.ok() || approvers->empty()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "claim.request: carries no approval the policy of ", node_.name,
-        " accepts",
-        approvers.ok()
-            ? ""
-            : absl::StrCat(" (", approvers.status().message(), ")")));
-  }
   absl::StatusOr<std::vector<protocol::SignItem>> items =
-      node_.items_of(c.request(), share);
+      node_.completed_items(c.request(), share);
   if (!items.ok()) {
     return absl::PermissionDeniedError(
-        absl::StrCat("claim.request: ", node_.name,
-                     " cannot decode it: ", items.status().message()));
+        absl::StrCat("claim.request: not a request ", node_.name,
+                     " would have signed: ", items.status().message()));
   }
   if (!ProvesCompletion(c, *items, Root(share))) {
     return absl::PermissionDeniedError(
@@ -155,6 +202,11 @@ void ClaimBook::Tell(
   *mine.add_claims() =
       MakeClaim(subject, state, request, signatures, *node_.identity);
   Put(mine.claims(0)).IgnoreError();  // best effort, as the peers' copies
+  Send(mine, share);
+}
+
+void ClaimBook::Send(const v1::RequestClaims& mine,
+                     const protocol::KeyShare& share) {
   if (node_.transport == nullptr) return;
   std::vector<std::string> members;
   for (const protocol::PartyInfo& p : share.parties) {
@@ -164,9 +216,16 @@ void ClaimBook::Tell(
   for (const absl::StatusOr<v1::RequestClaims>& answer :
        node_.transport->Exchange(members, mine, kClaimTimeout)) {
     if (!answer.ok()) continue;
+    // An honest answer holds one completion per digest: at most one claim
+    // per member of the key is looked at, the rest of a flood is not.
+    std::set<std::string> seen;
+    size_t looked = 0;
     for (const v1::RequestClaim& c : answer->claims()) {
-      if (c.request_id() != subject.request_id ||
-          Fixed(c.node_identity_key()) == self_key_ || !Accept(c, share).ok()) {
+      if (looked++ == share.parties.size()) break;
+      if (c.request_id() != mine.request_id() ||
+          Fixed(c.node_identity_key()) == self_key_ ||
+          !seen.insert(c.node_identity_key() + c.request_digest()).second ||
+          AlreadyHeld(c) || !Accept(c, share).ok()) {
         continue;
       }
       Put(c).IgnoreError();
@@ -204,7 +263,7 @@ absl::StatusOr<v1::RequestClaims> ClaimBook::Exchange(
         absl::StrCat("claims[0]: ", from_node, " is not a member of key ",
                      HexEncode(key_id), " on ", node_.name));
   }
-  if (c.state() == kClaimSucceeded) {
+  if (c.state() == kClaimSucceeded && !AlreadyHeld(c)) {
     const absl::Status accepted = Accept(c, **share);
     if (!accepted.ok()) {
       return absl::Status(

@@ -5,20 +5,24 @@
 // key_request_claims), tells the members of a key's committee what this node
 // did with a request id, answers their Peer.ExchangeRequestClaims, and
 // checks a request against what it holds. A completion is accepted only from
-// a member of the key it is about, about a key this node holds, with
-// approvals this node's policy knows and signatures that verify under the
-// key over the items this node decodes from the request; an answer names
-// only completions about the caller's key, one per request digest. A peer
-// has at most `max_inflight_bytes_per_peer` of exchanges in work at once.
+// a member of the key it is about, about a key this node holds, for a request
+// this node's policy would have allowed, with signatures that verify under
+// the key over the items this node decodes from it; an answer names only
+// completions about the caller's key, one per request digest. A peer has at
+// most `max_inflight_bytes_per_peer` of exchanges in work at once; of an
+// answer, at most one claim per member of the key is looked at; the
+// outcome of a session is told in the background (TellLater).
 #ifndef KAGI_SERVICES_NODE_CLAIM_BOOK_H_
 #define KAGI_SERVICES_NODE_CLAIM_BOOK_H_
 
 #include <array>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -44,19 +48,19 @@ class ClaimBook {
     ClaimTransport* transport = nullptr;  // none: tell no peer
     NodeNameOf name_of;                   // "" for an unknown identity key
     std::function<absl::StatusOr<SharePtr>(const Key32& key_id)> load_share;
-    // The approvers whose approvals over a digest verify under the policy.
-    std::function<absl::StatusOr<std::set<std::string>>(
-        const Key32& digest,
-        const google::protobuf::RepeatedPtrField<v1::Approval>& approvals)>
-        approvers;
-    // The items this node signs for `request` of the key of `share`
-    // (DecodePayload: the same decoding, bounds and policy as StartSign).
+    // The items this node signs for `request` of the key of `share`, if its
+    // policy would have allowed the request (NodeCore::CompletedItems).
     std::function<absl::StatusOr<std::vector<protocol::SignItem>>(
         const v1::SignRequest& request, const protocol::KeyShare& share)>
-        items_of;
+        completed_items;
     size_t max_inflight_bytes_per_peer = 16u << 20;
   };
   explicit ClaimBook(Node node);
+  // Ends the background telling (what is still queued is not sent: the
+  // members learn it at their next exchange about the id).
+  ~ClaimBook();
+  ClaimBook(const ClaimBook&) = delete;
+  ClaimBook& operator=(const ClaimBook&) = delete;
 
   // Check: CheckClaims over this node's own claims and the completions it
   // holds about `subject`'s key and id.
@@ -71,6 +75,13 @@ class ClaimBook {
       const v1::SignRequest& request,
       const google::protobuf::RepeatedPtrField<v1::SignatureResult>& signatures,
       const protocol::KeyShare& share);
+  // TellLater: Tell in the background (for a session's outcome: the client's
+  // answer does not wait for the members), this node's own record at once.
+  void TellLater(
+      const ClaimSubject& subject, absl::string_view state,
+      const v1::SignRequest& request,
+      const google::protobuf::RepeatedPtrField<v1::SignatureResult>& signatures,
+      SharePtr share);
   // Exchange: Peer.ExchangeRequestClaims from the authenticated `from_node`:
   // its own claim (exactly one; a completion is accepted and stored); the
   // answer is every completion held about that key and id, one per digest.
@@ -85,8 +96,8 @@ class ClaimBook {
 
  private:
   // Accept: the completion `c` verifies (VerifyClaim), is about `share`'s
-  // key, its claimant is a member of it, its request carries approvals this
-  // node's policy knows, and its signatures prove it was signed
+  // key, its claimant is a member of it, its request is one this node's
+  // policy would have allowed, and its signatures prove it was signed
   // (ProvesCompletion over the items this node decodes). PermissionDenied /
   // InvalidArgument naming why.
   absl::Status Accept(const v1::RequestClaim& c,
@@ -96,6 +107,12 @@ class ClaimBook {
   absl::StatusOr<std::vector<v1::RequestClaim>> Held(
       const Key32& key_id, const std::string& request_id) const;
   absl::Status Put(const v1::RequestClaim& claim);
+  // Send: the members' side of Tell for `mine`; keeps the completions
+  // their answers prove.
+  void Send(const v1::RequestClaims& mine, const protocol::KeyShare& share);
+  // AlreadyHeld: `c`, byte for byte, is stored already (a replay).
+  bool AlreadyHeld(const v1::RequestClaim& c) const;
+  void Work();
   // Reserve / Release: `bytes` of `peer`'s exchanges in work.
   absl::Status Reserve(const std::string& peer, size_t bytes);
   void Release(const std::string& peer, size_t bytes);
@@ -104,6 +121,9 @@ class ClaimBook {
   Key32 self_key_;
   absl::Mutex mu_;
   std::map<std::string, size_t> inflight_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread worker_;
 };
 
 }  // namespace kagi::node

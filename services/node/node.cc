@@ -142,18 +142,9 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
   book.transport = claims;
   book.name_of = c->NameOf();
   book.load_share = [c](const Key32& key_id) { return c->LoadShare(key_id); };
-  book.approvers =
-      [c](const Key32& digest,
-          const google::protobuf::RepeatedPtrField<v1::Approval>& approvals) {
-        return c->Approvers(digest, approvals);
-      };
-  book.items_of = [c](const v1::SignRequest& request,
-                      const protocol::KeyShare& share)
-      -> absl::StatusOr<std::vector<protocol::SignItem>> {
-    KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
-                          DecodePayload(request, share, c->limits_,
-                                        c->ChangeRule(), c->config_.name()));
-    return std::move(decoded.items);
+  book.completed_items = [c](const v1::SignRequest& request,
+                             const protocol::KeyShare& share) {
+    return c->CompletedItems(request, share);
   };
   // A completion carries its request: room for a few of the largest.
   book.max_inflight_bytes_per_peer = 4 * c->limits_.max_psbt_bytes;
@@ -332,6 +323,31 @@ chain::PsbtChangeRule NodeCore::ChangeRule() const {
                             : chain::PsbtChangeRule{};
 }
 
+absl::StatusOr<std::vector<protocol::SignItem>> NodeCore::CompletedItems(
+    const v1::SignRequest& request, const protocol::KeyShare& share) const {
+  if (policy_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(config_.name(), " has no policy"));
+  }
+  KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(request));
+  KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
+                        Approvers(digest, request.approvals()));
+  KAGI_ASSIGN_OR_RETURN(
+      DecodedPayload decoded,
+      DecodePayload(request, share, limits_, ChangeRule(), config_.name()));
+  KAGI_RETURN_IF_ERROR(policy::CheckNetworkBinding(
+      decoded.facts.key_id, share.networks,
+      policy::BoundNetworkName(decoded.facts.chain, decoded.facts.network)));
+  const policy::Decision decision =
+      policy_->EvaluateCompleted(decoded.facts, approvers);
+  if (!decision.allowed) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("policy of ", config_.name(),
+                     " would not allow it: ", decision.ToString()));
+  }
+  return std::move(decoded.items);
+}
+
 absl::StatusOr<std::set<std::string>> NodeCore::Approvers(
     const Key32& digest,
     const google::protobuf::RepeatedPtrField<v1::Approval>& approvals) const {
@@ -399,6 +415,7 @@ absl::StatusOr<storage::Admission> NodeCore::AdmitAdmin(
         "') refuses ", summary, ": ", decision.ToString()));
   }
   storage::Admission admission;
+  admission.initiator = initiator;  // GetRequestStatus answers only it
   admission.decision.unix_time = absl::ToUnixSeconds(absl::Now());
   admission.decision.operation = absl::StrCat(operation, ".admit");
   admission.decision.request_id = change.request_id;
@@ -609,8 +626,9 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
   const std::string result = st.ok() ? response.SerializeAsString() : "";
   const absl::Status finished = Finish(request_id, "sign", setup, st,
                                        AsBytes(result), std::move(compact_all));
-  claim_book_->Tell(subject, finished.ok() ? kClaimSucceeded : kClaimFailed,
-                    req, response.signatures(), share);
+  claim_book_->TellLater(subject,
+                         finished.ok() ? kClaimSucceeded : kClaimFailed, req,
+                         response.signatures(), share_ptr);
   KAGI_RETURN_IF_ERROR(finished);
   return response;
 }

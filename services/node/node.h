@@ -235,6 +235,11 @@ class NodeCore {
                       Bytes audit_signature,
                       const std::array<uint8_t, 32>* key_id = nullptr);
   v1::KeyInfo DescribeKey(const protocol::KeyShare& share) const;
+  // CompletedItems: the items of `request` (a completion another member
+  // claims, request_claims.h) if this node's policy would have allowed it
+  // (approvals, rules, network binding; not velocity, time or initiator).
+  absl::StatusOr<std::vector<protocol::SignItem>> CompletedItems(
+      const v1::SignRequest& request, const protocol::KeyShare& share) const;
   // ChangeRule: the policy's bitcoin_change (the default without a policy).
   chain::PsbtChangeRule ChangeRule() const;
   // Approvers returns the approvers whose signatures over `digest` verify

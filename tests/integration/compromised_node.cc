@@ -18,11 +18,13 @@
 #include <grpcpp/server_builder.h>
 #include <signal.h>
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -46,8 +48,11 @@ std::string Slurp(const std::string& path) {
 class LyingNode final : public kagi::v1::Node::Service {
  public:
   LyingNode(kagi::v1::NodeInfo info, std::optional<kagi::v1::KeyInfo> key,
-            bool forge_status)
-      : info_(std::move(info)), key_(std::move(key)), forge_(forge_status) {}
+            bool forge_status, bool in_progress = false)
+      : info_(std::move(info)),
+        key_(std::move(key)),
+        forge_(forge_status),
+        in_progress_(in_progress) {}
   grpc::Status GetNodeInfo(grpc::ServerContext*,
                            const kagi::v1::GetNodeInfoRequest*,
                            kagi::v1::NodeInfo* out) override {
@@ -66,6 +71,12 @@ class LyingNode final : public kagi::v1::Node::Service {
                                 const kagi::v1::GetRequestStatusRequest* req,
                                 kagi::v1::RequestStatus* out) override {
     out->set_request_id(req->request_id());
+    if (in_progress_) {  // red team 4: a lie the gateway does not check
+      out->set_state("in_progress");
+      out->set_key_id(std::string(32, '\x42'));
+      out->set_outcome("RED4: still signing, do not resend");
+      return grpc::Status::OK;
+    }
     if (!forge_) {
       out->set_state("unknown");
       return grpc::Status::OK;
@@ -81,6 +92,7 @@ class LyingNode final : public kagi::v1::Node::Service {
   kagi::v1::NodeInfo info_;
   std::optional<kagi::v1::KeyInfo> key_;
   bool forge_;
+  bool in_progress_;
 };
 
 class ClaimVetoer final : public kagi::v1::Peer::Service {
@@ -96,6 +108,10 @@ class ClaimVetoer final : public kagi::v1::Peer::Service {
                                      kagi::v1::RequestClaims* out) override {
     *out = *req;
     if (req->claims_size() == 0) return grpc::Status::OK;
+    if (mode_ == "hang") {  // red team 4: never answers in time
+      std::this_thread::sleep_for(std::chrono::seconds(20));
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "late");
+    }
     // The honest claim, re-signed as this node's own with the change asked.
     kagi::v1::RequestClaim c = req->claims(0);
     c.set_sid0(std::string(32, '\xEE'));
@@ -113,6 +129,10 @@ class ClaimVetoer final : public kagi::v1::Peer::Service {
         identity_.Sign(kagi::node::ClaimDigest(c));
     c.set_signature(std::string(sig.begin(), sig.end()));
     *out->add_claims() = c;
+    if (mode_ == "flood-answer") {  // red team 4: ~7.5 MiB of signed claims
+      const size_t one = c.ByteSizeLong() + 4;
+      for (size_t n = (7u << 20) / one; n > 0; --n) *out->add_claims() = c;
+    }
     std::cout << mode_ << ": '" << req->request_id() << "'" << std::endl;
     return grpc::Status::OK;
   }
@@ -161,7 +181,8 @@ int main(int argc, char** argv) {
       if (!key->ParseFromString(Slurp(args["key"]))) return 1;
     }
     node = std::make_unique<LyingNode>(std::move(info), std::move(key),
-                                       args["status"] == "forge");
+                                       args["status"] == "forge",
+                                       args["status"] == "inprogress");
     builder.RegisterService(node.get());
   }
   std::unique_ptr<ClaimVetoer> vetoer;
