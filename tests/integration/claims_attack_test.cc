@@ -37,6 +37,7 @@
 #include "tests/integration/approved_requests.h"
 #include "tests/integration/integration_util.h"
 #include "tools/kagictl/cluster.h"
+#include "tools/kagictl/requests.h"
 
 namespace kagi::integration {
 namespace {
@@ -45,7 +46,8 @@ using ::testing::HasSubstr;
 
 class ClaimsAttackTest : public ClusterSuite<ClaimsAttackTest> {
  public:
-  static ClusterConfig Config() { return StrictCluster(KAGI_IT_BASE_PORT, 4); }
+  // Red team 4: ports 7210+ (7200 is the regression run's).
+  static ClusterConfig Config() { return StrictCluster(7210, 4); }
 
  protected:
   static void SetUpTestSuite() {
@@ -576,6 +578,184 @@ TEST_F(ClaimsAttackTest, APaddedClaimHidesNoCompletion) {
       << "node-3 admitted a completed request: " << Describe(resent);
   ASSERT_TRUE(cluster_->StartNode(4).ok());
   ASSERT_TRUE(cluster_->WaitGatewayReachesAll().ok());
+}
+
+// Red team 4 (PoC, expected to FAIL while the hole is open): a veto by
+// replayed signatures. docs/api.md: "the same digest under two ids is
+// signed twice", so a client may send the same approved payload under a new
+// id (B) after A signed. The items B decodes to are A's items, so A's real
+// signatures "prove" a completion of B: node-4 (member of key_, holding
+// nothing but its identity key and B as it saw it, e.g. when the gateway
+// first picked it as a signer of B) claims B "succeeded" with A's
+// signatures. Every honest member accepts the proof and refuses B: "already
+// completed (signed by node-4)"; no signer set without node-4 signs B.
+TEST_F(ClaimsAttackTest, RedTeam4_ReplayedSignaturesOfSameItemsVetoANewId) {
+  const v1::SignRequest a = ApprovedPsbt(*cluster_, key_, 31000);
+  v1::SignResponse a_resp;
+  const grpc::Status a_st = Sign(cluster_->wallet(), a, &a_resp);
+  ASSERT_TRUE(a_st.ok()) << Describe(a_st);
+  ASSERT_EQ(a_resp.signatures_size(), 1);
+  // Control: the same payload under a fresh id signs (the documented
+  // behaviour), with no attack.
+  v1::SignRequest control = a;
+  control.set_request_id(NewRequestId("same-payload-control"));
+  ASSERT_TRUE(ApproveSignRequest(*cluster_, &control).ok());
+  v1::SignResponse control_resp;
+  const grpc::Status control_st =
+      Sign(cluster_->wallet(), control, &control_resp);
+  ASSERT_TRUE(control_st.ok()) << "control: " << Describe(control_st);
+  // The victim: the same payload under another fresh id.
+  v1::SignRequest b = a;
+  b.set_request_id(NewRequestId("same-payload-victim"));
+  ASSERT_TRUE(ApproveSignRequest(*cluster_, &b).ok());
+  for (int i = 1; i <= 3; ++i) {
+    const grpc::Status pushed =
+        PushClaim(i, b, "succeeded", a_resp.signatures());
+    std::cerr << "[red4] node-4's 'succeeded' for B with A's signatures to "
+                 "node-"
+              << i << ": " << Describe(pushed) << "\n";
+  }
+  v1::SignResponse b_resp;
+  const grpc::Status b_st = Sign(cluster_->wallet(), b, &b_resp);
+  std::cerr << "[red4] client's Sign(B): " << Describe(b_st) << "\n";
+  EXPECT_TRUE(b_st.ok()) << "node-4 vetoed B by replaying A's signatures: "
+                         << Describe(b_st);
+  for (int i = 1; i <= 3; ++i) {
+    const grpc::Status direct = StartSignOn(*cluster_, i, b,
+                                            i == 1 ? std::vector<uint32_t>{1, 2}
+                                                   : std::vector<uint32_t>{1, static_cast<uint32_t>(i)});
+    std::cerr << "[red4] StartSign(B) on node-" << i << ": "
+              << Describe(direct) << "\n";
+  }
+  // And what the client reads back about B.
+  v1::RequestStatus b_status;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    v1::GetRequestStatusRequest q;
+    q.set_request_id(b.request_id());
+    const grpc::Status st =
+        cluster_->wallet()->GetRequestStatus(&ctx, q, &b_status);
+    std::cerr << "[red4] GetRequestStatus(B): " << Describe(st) << " state="
+              << b_status.state() << "\n";
+  }
+}
+
+// Red team 4: CPU/disk per claim exchange. node-4 replays one valid,
+// proven completion (a real request's own claim, small) from many threads:
+// each exchange costs the receiver approvals, a PSBT decode, BIP32 + ECDSA
+// verifies and a SQLite write, with no rate bound (only bytes in work,
+// 4 x max_psbt_bytes, which a ~2 KiB claim never reaches). Measures a
+// client's Sign meanwhile.
+TEST_F(ClaimsAttackTest, RedTeam4_ReplayedValidCompletionFlood) {
+  const v1::SignRequest r = ApprovedPsbt(*cluster_, key_, 32000);
+  v1::SignResponse resp;
+  ASSERT_TRUE(Sign(cluster_->wallet(), r, &resp).ok());
+  absl::StatusOr<crypto::Ed25519PrivateKey> identity =
+      transport::LoadIdentityKey(
+          absl::StrCat(cluster_->dir(), "/node-4/identity.pem"));
+  ASSERT_TRUE(identity.ok());
+  absl::StatusOr<policy::RequestDigest> digest = policy::SignRequestDigest(r);
+  ASSERT_TRUE(digest.ok());
+  node::ClaimSubject s;
+  s.request_id = r.request_id();
+  std::copy(r.key_id().begin(), r.key_id().end(), s.key_id.begin());
+  s.request_digest = *digest;
+  s.sid0.fill(0x46);
+  v1::RequestClaims claim;
+  claim.set_request_id(r.request_id());
+  *claim.add_claims() =
+      node::MakeClaim(s, "succeeded", r, resp.signatures(), *identity);
+  ASSERT_TRUE(Push(1, claim).ok());
+  std::cerr << "[red4] claim bytes: " << claim.ByteSizeLong() << "\n";
+  auto timed_sign = [&](const char* label) {
+    const v1::SignRequest x = ApprovedPsbt(*cluster_, key_, 32100);
+    v1::SignResponse xr;
+    const absl::Time t0 = absl::Now();
+    const grpc::Status st = Sign(cluster_->wallet(), x, &xr);
+    std::cerr << "[red4] " << label << " Sign: " << Describe(st) << " in "
+              << absl::Now() - t0 << "\n";
+    return absl::Now() - t0;
+  };
+  const absl::Duration quiet = timed_sign("quiet");
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> sent{0}, ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 32; ++t) {
+    threads.emplace_back([&, t] {
+      absl::StatusOr<std::unique_ptr<v1::Peer::Stub>> stub =
+          cluster_->PeerStub(1 + (t % 3), "node-4");
+      if (!stub.ok()) return;
+      while (!stop.load()) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+        v1::RequestClaims out;
+        if ((*stub)->ExchangeRequestClaims(&ctx, claim, &out).ok()) ++ok;
+        ++sent;
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(3));
+  const absl::Duration loaded = timed_sign("under flood");
+  absl::SleepFor(absl::Seconds(5));
+  stop = true;
+  for (std::thread& t : threads) t.join();
+  std::cerr << "[red4] exchanges sent " << sent.load() << ", ok " << ok.load()
+            << "\n";
+  EXPECT_LT(loaded, quiet * 5 + absl::Seconds(2))
+      << "a replayed valid completion slows signing";
+}
+
+// Red team 4 (PoC, expected to FAIL while the hole is open): a preemptive
+// veto of any id the attacker can guess, by node-4 with ONE approval that
+// the policy alone would never admit. ClaimBook::Accept asks only that the
+// claimed request carry approvals of at least one approver the policy knows
+// (approvers->empty()), not that the policy admits it (2 x treasury +
+// 1 x risk here). carol (risk) alone approves "A's payload under the
+// victim's id" (A: any request the key signed, its signatures public on
+// chain); node-4 claims it completed with A's signatures before the client
+// sends its real, fully approved request under that id. Every honest member
+// then refuses the client: "used for a different request (completed on
+// node-4)".
+TEST_F(ClaimsAttackTest, RedTeam4_OneSubQuorumApprovalAndAMemberVetoAnId) {
+  const v1::SignRequest a = ApprovedPsbt(*cluster_, key_, 33000);
+  v1::SignResponse a_resp;
+  const grpc::Status a_st = Sign(cluster_->wallet(), a, &a_resp);
+  ASSERT_TRUE(a_st.ok()) << Describe(a_st);
+  const std::string victim_id = NewRequestId("invoice");  // guessable
+  v1::SignRequest forged = a;
+  forged.set_request_id(victim_id);
+  forged.clear_approvals();
+  absl::StatusOr<policy::RequestDigest> digest =
+      policy::SignRequestDigest(forged);
+  ASSERT_TRUE(digest.ok());
+  absl::StatusOr<v1::Approval> carol = kagictl::Approve(
+      "carol", kagictl::ApproverKeyPath(cluster_->dir(), "carol"), *digest);
+  ASSERT_TRUE(carol.ok()) << carol.status();
+  *forged.add_approvals() = *carol;
+  // The policy refuses `forged` itself (one approval of three).
+  {
+    v1::RequestClaims unused;
+    const grpc::Status direct = StartSignOn(*cluster_, 3, forged, {3, 4});
+    std::cerr << "[red4] forged request itself on node-3: " << Describe(direct)
+              << "\n";
+    EXPECT_EQ(direct.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  for (int i = 1; i <= 3; ++i) {
+    const grpc::Status pushed =
+        PushClaim(i, forged, "succeeded", a_resp.signatures());
+    std::cerr << "[red4] node-4's completion of the carol-only request to node-"
+              << i << ": " << Describe(pushed) << "\n";
+  }
+  v1::SignRequest victim = ApprovedPsbt(*cluster_, key_, 33500);
+  victim.set_request_id(victim_id);
+  ASSERT_TRUE(ApproveSignRequest(*cluster_, &victim).ok());
+  v1::SignResponse resp;
+  const grpc::Status st = Sign(cluster_->wallet(), victim, &resp);
+  std::cerr << "[red4] client's fully approved Sign(" << victim_id
+            << "): " << Describe(st) << "\n";
+  EXPECT_TRUE(st.ok()) << "a sub-quorum approval + node-4 vetoed the id: "
+                       << Describe(st);
 }
 
 }  // namespace
