@@ -758,5 +758,44 @@ TEST_F(ClaimsAttackTest, RedTeam4_OneSubQuorumApprovalAndAMemberVetoAnId) {
                        << Describe(st);
 }
 
+// Red team 4: the gateway checks only successes. A non-success answer of one
+// compromised node is returned as it is when it ranks highest: node-4
+// answers "in_progress" (with a key and an outcome of its own) for ids the
+// honest members never saw or that failed, and the client is told its
+// request is still running (so it does not resend it).
+TEST_F(ClaimsAttackTest, RedTeam4_OneNodeMakesTheGatewaySayInProgress) {
+  v1::NodeInfo info;
+  {
+    absl::StatusOr<std::unique_ptr<v1::Node::Stub>> stub =
+        cluster_->NodeStub(4, kagictl::kGatewayName);
+    ASSERT_TRUE(stub.ok());
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(
+        (*stub)->GetNodeInfo(&ctx, v1::GetNodeInfoRequest(), &info).ok());
+  }
+  const std::string info_file = absl::StrCat(cluster_->dir(), "/node-4.info");
+  {
+    std::ofstream f(info_file, std::ios::binary);
+    f << info.SerializeAsString();
+  }
+  Compromise({"info=" + info_file, "status=inprogress"});
+  absl::SleepFor(absl::Seconds(1));
+  v1::RequestStatus out;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  v1::GetRequestStatusRequest q;
+  q.set_request_id(NewRequestId("never-sent"));
+  q.set_key_id(key_.key_id());
+  const grpc::Status st = cluster_->wallet()->GetRequestStatus(&ctx, q, &out);
+  std::cerr << "[red4] never-sent id, asked for key_: " << Describe(st)
+            << " state=" << out.state() << " outcome='" << out.outcome()
+            << "' key_id is key_: " << (out.key_id() == key_.key_id())
+            << "\n";
+  EXPECT_NE(out.state(), "in_progress")
+      << "one node's word made the gateway report a never-sent request as "
+         "running";
+  Restore();
+}
+
 }  // namespace
 }  // namespace kagi::integration

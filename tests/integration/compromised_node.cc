@@ -46,8 +46,11 @@ std::string Slurp(const std::string& path) {
 class LyingNode final : public kagi::v1::Node::Service {
  public:
   LyingNode(kagi::v1::NodeInfo info, std::optional<kagi::v1::KeyInfo> key,
-            bool forge_status)
-      : info_(std::move(info)), key_(std::move(key)), forge_(forge_status) {}
+            bool forge_status, bool in_progress = false)
+      : info_(std::move(info)),
+        key_(std::move(key)),
+        forge_(forge_status),
+        in_progress_(in_progress) {}
   grpc::Status GetNodeInfo(grpc::ServerContext*,
                            const kagi::v1::GetNodeInfoRequest*,
                            kagi::v1::NodeInfo* out) override {
@@ -66,6 +69,12 @@ class LyingNode final : public kagi::v1::Node::Service {
                                 const kagi::v1::GetRequestStatusRequest* req,
                                 kagi::v1::RequestStatus* out) override {
     out->set_request_id(req->request_id());
+    if (in_progress_) {  // red team 4: a lie the gateway does not check
+      out->set_state("in_progress");
+      out->set_key_id(std::string(32, '\x42'));
+      out->set_outcome("RED4: still signing, do not resend");
+      return grpc::Status::OK;
+    }
     if (!forge_) {
       out->set_state("unknown");
       return grpc::Status::OK;
@@ -81,6 +90,7 @@ class LyingNode final : public kagi::v1::Node::Service {
   kagi::v1::NodeInfo info_;
   std::optional<kagi::v1::KeyInfo> key_;
   bool forge_;
+  bool in_progress_;
 };
 
 class ClaimVetoer final : public kagi::v1::Peer::Service {
@@ -161,7 +171,8 @@ int main(int argc, char** argv) {
       if (!key->ParseFromString(Slurp(args["key"]))) return 1;
     }
     node = std::make_unique<LyingNode>(std::move(info), std::move(key),
-                                       args["status"] == "forge");
+                                       args["status"] == "forge",
+                                       args["status"] == "inprogress");
     builder.RegisterService(node.get());
   }
   std::unique_ptr<ClaimVetoer> vetoer;
