@@ -797,5 +797,42 @@ TEST_F(ClaimsAttackTest, RedTeam4_OneNodeMakesTheGatewaySayInProgress) {
   Restore();
 }
 
+// Red team 4: "a node answers only the request's initiator" holds for
+// signing only: administrative records (dkg, refresh, reshare) are made
+// without an initiator (AdmitAdmin's Admission never sets it), and a record
+// without one "was made before initiators were recorded" and is answered to
+// any client. client/other reads the state, outcome, digest and key of
+// client-1's key creation.
+TEST_F(ClaimsAttackTest, RedTeam4_AdminRecordsAreAnsweredToAnyClient) {
+  std::string dkg_id;
+  {
+    const std::string cmd =
+        absl::StrCat("sqlite3 '", cluster_->NodeDb(1),
+                     "' \"SELECT request_id FROM requests WHERE operation = "
+                     "'dkg' LIMIT 1\"");
+    FILE* f = popen(cmd.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    char buf[512] = {0};
+    if (fgets(buf, sizeof(buf), f) != nullptr) dkg_id = buf;
+    pclose(f);
+    while (!dkg_id.empty() && (dkg_id.back() == '\n')) dkg_id.pop_back();
+  }
+  ASSERT_FALSE(dkg_id.empty()) << "no dkg record (sqlite3 CLI needed)";
+  absl::StatusOr<std::unique_ptr<v1::Node::Stub>> stub =
+      cluster_->NodeStub(1, kagictl::kGatewayName);
+  ASSERT_TRUE(stub.ok());
+  grpc::ClientContext ctx;
+  v1::GetRequestStatusRequest q;
+  q.set_request_id(dkg_id);
+  q.set_initiator("client/other");  // as the gateway names another client
+  v1::RequestStatus out;
+  ASSERT_TRUE((*stub)->GetRequestStatus(&ctx, q, &out).ok());
+  std::cerr << "[red4] dkg '" << dkg_id << "' to client/other: state="
+            << out.state() << " outcome='" << out.outcome().substr(0, 160)
+            << "' key_id bytes=" << out.key_id().size() << "\n";
+  EXPECT_EQ(out.state(), "unknown")
+      << "another client read client-1's key creation";
+}
+
 }  // namespace
 }  // namespace kagi::integration
