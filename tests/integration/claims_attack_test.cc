@@ -834,5 +834,31 @@ TEST_F(ClaimsAttackTest, RedTeam4_AdminRecordsAreAnsweredToAnyClient) {
       << "another client read client-1's key creation";
 }
 
+// Red team 4: a member that never answers claim exchanges. Every signing
+// request of every key it is a member of waits the full exchange timeout
+// (1 s) twice on each signer (before admitting, and after the session
+// before answering), even when the signer set excludes it.
+TEST_F(ClaimsAttackTest, RedTeam4_ASilentMemberSlowsEverySignature) {
+  auto timed = [&](const char* label) {
+    const v1::SignRequest x = ApprovedPsbt(*cluster_, key_, 34000);
+    v1::SignResponse xr;
+    const absl::Time t0 = absl::Now();
+    const grpc::Status st = Sign(cluster_->wallet(), x, &xr);
+    const absl::Duration d = absl::Now() - t0;
+    std::cerr << "[red4] " << label << " Sign: " << Describe(st) << " in " << d
+              << " signers=" << (xr.signer_nodes_size() > 0 ? xr.signer_nodes(0) : "")
+              << "," << (xr.signer_nodes_size() > 1 ? xr.signer_nodes(1) : "")
+              << "\n";
+    return d;
+  };
+  const absl::Duration quiet = timed("honest node-4");
+  Compromise({"claims=hang"});
+  absl::Duration worst;
+  for (int i = 0; i < 3; ++i) worst = std::max(worst, timed("silent node-4"));
+  Restore();
+  EXPECT_LT(worst, quiet + absl::Milliseconds(500))
+      << "one silent member adds the claim timeout to every signature";
+}
+
 }  // namespace
 }  // namespace kagi::integration

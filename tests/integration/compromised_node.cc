@@ -20,7 +20,9 @@
 
 #include <fstream>
 #include <iostream>
+#include <chrono>
 #include <map>
+#include <thread>
 #include <optional>
 #include <sstream>
 
@@ -106,6 +108,10 @@ class ClaimVetoer final : public kagi::v1::Peer::Service {
                                      kagi::v1::RequestClaims* out) override {
     *out = *req;
     if (req->claims_size() == 0) return grpc::Status::OK;
+    if (mode_ == "hang") {  // red team 4: never answers in time
+      std::this_thread::sleep_for(std::chrono::seconds(20));
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "late");
+    }
     // The honest claim, re-signed as this node's own with the change asked.
     kagi::v1::RequestClaim c = req->claims(0);
     c.set_sid0(std::string(32, '\xEE'));
