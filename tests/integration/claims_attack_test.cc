@@ -860,5 +860,37 @@ TEST_F(ClaimsAttackTest, RedTeam4_ASilentMemberSlowsEverySignature) {
       << "one silent member adds the claim timeout to every signature";
 }
 
+// Red team 4: storage is bounded by requests ONE approver signed, not by
+// requests the policy admits: carol alone (risk; the policy needs 2 x
+// treasury + 1 x risk) approving A's payload under 200 fresh ids lets node-4
+// store 200 completion rows (each a whole SignRequest) on node-1.
+TEST_F(ClaimsAttackTest, RedTeam4_OneApproverAndAMemberGrowStorage) {
+  const v1::SignRequest a = ApprovedPsbt(*cluster_, key_, 35000);
+  v1::SignResponse a_resp;
+  ASSERT_TRUE(Sign(cluster_->wallet(), a, &a_resp).ok());
+  const std::string rows = "SELECT COUNT(*) FROM key_request_claims";
+  const int64_t before = Count(1, rows);
+  int accepted = 0;
+  for (int i = 0; i < 200; ++i) {
+    v1::SignRequest forged = a;
+    forged.set_request_id(NewRequestId("squat"));
+    forged.clear_approvals();
+    absl::StatusOr<policy::RequestDigest> digest =
+        policy::SignRequestDigest(forged);
+    ASSERT_TRUE(digest.ok());
+    absl::StatusOr<v1::Approval> carol = kagictl::Approve(
+        "carol", kagictl::ApproverKeyPath(cluster_->dir(), "carol"), *digest);
+    ASSERT_TRUE(carol.ok());
+    *forged.add_approvals() = *carol;
+    if (PushClaim(1, forged, "succeeded", a_resp.signatures()).ok()) {
+      ++accepted;
+    }
+  }
+  const int64_t grown = Count(1, rows) - before;
+  std::cerr << "[red4] carol-only completions accepted " << accepted
+            << ", rows grown on node-1: " << grown << "\n";
+  EXPECT_EQ(grown, 0) << "rows about requests the policy never admitted";
+}
+
 }  // namespace
 }  // namespace kagi::integration
