@@ -892,5 +892,30 @@ TEST_F(ClaimsAttackTest, RedTeam4_OneApproverAndAMemberGrowStorage) {
   EXPECT_EQ(grown, 0) << "rows about requests the policy never admitted";
 }
 
+// Red team 4: a member's ANSWER to a claim exchange is not bounded in
+// claims: ClaimBook::Tell verifies every claim in it (an Ed25519 verify and
+// a copy each). node-4 answers every exchange with ~7 MiB of copies of its
+// own signed claim; every signer of every key it is a member of pays for it
+// twice per signature, before answering the client.
+TEST_F(ClaimsAttackTest, RedTeam4_AFloodedAnswerCostsEverySigner) {
+  auto timed = [&](const char* label) {
+    const v1::SignRequest x = ApprovedPsbt(*cluster_, key_, 36000);
+    v1::SignResponse xr;
+    const absl::Time t0 = absl::Now();
+    const grpc::Status st = Sign(cluster_->wallet(), x, &xr);
+    const absl::Duration d = absl::Now() - t0;
+    std::cerr << "[red4] " << label << " Sign: " << Describe(st) << " in " << d
+              << "\n";
+    return d;
+  };
+  const absl::Duration quiet = timed("honest node-4");
+  Compromise({"claims=flood-answer"});
+  absl::Duration worst;
+  for (int i = 0; i < 3; ++i) worst = std::max(worst, timed("flooding node-4"));
+  Restore();
+  EXPECT_LT(worst, quiet + absl::Milliseconds(500))
+      << "one member's answers cost every signer";
+}
+
 }  // namespace
 }  // namespace kagi::integration

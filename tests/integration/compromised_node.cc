@@ -129,6 +129,10 @@ class ClaimVetoer final : public kagi::v1::Peer::Service {
         identity_.Sign(kagi::node::ClaimDigest(c));
     c.set_signature(std::string(sig.begin(), sig.end()));
     *out->add_claims() = c;
+    if (mode_ == "flood-answer") {  // red team 4: ~7.5 MiB of signed claims
+      const size_t one = c.ByteSizeLong() + 4;
+      for (size_t n = (7u << 20) / one; n > 0; --n) *out->add_claims() = c;
+    }
     std::cout << mode_ << ": '" << req->request_id() << "'" << std::endl;
     return grpc::Status::OK;
   }
