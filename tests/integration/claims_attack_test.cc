@@ -917,5 +917,51 @@ TEST_F(ClaimsAttackTest, RedTeam4_AFloodedAnswerCostsEverySigner) {
       << "one member's answers cost every signer";
 }
 
+// Red team 4 (edits one node's DB while it is stopped): a completion
+// learned from peers never heals a corrupted row. node-3 learned that
+// node-1 and node-2 completed R. While node-3 is stopped, its rows about R
+// are overwritten with junk, state left 'succeeded'. Restarted, node-3
+// skips the junk (it refuses nothing), asks node-1 and node-2, which answer
+// their valid completions, but PutRequestClaim's upsert keeps a row whose
+// *state column* says 'succeeded' ("never take a completion back"), so the
+// valid proof is dropped and node-3 admits the completed request again.
+TEST_F(ClaimsAttackTest, RedTeam4_ACorruptedRowBlocksRelearningACompletion) {
+  const v1::SignRequest r = ApprovedPsbt(*cluster_, key_, 37000);
+  const absl::Status signed_by_1_2 = SignTogether(*cluster_, 1, 2, r);
+  ASSERT_TRUE(signed_by_1_2.ok()) << signed_by_1_2;
+  absl::SleepFor(absl::Milliseconds(500));
+  const std::string held = absl::StrCat(
+      "SELECT COUNT(*) FROM key_request_claims WHERE request_id = '",
+      r.request_id(), "' AND state = 'succeeded'");
+  std::cerr << "[red4] node-3 holds " << Count(3, held)
+            << " completions of R\n";
+  // Control: untouched, node-3 refuses R.
+  const grpc::Status control = StartSignOn(*cluster_, 3, r, {3, 4});
+  std::cerr << "[red4] control, R on node-3: " << Describe(control) << "\n";
+  ASSERT_TRUE(RpcError(control, grpc::StatusCode::ALREADY_EXISTS,
+                       "already completed"));
+  ASSERT_TRUE(cluster_->StopNode(3, SIGTERM).ok());
+  const std::string cmd = absl::StrCat(
+      "sqlite3 '", cluster_->NodeDb(3),
+      "' \"UPDATE key_request_claims SET claim = x'00' WHERE request_id = '",
+      r.request_id(), "'\"");
+  ASSERT_EQ(system(cmd.c_str()), 0);
+  ASSERT_TRUE(cluster_->StartNode(3).ok());
+  ASSERT_TRUE(cluster_->WaitGatewayReachesAll().ok());
+  absl::SleepFor(absl::Seconds(1));
+  const grpc::Status resent = StartSignOn(*cluster_, 3, r, {3, 4});
+  std::cerr << "[red4] after the edit, R on node-3 (node-1, node-2 up): "
+            << Describe(resent) << "\n";
+  const int64_t recorded =
+      Count(3, absl::StrCat("SELECT COUNT(*) FROM requests WHERE request_id "
+                            "= '",
+                            r.request_id(), "'"));
+  std::cerr << "[red4] node-3 request records of R: " << recorded << "\n";
+  EXPECT_TRUE(RpcError(resent, grpc::StatusCode::ALREADY_EXISTS,
+                       "already completed"))
+      << "node-3 admitted a completed request its peers proved to it";
+  EXPECT_EQ(recorded, 0);
+}
+
 }  // namespace
 }  // namespace kagi::integration
