@@ -16,6 +16,18 @@ if(KAGI_SANITIZE)
   add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
 endif()
 
+# Fuzz build (preset `fuzz`, clang only): every library gets coverage
+# instrumentation for libFuzzer plus ASan and UBSan; only the fuzz targets
+# link libFuzzer's runtime and main (kagi_cc_fuzzer).
+if(KAGI_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "KAGI_FUZZ needs clang (-fsanitize=fuzzer)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined
+                      -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
+endif()
+
 function(_kagi_prefix out)
   file(RELATIVE_PATH rel "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}")
   string(REPLACE "/" "_" flat "${rel}")
@@ -76,4 +88,16 @@ function(kagi_cc_benchmark)
   add_executable(${target} ${K_SRCS})
   target_link_libraries(${target} PRIVATE ${K_DEPS} benchmark::benchmark benchmark::benchmark_main)
   target_compile_options(${target} PRIVATE ${KAGI_COMMON_WARNINGS})
+endfunction()
+
+# kagi_cc_fuzzer(NAME foo SRCS ... DEPS ...): libFuzzer target kagi_fuzz_foo
+# (only with KAGI_FUZZ), part of the `kagi_fuzz` target that builds them all.
+function(kagi_cc_fuzzer)
+  cmake_parse_arguments(K "" "NAME" "SRCS;DEPS" ${ARGN})
+  set(target "kagi_fuzz_${K_NAME}")
+  add_executable(${target} ${K_SRCS})
+  target_link_libraries(${target} PRIVATE ${K_DEPS})
+  target_compile_options(${target} PRIVATE ${KAGI_COMMON_WARNINGS})
+  target_link_options(${target} PRIVATE -fsanitize=fuzzer)
+  add_dependencies(kagi_fuzz ${target})
 endfunction()

@@ -154,6 +154,23 @@ std::string EncodeAnchors(const std::vector<AuditAnchor>& anchors) {
   return absl::StrJoin(parts, ";");
 }
 
+namespace {
+
+// CheckCanonical: a parsed audit text field must be exactly what its encoder
+// writes for the parsed value (lower-case hex, plain decimal), so that one
+// record has one spelling.
+absl::Status CheckCanonical(absl::string_view text, absl::string_view encoded,
+                            absl::string_view field) {
+  if (text == encoded) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat(field,
+                   ": not in canonical form (lower-case hex, plain "
+                   "decimal): '",
+                   text.substr(0, 40), "'"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<AuditAnchor>> ParseAnchors(absl::string_view text) {
   std::vector<AuditAnchor> out;
   if (text.empty()) return out;
@@ -176,6 +193,7 @@ absl::StatusOr<std::vector<AuditAnchor>> ParseAnchors(absl::string_view text) {
     a.head.signature = *sig;
     out.push_back(std::move(a));
   }
+  KAGI_RETURN_IF_ERROR(CheckCanonical(text, EncodeAnchors(out), "anchors"));
   return out;
 }
 
@@ -209,6 +227,8 @@ absl::StatusOr<std::vector<VelocityReservation>> ParseReservations(
     r.amount = *amount;
     out.push_back(std::move(r));
   }
+  KAGI_RETURN_IF_ERROR(
+      CheckCanonical(text, EncodeReservations(out), "reservations"));
   return out;
 }
 

@@ -886,7 +886,7 @@ absl::Status SqliteStore::BeginRequest(absl::string_view request_id,
                                        const std::array<uint8_t, 32>& digest,
                                        ByteSpan sid0, Durability durability,
                                        const Admission* admission) {
-  constexpr absl::string_view kOp = "BeginRequest";
+  static constexpr absl::string_view kOp = "BeginRequest";
   absl::MutexLock lock(&mu_);
   KAGI_RETURN_IF_ERROR(SetDurability(durability, kOp));
   // Every other write is synced: restore FULL whatever happens below.
@@ -979,7 +979,7 @@ SqliteStore::VelocityAmounts(absl::string_view scope, int64_t since_unix,
 absl::StatusOr<AuditEntry> SqliteStore::FinishRequest(
     absl::string_view request_id, RequestState state, absl::string_view outcome,
     ByteSpan result, AuditEntry audit, Durability durability) {
-  constexpr absl::string_view kOp = "FinishRequest";
+  static constexpr absl::string_view kOp = "FinishRequest";
   absl::MutexLock lock(&mu_);
   KAGI_RETURN_IF_ERROR(SetDurability(durability, kOp));
   const Cleanup restore(
@@ -1018,7 +1018,7 @@ absl::StatusOr<RequestRecord> SqliteStore::GetRequest(
 }
 
 absl::Status SqliteStore::PutRequestClaim(const RequestClaimRow& row) {
-  constexpr absl::string_view kOp = "PutRequestClaim";
+  static constexpr absl::string_view kOp = "PutRequestClaim";
   absl::MutexLock lock(&mu_);
   KAGI_RETURN_IF_ERROR(SetDurability(Durability::kCrashSafe, kOp));
   const Cleanup restore(

@@ -15,6 +15,10 @@ KAGI_BUILD_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
+# What the fuzz build needs besides those (scripts/fuzz.sh): clang with its
+# sanitizer and libFuzzer runtimes.
+KAGI_FUZZ_PACKAGES=(clang libclang-rt-dev)
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # kagi_ensure_packages PKG...: apt-get install the ones not yet installed.
