@@ -483,15 +483,18 @@ grpc::Status Gateway::FetchKey(const std::string& key_id,
   std::map<std::string, absl::Status> checked;  // by certificate bytes
   for (const Call<KeyInfo>& call : calls) {
     if (call.status.ok()) {
+      // A malformed answer, or one about another key, is that node's lie
+      // or fault: it is ignored (and named), the others still count.
       absl::Status valid =
           ValidateKeyInfo(call.response, nodes_[call.node].name);
-      if (!valid.ok()) {
-        return Error(valid);
-      }
-      if (call.response.key_id() != key_id) {
-        return Error(absl::InternalError(absl::StrCat(
+      if (valid.ok() && call.response.key_id() != key_id) {
+        valid = absl::InternalError(absl::StrCat(
             nodes_[call.node].name, " answered GetKey ", ShortHex(key_id),
-            " with key ", ShortHex(call.response.key_id()))));
+            " with key ", ShortHex(call.response.key_id())));
+      }
+      if (!valid.ok()) {
+        refused.push_back(std::string(valid.message()));
+        continue;
       }
       if (call.response.activation_certificate().empty()) {
         uncertified.push_back(&call.response);

@@ -174,5 +174,93 @@ TEST(LyingNodeTest, OneNodeCannotBlockSigningByTheHonestPair) {
   ASSERT_TRUE(cluster->StartNode(3).ok());
 }
 
+// Red team 5: one compromised node answers Node.GetKey for the key with a
+// malformed KeyInfo (right key_id, empty chain_code). Gateway::FetchKey
+// returned at once on the first answer that failed ValidateKeyInfo, so
+// every gateway operation that needs the key failed: Sign (a one-node veto
+// of all signing through the gateway) and GetRequestStatus of a request the
+// honest pair signed. Now the malformed answer is ignored and named; the
+// key and the success are read from the honest pair.
+TEST(LyingNodeTest, AMalformedKeyInfoFromOneNodeIsIgnored) {
+  ClusterConfig config;
+  config.base_port = KAGI_IT_BASE_PORT - 10;  // 7370: its own cluster
+  auto c = Cluster::Start(config);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::unique_ptr<Cluster> cluster = *std::move(c);
+  v1::KeyInfo key;
+  grpc::Status st = CreateKey(cluster->wallet(), 2, &key);
+  ASSERT_TRUE(st.ok()) << Describe(st);
+  // A request signed while everyone is honest.
+  v1::SignResponse before;
+  v1::SignRequest signed_before;
+  ASSERT_TRUE(SignEventually(cluster->wallet(), SimpleSignRequest(key.key_id()),
+                             &before, &signed_before)
+                  .ok());
+  auto status_of = [&](const std::string& id, v1::RequestStatus* out) {
+    v1::GetRequestStatusRequest q;
+    q.set_request_id(id);
+    return cluster->wallet()->GetRequestStatus(Ctx(30).get(), q, out);
+  };
+  v1::RequestStatus honest_status;
+  grpc::Status hs = status_of(signed_before.request_id(), &honest_status);
+  fprintf(stderr, "[red5] status before the attack: %s state=%s\n",
+          Describe(hs).c_str(), honest_status.state().c_str());
+
+  auto stub = cluster->NodeStub(3, kagictl::kGatewayName);
+  ASSERT_TRUE(stub.ok());
+  v1::NodeInfo info;
+  ASSERT_TRUE((*stub)
+                  ->GetNodeInfo(Ctx(20).get(), v1::GetNodeInfoRequest(), &info)
+                  .ok());
+  v1::KeyInfo forged;
+  v1::GetKeyRequest get;
+  get.set_key_id(key.key_id());
+  ASSERT_TRUE((*stub)->GetKey(Ctx(20).get(), get, &forged).ok());
+  forged.clear_chain_code();  // malformed: ValidateKeyInfo fails
+  const std::string info_file = cluster->dir() + "/red5-info.pb";
+  const std::string key_file = cluster->dir() + "/red5-key.pb";
+  std::ofstream(info_file, std::ios::binary) << info.SerializeAsString();
+  std::ofstream(key_file, std::ios::binary) << forged.SerializeAsString();
+  ASSERT_TRUE(cluster->StopNode(3, SIGTERM).ok());
+  const std::string cfg = cluster->NodeConfigPath(3);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl(KAGI_COMPROMISED_NODE, KAGI_COMPROMISED_NODE, cfg.c_str(),
+          ("info=" + info_file).c_str(), ("key=" + key_file).c_str(), nullptr);
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  absl::SleepFor(absl::Seconds(3));
+  v1::SignResponse resp;
+  grpc::Status sign =
+      Sign(cluster->wallet(), SimpleSignRequest(key.key_id()), &resp);
+  fprintf(stderr,
+          "[red5] Sign with node-1, node-2 honest, node-3 malformed: %s\n",
+          Describe(sign).c_str());
+  v1::RequestStatus after;
+  grpc::Status as = status_of(signed_before.request_id(), &after);
+  fprintf(stderr,
+          "[red5] GetRequestStatus of the request signed before: %s "
+          "state=%s outcome=%s\n",
+          Describe(as).c_str(), after.state().c_str(), after.outcome().c_str());
+  v1::GetKeyRequest wget;
+  wget.set_key_id(key.key_id());
+  v1::KeyInfo seen;
+  grpc::Status gk = cluster->wallet()->GetKey(Ctx(20).get(), wget, &seen);
+  fprintf(stderr, "[red5] Wallet.GetKey: %s\n", Describe(gk).c_str());
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  // The key is read without the malformed answer. Signing is not asserted
+  // here: the gateway may still pick node-3 (a member) as a signer, and a
+  // node that refuses to sign with UNIMPLEMENTED is not retried around yet
+  // (open: red team 5, issue 13 note).
+  EXPECT_TRUE(gk.ok()) << Describe(gk);
+  EXPECT_EQ(seen.chain_code(), key.chain_code());
+  EXPECT_TRUE(as.ok() && after.state() == "succeeded")
+      << "one node's malformed KeyInfo hid a success: " << Describe(as)
+      << " state=" << after.state();
+  ASSERT_TRUE(cluster->StartNode(3).ok());
+}
+
 }  // namespace
 }  // namespace kagi::integration
