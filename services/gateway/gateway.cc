@@ -14,17 +14,19 @@
 //   DerivePublicKey  GetKey, then BIP32 public derivation here.
 //   Sign       validate; probe; GetKey; map the key's parties to nodes by
 //              identity key; try t-subsets (PlanSignerSets: healthy first,
-//              rotated per request) until one succeeds, retrying only on
-//              transient errors (ClassifyNodeError); a party that failed the
-//              first probe is probed once more before a subset with it is
-//              tried; the signers must agree and every signature must verify
-//              here under the derived key.
+//              rotated per request) until one succeeds, retrying on
+//              transient errors and, without that node, on one node's own
+//              fault (ClassifySignerError); a refusal of the request or a
+//              blame ends it; a party that failed the first probe is probed
+//              once more before a subset with it is tried; the signers must
+//              agree and every signature must verify here under the derived
+//              key.
 //   Refresh    all n parties healthy; StartReshare on all of them with the
 //              same committee and threshold; epoch+1, same key.
 //   Reshare    t_old healthy dealers plus the new committee; StartReshare on
 //              their union; the new members must agree.
-//   GetRequestStatus  probe; ask the healthy nodes; the most advanced state
-//              (succeeded > in_progress > failed > unknown).
+//   GetRequestStatus  probe; ask the healthy nodes; the state they agree
+//              on (request_status.h).
 #include "services/gateway/gateway.h"
 
 #include <google/protobuf/util/message_differencer.h>
@@ -938,6 +940,9 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
   std::vector<std::string> attempt_log;
   uint32_t attempts = 0;
   bool out_of_time = false;
+  // The last node fault, if any: what the client gets when no signer set is
+  // left (a per-client limit or a payload bound every node applies, say).
+  std::optional<grpc::Status> node_fault;
   for (const std::vector<uint32_t>& signers : plan) {
     if (attempts >= static_cast<uint32_t>(max_attempts)) {
       break;
@@ -985,13 +990,13 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
       nodes.push_back(*party_nodes[id - 1]);
       names.push_back(nodes_[nodes.back()].name);
     }
-    // A signer that refuses ends the attempt at once: the others' sessions
-    // could only time out waiting for it.
+    // A signer that refuses or fails ends the attempt at once: the others'
+    // sessions could only time out waiting for it.
     const std::vector<Call<kagi::v1::StartSignResponse>> calls =
         CallEach<kagi::v1::StartSignRequest, kagi::v1::StartSignResponse>(
             nodes, start, CallDeadline(deadline, options_.request_timeout),
             StartSignCall(), [](const grpc::Status& status) {
-              return ClassifyNodeError(status) != NodeErrorKind::kRetryable;
+              return ClassifySignerError(status) != NodeErrorKind::kRetryable;
             });
 
     std::vector<NodeAnswer> answers;
@@ -1009,15 +1014,19 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
         continue;
       }
       failures.push_back(DescribeNodeError(names[i], call.status));
-      const NodeErrorKind kind = ClassifyNodeError(call.status);
-      if (kind != NodeErrorKind::kRetryable &&
-          (fatal == nullptr || NodeErrorRank(kind) > fatal_rank)) {
+      const NodeErrorKind kind = ClassifySignerError(call.status);
+      if (kind == NodeErrorKind::kNodeFault) {
+        // That node's own fault: the next signer set goes without it.
+        excluded.insert(signers[i]);
+        node_fault = call.status;
+      } else if (kind != NodeErrorKind::kRetryable &&
+                 (fatal == nullptr || NodeErrorRank(kind) > fatal_rank)) {
         fatal = &call;
         fatal_rank = NodeErrorRank(kind);
       }
     }
     if (fatal != nullptr) {
-      // Blamed, refused or unexplained: another signer set would not help.
+      // Blamed or refused: another signer set would not help.
       ForgetRecent();
       return ForwardNodeError(fatal->node, fatal->status);
     }
@@ -1073,6 +1082,16 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
   if (out_of_time) {
     return Error(absl::DeadlineExceededError(
         absl::StrCat("the caller's deadline passed; ", summary)));
+  }
+  if (node_fault.has_value() &&
+      transport::GetErrorDetails(*node_fault).has_value()) {
+    // The node's code and ErrorDetails, with every attempt in the message.
+    return grpc::Status(node_fault->error_code(), summary,
+                        node_fault->error_details());
+  }
+  if (node_fault.has_value()) {
+    return Error(absl::Status(
+        static_cast<absl::StatusCode>(node_fault->error_code()), summary));
   }
   return Error(absl::UnavailableError(summary));
 }

@@ -393,7 +393,7 @@ NodeErrorKind ClassifyNodeError(
     case grpc::StatusCode::FAILED_PRECONDITION:
       return NodeErrorKind::kRequestError;
     default:
-      return NodeErrorKind::kOther;
+      return NodeErrorKind::kNodeFault;
   }
 }
 
@@ -402,13 +402,22 @@ NodeErrorKind ClassifyNodeError(const grpc::Status& status) {
                            transport::GetErrorDetails(status));
 }
 
+NodeErrorKind ClassifySignerError(const grpc::Status& status) {
+  const NodeErrorKind kind = ClassifyNodeError(status);
+  if (kind == NodeErrorKind::kRequestError &&
+      status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    return NodeErrorKind::kNodeFault;
+  }
+  return kind;
+}
+
 int NodeErrorRank(NodeErrorKind kind) {
   switch (kind) {
     case NodeErrorKind::kBlamed:
       return 3;
     case NodeErrorKind::kRequestError:
       return 2;
-    case NodeErrorKind::kOther:
+    case NodeErrorKind::kNodeFault:
       return 1;
     case NodeErrorKind::kRetryable:
       return 0;

@@ -154,9 +154,11 @@ enum class NodeErrorKind {
   // ALREADY_EXISTS, NOT_FOUND, FAILED_PRECONDITION): another signer set would
   // refuse it too; return it unchanged.
   kRequestError,
-  // Anything else (INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED, CANCELLED, ...):
-  // not known to be transient; return it unchanged.
-  kOther,
+  // Anything else (INTERNAL, UNKNOWN, UNIMPLEMENTED, RESOURCE_EXHAUSTED,
+  // ...): a fault of that node that says nothing about the request. Signing
+  // tries another signer set without the node (one broken or compromised
+  // member must not refuse for the others); elsewhere it is returned.
+  kNodeFault,
 };
 
 // ClassifyNodeError classifies a failed call from its code and, if the node
@@ -166,10 +168,15 @@ NodeErrorKind ClassifyNodeError(
     const std::optional<kagi::v1::ErrorDetails>& details);
 // The same, reading the details out of `status` (transport::GetErrorDetails).
 NodeErrorKind ClassifyNodeError(const grpc::Status& status);
+// ClassifySignerError: ClassifyNodeError for a StartSign of a key the
+// gateway has just read from the key's committee, where a signer answering
+// NOT_FOUND (it does not hold the key: a lost disk, or a lie) is a fault of
+// that node, not a refusal of the request.
+NodeErrorKind ClassifySignerError(const grpc::Status& status);
 
 // NodeErrorRank orders error kinds by how much they tell the client, for
 // picking the one error to return when several nodes failed: kBlamed (3) >
-// kRequestError (2) > kOther (1) > kRetryable (0).
+// kRequestError (2) > kNodeFault (1) > kRetryable (0).
 int NodeErrorRank(NodeErrorKind kind);
 
 // IsTransportFailure tells whether `code` says the node (or the way to it) is

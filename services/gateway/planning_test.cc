@@ -338,10 +338,11 @@ TEST(ClassifyNodeErrorTest, RetriesOnlyTransientFailures) {
       {Code::ALREADY_EXISTS, std::nullopt, NodeErrorKind::kRequestError},
       {Code::NOT_FOUND, std::nullopt, NodeErrorKind::kRequestError},
       {Code::FAILED_PRECONDITION, std::nullopt, NodeErrorKind::kRequestError},
-      {Code::INTERNAL, std::nullopt, NodeErrorKind::kOther},
-      {Code::UNKNOWN, std::nullopt, NodeErrorKind::kOther},
-      {Code::RESOURCE_EXHAUSTED, std::nullopt, NodeErrorKind::kOther},
-      {Code::ABORTED, std::nullopt, NodeErrorKind::kOther},
+      {Code::INTERNAL, std::nullopt, NodeErrorKind::kNodeFault},
+      {Code::UNKNOWN, std::nullopt, NodeErrorKind::kNodeFault},
+      {Code::RESOURCE_EXHAUSTED, std::nullopt, NodeErrorKind::kNodeFault},
+      {Code::ABORTED, std::nullopt, NodeErrorKind::kNodeFault},
+      {Code::UNIMPLEMENTED, std::nullopt, NodeErrorKind::kNodeFault},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE(i);
@@ -373,9 +374,26 @@ TEST(ClassifyNodeErrorTest, ReadsTheDetailsNodesAttach) {
   EXPECT_GT(NodeErrorRank(NodeErrorKind::kBlamed),
             NodeErrorRank(NodeErrorKind::kRequestError));
   EXPECT_GT(NodeErrorRank(NodeErrorKind::kRequestError),
-            NodeErrorRank(NodeErrorKind::kOther));
-  EXPECT_GT(NodeErrorRank(NodeErrorKind::kOther),
+            NodeErrorRank(NodeErrorKind::kNodeFault));
+  EXPECT_GT(NodeErrorRank(NodeErrorKind::kNodeFault),
             NodeErrorRank(NodeErrorKind::kRetryable));
+}
+
+TEST(ClassifyNodeErrorTest, ASignerThatDoesNotKnowTheKeyIsAtFault) {
+  EXPECT_EQ(ClassifySignerError(transport::ToGrpcStatus(
+                absl::NotFoundError("key_id: unknown key"), "node-3")),
+            NodeErrorKind::kNodeFault);
+  // Everything else as ClassifyNodeError.
+  EXPECT_EQ(ClassifySignerError(transport::ToGrpcStatus(
+                absl::PermissionDeniedError("policy"), "node-3")),
+            NodeErrorKind::kRequestError);
+  EXPECT_EQ(ClassifySignerError(transport::ToGrpcStatus(
+                BlameError(2, "bad proof"), "node-1",
+                [](uint32_t p) { return absl::StrCat("node-", p); })),
+            NodeErrorKind::kBlamed);
+  EXPECT_EQ(ClassifySignerError(
+                grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed")),
+            NodeErrorKind::kRetryable);
 }
 
 TEST(DescribeNodeErrorTest, IncludesCodeMessageAndAbortClass) {

@@ -2,7 +2,7 @@
 // identity key but runs modified code (threat model: "one compromised
 // node"); each behaviour is switched on by an argument:
 //   compromised-node NODE_CONFIG [info=FILE] [key=FILE] [claims=MODE]
-//                    [status=forge]
+//                    [status=forge|inprogress] [replay=FILE]
 //   info=FILE     answers Node.GetNodeInfo with this NodeInfo (binary proto),
 //                 so that the gateway probes it healthy;
 //   key=FILE      answers Node.GetKey with this (forged) KeyInfo;
@@ -11,6 +11,8 @@
 //                   succeeded-other  "succeeded", for another request digest
 //                   succeeded-echo   "succeeded", for the same request
 //                   admitted-echo    "admitted", same request, another session
+//   replay=FILE   answers Node.GetRequestStatus with this RequestStatus (a
+//                 real success of another request), for any request id;
 //   status=forge  answers Node.GetRequestStatus "succeeded" with a forged
 //                 signed PSBT for any request id.
 // Used by lying_node_test.cc and claims_attack_test.cc.
@@ -48,11 +50,13 @@ std::string Slurp(const std::string& path) {
 class LyingNode final : public kagi::v1::Node::Service {
  public:
   LyingNode(kagi::v1::NodeInfo info, std::optional<kagi::v1::KeyInfo> key,
-            bool forge_status, bool in_progress = false)
+            bool forge_status, bool in_progress,
+            std::optional<kagi::v1::RequestStatus> replay)
       : info_(std::move(info)),
         key_(std::move(key)),
         forge_(forge_status),
-        in_progress_(in_progress) {}
+        in_progress_(in_progress),
+        replay_(std::move(replay)) {}
   grpc::Status GetNodeInfo(grpc::ServerContext*,
                            const kagi::v1::GetNodeInfoRequest*,
                            kagi::v1::NodeInfo* out) override {
@@ -71,6 +75,11 @@ class LyingNode final : public kagi::v1::Node::Service {
                                 const kagi::v1::GetRequestStatusRequest* req,
                                 kagi::v1::RequestStatus* out) override {
     out->set_request_id(req->request_id());
+    if (replay_.has_value()) {  // red team 5: a real success, another id
+      *out = *replay_;
+      out->set_request_id(req->request_id());
+      return grpc::Status::OK;
+    }
     if (in_progress_) {  // red team 4: a lie the gateway does not check
       out->set_state("in_progress");
       out->set_key_id(std::string(32, '\x42'));
@@ -93,6 +102,7 @@ class LyingNode final : public kagi::v1::Node::Service {
   std::optional<kagi::v1::KeyInfo> key_;
   bool forge_;
   bool in_progress_;
+  std::optional<kagi::v1::RequestStatus> replay_;  // red team 5
 };
 
 class ClaimVetoer final : public kagi::v1::Peer::Service {
@@ -180,9 +190,14 @@ int main(int argc, char** argv) {
       key.emplace();
       if (!key->ParseFromString(Slurp(args["key"]))) return 1;
     }
-    node = std::make_unique<LyingNode>(std::move(info), std::move(key),
-                                       args["status"] == "forge",
-                                       args["status"] == "inprogress");
+    std::optional<kagi::v1::RequestStatus> replay;
+    if (args.count("replay") != 0) {
+      replay.emplace();
+      if (!replay->ParseFromString(Slurp(args["replay"]))) return 1;
+    }
+    node = std::make_unique<LyingNode>(
+        std::move(info), std::move(key), args["status"] == "forge",
+        args["status"] == "inprogress", std::move(replay));
     builder.RegisterService(node.get());
   }
   std::unique_ptr<ClaimVetoer> vetoer;

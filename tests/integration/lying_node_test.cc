@@ -12,10 +12,13 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/integration_util.h"
 #include "tools/kagictl/cluster.h"
@@ -27,6 +30,62 @@ std::unique_ptr<grpc::ClientContext> Ctx(int seconds) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(seconds)));
   return ctx;
+}
+
+// SignsAroundNode3: `rounds` requests in a row are signed through the
+// gateway and verify (the gateway rotates its first signer set per request,
+// so three requests start from each of the three 2-of-3 sets); none was
+// signed by node-3.
+void SignsAroundNode3(Cluster& cluster, const v1::KeyInfo& key,
+                      int rounds = 3) {
+  for (int i = 0; i < rounds; ++i) {
+    const v1::SignRequest request = SimpleSignRequest(key.key_id());
+    v1::SignResponse resp;
+    grpc::Status sign = Sign(cluster.wallet(), request, &resp);
+    fprintf(stderr, "sign %d: %s, signers %s, %u attempt(s)\n", i,
+            Describe(sign).c_str(),
+            absl::StrJoin(resp.signer_nodes(), ",").c_str(), resp.attempts());
+    ASSERT_TRUE(sign.ok()) << "request " << i << ": " << Describe(sign);
+    EXPECT_TRUE(SignaturesValid(key, request, resp.signatures()));
+    EXPECT_THAT(Strings(resp.signer_nodes()),
+                ::testing::Not(::testing::Contains("node-3")));
+  }
+}
+
+// StartCompromisedNode3 replaces node-3 by compromised_node.cc holding its
+// identity, answering GetNodeInfo with node-3's real NodeInfo (so the
+// gateway probes it healthy), GetKey with `key`, and StartSign with
+// UNIMPLEMENTED; `extra_args` switch on more lies. Returns its pid.
+pid_t StartCompromisedNode3(Cluster& cluster, const v1::KeyInfo& key,
+                            const std::string& tag,
+                            const std::vector<std::string>& extra_args = {}) {
+  auto stub = cluster.NodeStub(3, kagictl::kGatewayName);
+  v1::NodeInfo info;
+  if (!stub.ok() ||
+      !(*stub)
+           ->GetNodeInfo(Ctx(20).get(), v1::GetNodeInfoRequest(), &info)
+           .ok()) {
+    return -1;
+  }
+  const std::string info_file = cluster.dir() + "/" + tag + "-info.pb";
+  const std::string key_file = cluster.dir() + "/" + tag + "-key.pb";
+  std::ofstream(info_file, std::ios::binary) << info.SerializeAsString();
+  std::ofstream(key_file, std::ios::binary) << key.SerializeAsString();
+  if (!cluster.StopNode(3, SIGTERM).ok()) return -1;
+  const std::string cfg = cluster.NodeConfigPath(3);
+  std::vector<std::string> args = {KAGI_COMPROMISED_NODE, cfg,
+                                   "info=" + info_file, "key=" + key_file};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execv(KAGI_COMPROMISED_NODE, argv.data());
+    _exit(127);
+  }
+  absl::SleepFor(absl::Seconds(3));
+  return pid;
 }
 
 TEST(LyingNodeTest, OneNodeCannotChooseTheReportedPublicKey) {
@@ -231,12 +290,6 @@ TEST(LyingNodeTest, AMalformedKeyInfoFromOneNodeIsIgnored) {
   }
   ASSERT_GT(pid, 0);
   absl::SleepFor(absl::Seconds(3));
-  v1::SignResponse resp;
-  grpc::Status sign =
-      Sign(cluster->wallet(), SimpleSignRequest(key.key_id()), &resp);
-  fprintf(stderr,
-          "[red5] Sign with node-1, node-2 honest, node-3 malformed: %s\n",
-          Describe(sign).c_str());
   v1::RequestStatus after;
   grpc::Status as = status_of(signed_before.request_id(), &after);
   fprintf(stderr,
@@ -248,18 +301,112 @@ TEST(LyingNodeTest, AMalformedKeyInfoFromOneNodeIsIgnored) {
   v1::KeyInfo seen;
   grpc::Status gk = cluster->wallet()->GetKey(Ctx(20).get(), wget, &seen);
   fprintf(stderr, "[red5] Wallet.GetKey: %s\n", Describe(gk).c_str());
+  // Signing goes on without node-3 (whose description was refused, and
+  // which answers StartSign with UNIMPLEMENTED).
+  SignsAroundNode3(*cluster, key);
   kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
-  // The key is read without the malformed answer. Signing is not asserted
-  // here: the gateway may still pick node-3 (a member) as a signer, and a
-  // node that refuses to sign with UNIMPLEMENTED is not retried around yet
-  // (open: red team 5, issue 13 note).
+  // The key is read without the malformed answer.
   EXPECT_TRUE(gk.ok()) << Describe(gk);
   EXPECT_EQ(seen.chain_code(), key.chain_code());
   EXPECT_TRUE(as.ok() && after.state() == "succeeded")
       << "one node's malformed KeyInfo hid a success: " << Describe(as)
       << " state=" << after.state();
   ASSERT_TRUE(cluster->StartNode(3).ok());
+}
+
+// A member that fails without a reason about the request must not stop
+// signing by the others. Before, a signer answering UNIMPLEMENTED (or
+// INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED: "not known to be transient") ended
+// the request at once, so one compromised or broken member refused every
+// request whose first signer set included it; and a member that lost its
+// disk (NOT_FOUND: unknown key, issue 15's SRE walkthrough) did the same.
+// Now the gateway tries the next signer set without that node.
+TEST(LyingNodeTest, AFailingMemberIsSignedAround) {
+  ClusterConfig config;
+  config.base_port = KAGI_IT_BASE_PORT - 20;  // 7360: its own cluster
+  auto c = Cluster::Start(config);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::unique_ptr<Cluster> cluster = *std::move(c);
+  v1::KeyInfo key;
+  grpc::Status st = CreateKey(cluster->wallet(), 2, &key);
+  ASSERT_TRUE(st.ok()) << Describe(st);
+  v1::KeyInfo genuine;
+  ASSERT_TRUE(cluster->NodeGetKey(3, key.key_id(), &genuine).ok());
+
+  // node-3 describes the key truthfully but answers StartSign UNIMPLEMENTED.
+  const pid_t pid = StartCompromisedNode3(*cluster, genuine, "unimplemented");
+  ASSERT_GT(pid, 0);
+  SignsAroundNode3(*cluster, key);
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+
+  // node-3 restarted on an empty data directory (its disk was lost): it
+  // answers NOT_FOUND for the key.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = cluster->NodeDb(3) + suffix;
+    std::rename(file.c_str(), (file + ".lost").c_str());
+  }
+  ASSERT_TRUE(cluster->StartNode(3).ok());
+  ASSERT_TRUE(cluster->WaitGatewayReachesAll().ok());
+  SignsAroundNode3(*cluster, key);
+}
+
+// A member that replays a real success of another request (signatures that
+// verify under the key) for any id must not change what the gateway says
+// about an id. Before (red team 5), a verified success from fewer members
+// than the threshold made GetRequestStatus UNAVAILABLE ("ask again when
+// more members are reachable") for every id, so a never-used id, which the
+// honest members call "unknown" (resending is safe), never read as such.
+TEST(LyingNodeTest, AReplayedSuccessDoesNotHideWhatTheOthersSay) {
+  ClusterConfig config;
+  config.base_port = KAGI_IT_BASE_PORT - 30;  // 7350: its own cluster
+  auto c = Cluster::Start(config);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::unique_ptr<Cluster> cluster = *std::move(c);
+  v1::KeyInfo key;
+  grpc::Status st = CreateKey(cluster->wallet(), 2, &key);
+  ASSERT_TRUE(st.ok()) << Describe(st);
+  v1::SignResponse signed_response;
+  v1::SignRequest signed_request;
+  ASSERT_TRUE(SignEventually(cluster->wallet(), SimpleSignRequest(key.key_id()),
+                             &signed_response, &signed_request)
+                  .ok());
+  auto status_of = [&](const std::string& id, v1::RequestStatus* out) {
+    v1::GetRequestStatusRequest q;
+    q.set_request_id(id);
+    q.set_key_id(key.key_id());
+    return cluster->wallet()->GetRequestStatus(Ctx(30).get(), q, out);
+  };
+  v1::RequestStatus success;
+  ASSERT_TRUE(status_of(signed_request.request_id(), &success).ok());
+  ASSERT_EQ(success.state(), "succeeded");
+  success.clear_confirmed_by();
+  const std::string replay_file = cluster->dir() + "/replayed-status.pb";
+  std::ofstream(replay_file, std::ios::binary) << success.SerializeAsString();
+  v1::KeyInfo genuine;
+  ASSERT_TRUE(cluster->NodeGetKey(3, key.key_id(), &genuine).ok());
+  const pid_t pid = StartCompromisedNode3(*cluster, genuine, "replay",
+                                          {"replay=" + replay_file});
+  ASSERT_GT(pid, 0);
+  v1::RequestStatus never_used;
+  const grpc::Status ns = status_of("never-used-id-0001", &never_used);
+  fprintf(stderr, "a never-used id with node-3 replaying: %s state=%s (%s)\n",
+          Describe(ns).c_str(), never_used.state().c_str(),
+          never_used.outcome().c_str());
+  // The real success is still confirmed by the two honest members.
+  v1::RequestStatus real;
+  const grpc::Status rs = status_of(signed_request.request_id(), &real);
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(ns.ok()) << Describe(ns);
+  EXPECT_EQ(never_used.state(), "unknown");
+  EXPECT_NE(never_used.outcome().find("node-3 (1 of threshold 2)"),
+            std::string::npos)
+      << never_used.outcome();
+  ASSERT_TRUE(rs.ok()) << Describe(rs);
+  EXPECT_EQ(real.state(), "succeeded");
+  EXPECT_TRUE(SignaturesValid(key, signed_request, real.signatures()));
 }
 
 }  // namespace
