@@ -101,6 +101,17 @@ bool ClaimBook::AlreadyHeld(const v1::RequestClaim& c) const {
 
 absl::Status ClaimBook::Accept(const v1::RequestClaim& c,
                                const protocol::KeyShare& share) const {
+  return Proves(c, share, node_.completed_items);
+}
+
+absl::Status ClaimBook::Proven(const v1::RequestClaim& c,
+                               const protocol::KeyShare& share) const {
+  return Proves(c, share, node_.signed_items);
+}
+
+absl::Status ClaimBook::Proves(
+    const v1::RequestClaim& c, const protocol::KeyShare& share,
+    const decltype(Node::signed_items)& items_of) const {
   KAGI_RETURN_IF_ERROR(VerifyClaim(c, c.request_id()));
   if (c.state() != kClaimSucceeded) {
     return absl::InvalidArgumentError(
@@ -116,7 +127,7 @@ absl::Status ClaimBook::Accept(const v1::RequestClaim& c,
                      HexEncode(share.key_id), " on ", node_.name));
   }
   absl::StatusOr<std::vector<protocol::SignItem>> items =
-      node_.completed_items(c.request(), share);
+      items_of(c.request(), share);
   if (!items.ok()) {
     return absl::PermissionDeniedError(
         absl::StrCat("claim.request: not a request ", node_.name,
@@ -180,12 +191,12 @@ absl::Status ClaimBook::Check(const ClaimSubject& subject,
                               const protocol::KeyShare& share) {
   KAGI_ASSIGN_OR_RETURN(std::vector<v1::RequestClaim> held,
                         Held(subject.key_id, subject.request_id));
-  // This node's own claims as they are; another member's completion
-  // accepted again (the database may have been changed since it was stored,
-  // or the policy no longer knows its approvers).
+  // This node's own claims as they are; another member's completion proven
+  // again (the database may have been changed since it was stored), but
+  // not judged again by the policy, which may have changed since.
   std::vector<v1::RequestClaim> counted;
   for (v1::RequestClaim& c : held) {
-    if (Fixed(c.node_identity_key()) == self_key_ || Accept(c, share).ok()) {
+    if (Fixed(c.node_identity_key()) == self_key_ || Proven(c, share).ok()) {
       counted.push_back(std::move(c));
     }
   }

@@ -6,7 +6,8 @@
 // did with a request id, answers their Peer.ExchangeRequestClaims, and
 // checks a request against what it holds. A completion is accepted only from
 // a member of the key it is about, about a key this node holds, for a request
-// this node's policy would have allowed, with signatures that verify under
+// this node's policy would have allowed (judged once, when it arrives: a
+// later policy change does not forget it), with signatures that verify under
 // the key over the items this node decodes from it; an answer names only
 // completions about the caller's key, one per request digest. A peer has at
 // most `max_inflight_bytes_per_peer` of exchanges in work at once; of an
@@ -53,6 +54,12 @@ class ClaimBook {
     std::function<absl::StatusOr<std::vector<protocol::SignItem>>(
         const v1::SignRequest& request, const protocol::KeyShare& share)>
         completed_items;
+    // The items this node decodes from `request` of the key of `share`,
+    // whatever its policy says (NodeCore::SignedItems): a completion
+    // accepted once is judged by the policy of that moment and kept.
+    std::function<absl::StatusOr<std::vector<protocol::SignItem>>(
+        const v1::SignRequest& request, const protocol::KeyShare& share)>
+        signed_items;
     size_t max_inflight_bytes_per_peer = 16u << 20;
   };
   explicit ClaimBook(Node node);
@@ -95,13 +102,23 @@ class ClaimBook {
   std::vector<std::string> ReleaseInterrupted();
 
  private:
-  // Accept: the completion `c` verifies (VerifyClaim), is about `share`'s
-  // key, its claimant is a member of it, its request is one this node's
-  // policy would have allowed, and its signatures prove it was signed
-  // (ProvesCompletion over the items this node decodes). PermissionDenied /
-  // InvalidArgument naming why.
+  // Accept, when a completion arrives: `c` verifies (VerifyClaim), is about
+  // `share`'s key, its claimant is a member of it, its request is one this
+  // node's policy would have allowed, and its signatures prove it was
+  // signed (ProvesCompletion over the items this node decodes).
+  // PermissionDenied / InvalidArgument naming why.
   absl::Status Accept(const v1::RequestClaim& c,
                       const protocol::KeyShare& share) const;
+  // Proven, for a completion held (stored when accepted): Accept without
+  // the policy, which may have changed since (a tightening must not forget
+  // what the members signed). The rest is checked again: the row may have
+  // been edited.
+  absl::Status Proven(const v1::RequestClaim& c,
+                      const protocol::KeyShare& share) const;
+  // Proves: Accept's checks, with `items` deciding the request's items.
+  absl::Status Proves(const v1::RequestClaim& c,
+                      const protocol::KeyShare& share,
+                      const decltype(Node::signed_items)& items_of) const;
   // Held: the claims stored about (`key_id`, `request_id`) that still verify
   // (a changed row is skipped: it refuses nothing).
   absl::StatusOr<std::vector<v1::RequestClaim>> Held(

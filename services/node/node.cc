@@ -146,6 +146,10 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
                              const protocol::KeyShare& share) {
     return c->CompletedItems(request, share);
   };
+  book.signed_items = [c](const v1::SignRequest& request,
+                          const protocol::KeyShare& share) {
+    return c->SignedItems(request, share);
+  };
   // A completion carries its request: room for a few of the largest.
   book.max_inflight_bytes_per_peer = 4 * c->limits_.max_psbt_bytes;
   c->claim_book_ = std::make_unique<ClaimBook>(std::move(book));
@@ -332,12 +336,8 @@ absl::StatusOr<std::vector<protocol::SignItem>> NodeCore::CompletedItems(
   KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(request));
   KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
                         Approvers(digest, request.approvals()));
-  KAGI_ASSIGN_OR_RETURN(
-      DecodedPayload decoded,
-      DecodePayload(request, share, limits_, ChangeRule(), config_.name()));
-  KAGI_RETURN_IF_ERROR(policy::CheckNetworkBinding(
-      decoded.facts.key_id, share.networks,
-      policy::BoundNetworkName(decoded.facts.chain, decoded.facts.network)));
+  KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
+                        DecodeWithinBinding(request, share));
   const policy::Decision decision =
       policy_->EvaluateCompleted(decoded.facts, approvers);
   if (!decision.allowed) {
@@ -346,6 +346,24 @@ absl::StatusOr<std::vector<protocol::SignItem>> NodeCore::CompletedItems(
                      " would not allow it: ", decision.ToString()));
   }
   return std::move(decoded.items);
+}
+
+absl::StatusOr<std::vector<protocol::SignItem>> NodeCore::SignedItems(
+    const v1::SignRequest& request, const protocol::KeyShare& share) const {
+  KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
+                        DecodeWithinBinding(request, share));
+  return std::move(decoded.items);
+}
+
+absl::StatusOr<DecodedPayload> NodeCore::DecodeWithinBinding(
+    const v1::SignRequest& request, const protocol::KeyShare& share) const {
+  KAGI_ASSIGN_OR_RETURN(
+      DecodedPayload decoded,
+      DecodePayload(request, share, limits_, ChangeRule(), config_.name()));
+  KAGI_RETURN_IF_ERROR(policy::CheckNetworkBinding(
+      decoded.facts.key_id, share.networks,
+      policy::BoundNetworkName(decoded.facts.chain, decoded.facts.network)));
+  return decoded;
 }
 
 absl::StatusOr<std::set<std::string>> NodeCore::Approvers(
@@ -522,14 +540,10 @@ absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
                                    limits_.max_expiry_ahead));
   KAGI_ASSIGN_OR_RETURN(SharePtr share_ptr, LoadShare(key_id));
   const protocol::KeyShare& share = *share_ptr;
-  KAGI_ASSIGN_OR_RETURN(
-      DecodedPayload decoded,
-      DecodePayload(req, share, limits_, ChangeRule(), config_.name()));
   // The key's own networks first: a policy rule for another network never
   // applies to this key.
-  KAGI_RETURN_IF_ERROR(policy::CheckNetworkBinding(
-      decoded.facts.key_id, share.networks,
-      policy::BoundNetworkName(decoded.facts.chain, decoded.facts.network)));
+  KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
+                        DecodeWithinBinding(req, share));
   decoded.facts.initiator = request.initiator();
   KAGI_ASSIGN_OR_RETURN(protocol::SessionSetup setup,
                         BuildSignSetup(share, request, decoded.items, digest));

@@ -46,6 +46,7 @@
 #include "services/node/claim_book.h"
 #include "services/node/consume_journal.h"
 #include "services/node/lifecycle_claims.h"
+#include "services/node/payload.h"
 #include "services/node/refusal_limiter.h"
 #include "services/node/request.h"
 #include "services/node/session_manager.h"
@@ -239,6 +240,15 @@ class NodeCore {
   // claims, request_claims.h) if this node's policy would have allowed it
   // (approvals, rules, network binding; not velocity, time or initiator).
   absl::StatusOr<std::vector<protocol::SignItem>> CompletedItems(
+      const v1::SignRequest& request, const protocol::KeyShare& share) const;
+  // SignedItems: the items this node decodes from `request` for `share`'s
+  // key, within its network binding; no policy (a completion this node
+  // accepted once is kept whatever its policy becomes).
+  absl::StatusOr<std::vector<protocol::SignItem>> SignedItems(
+      const v1::SignRequest& request, const protocol::KeyShare& share) const;
+  // DecodeWithinBinding: DecodePayload, refused unless the request's chain
+  // and network are ones `share`'s key is bound to.
+  absl::StatusOr<DecodedPayload> DecodeWithinBinding(
       const v1::SignRequest& request, const protocol::KeyShare& share) const;
   // ChangeRule: the policy's bitcoin_change (the default without a policy).
   chain::PsbtChangeRule ChangeRule() const;

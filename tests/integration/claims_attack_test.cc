@@ -21,6 +21,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -969,6 +971,57 @@ TEST_F(ClaimsAttackTest, ACorruptedRowIsReplacedByAProvenCompletion) {
       RpcError(resent, grpc::StatusCode::ALREADY_EXISTS, "already completed"))
       << "node-3 admitted a completed request its peers proved to it";
   EXPECT_EQ(recorded, 0);
+}
+
+// A completion another member proved is judged once, when it arrives, by
+// the policy of that moment, and is kept. Before (red team 5), every Check
+// judged the held completions again by the current policy, so a routine
+// tightening (the bitcoin rule's max_amount lowered below an amount signed
+// earlier) forgot the completions it would now refuse: the id of a request
+// node-1 and node-2 signed was accepted by node-3 and node-4 for another
+// approved request. Runs last: it restarts node-3 and node-4 twice.
+TEST_F(ClaimsAttackTest, APolicyTighteningKeepsOtherMembersCompletions) {
+  v1::SignRequest r1 = ApprovedPsbt(*cluster_, key_, 50000);
+  const std::string id = r1.request_id();
+  ASSERT_TRUE(SignTogether(*cluster_, 1, 2, r1).ok());
+  absl::SleepFor(absl::Seconds(2));  // TellLater reaches node-3, node-4
+  v1::SignRequest r2 = ApprovedPsbt(*cluster_, key_, 5000);
+  r2.set_request_id(id);
+  ASSERT_TRUE(ApproveSignRequest(*cluster_, &r2).ok());
+  const absl::Status control = SignTogether(*cluster_, 3, 4, r2);
+  std::cerr << "R2 under R1's id on {3,4}: " << control << "\n";
+  EXPECT_FALSE(control.ok());
+  // node-3 and node-4 restart with max_amount 20000 (R1 moved 50000).
+  std::map<int, std::string> original;
+  for (int i = 3; i <= 4; ++i) {
+    ASSERT_TRUE(cluster_->StopNode(i, SIGTERM).ok());
+    const std::string path = kagictl::NodePolicyPath(cluster_->dir(), i);
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    original[i] = text;
+    const std::string from = "max_amount: \"100000000\"";
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos);
+    text.replace(at, from.size(), "max_amount: \"20000\"");
+    std::ofstream(path) << text;
+    ASSERT_TRUE(cluster_->StartNode(i).ok());
+  }
+  ASSERT_TRUE(cluster_->WaitGatewayReachesAll().ok());
+  const absl::Status after = SignTogether(*cluster_, 3, 4, r2);
+  std::cerr << "after lowering max_amount on node-3/4, R2 under R1's id on "
+               "{3,4}: "
+            << after << "\n";
+  for (const auto& [i, text] : original) {
+    ASSERT_TRUE(cluster_->StopNode(i, SIGTERM).ok());
+    std::ofstream(kagictl::NodePolicyPath(cluster_->dir(), i)) << text;
+    ASSERT_TRUE(cluster_->StartNode(i).ok());
+  }
+  ASSERT_TRUE(cluster_->WaitGatewayReachesAll().ok());
+  EXPECT_FALSE(after.ok())
+      << "the id of R1 (signed by node-1, node-2) was used for R2 on node-3, "
+         "node-4";
+  EXPECT_THAT(std::string(after.message()), HasSubstr("completed"));
 }
 
 }  // namespace
