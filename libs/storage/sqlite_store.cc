@@ -246,9 +246,12 @@ constexpr const char* kRetryRequest =
     "UPDATE requests SET state = 'in_progress', outcome = '', attempts = "
     "attempts + 1, updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE "
     "request_id = ?";
+// A completion is never taken back: a session of an earlier attempt that
+// ends after a later one succeeded leaves the record as it is.
 constexpr const char* kFinishRequest =
     "UPDATE requests SET state = ?, outcome = ?, result = ?, updated_at = "
-    "CAST(strftime('%s', 'now') AS INTEGER) WHERE request_id = ?";
+    "CAST(strftime('%s', 'now') AS INTEGER) WHERE request_id = ? AND state "
+    "!= 'succeeded'";
 constexpr const char* kInsertConsumedPresig =
     "INSERT INTO presignatures (id, key_id, state, sealed) VALUES (?, ?, "
     "'CONSUMED', x'')";
@@ -992,8 +995,16 @@ absl::StatusOr<AuditEntry> SqliteStore::FinishRequest(
     s.Text(RequestStateName(state)).Text(outcome).Blob(result).Text(request_id);
     KAGI_RETURN_IF_ERROR(s.Run());
     if (s.Changes() != 1) {
-      return absl::NotFoundError(
-          absl::StrCat("FinishRequest: unknown request '", request_id, "'"));
+      // Unchanged: already succeeded (the outcome is still audited), or
+      // unknown.
+      KAGI_ASSIGN_OR_RETURN(sqlite3_stmt * get, Prepare(kGetRequest, kOp));
+      Stmt g(this, get, kOp);
+      g.Text(request_id);
+      KAGI_ASSIGN_OR_RETURN(bool row, g.Step());
+      if (!row) {
+        return absl::NotFoundError(
+            absl::StrCat("FinishRequest: unknown request '", request_id, "'"));
+      }
     }
   }
   KAGI_ASSIGN_OR_RETURN(AuditEntry stored,

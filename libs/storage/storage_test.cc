@@ -567,6 +567,54 @@ TEST_F(StoreTest, RequestIdBindsOneRequestForever) {
   EXPECT_TRUE(store->RecordSid0(Bytes(32, 2)).ok());
 }
 
+// A request retried in a new session while the first still runs (the
+// gateway cancelled it, the node did not stop it) must not have the first
+// session's late failure undo the second's success: a completion is never
+// taken back (red team 6: GetRequestStatus then read a signed request as
+// unknown). The late outcome is still audited.
+TEST_F(StoreTest, ALateFailureDoesNotUndoASuccess) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  const std::array<uint8_t, 32> digest{7};
+  ASSERT_TRUE(store
+                  ->BeginRequest("req-9", "sign", digest, Bytes(32, 9),
+                                 Durability::kSynced)
+                  .ok());
+  ASSERT_TRUE(store
+                  ->BeginRequest("req-9", "sign", digest, Bytes(32, 10),
+                                 Durability::kSynced)
+                  .ok());
+  AuditEntry audit;
+  audit.operation = "sign";
+  audit.request_id = "req-9";
+  audit.outcome = "ok";
+  ASSERT_TRUE(store
+                  ->FinishRequest("req-9", RequestState::kSucceeded, "ok",
+                                  Bytes{4, 5, 6}, audit, Durability::kSynced)
+                  .ok());
+  audit.outcome = "timeout in round 2";
+  absl::StatusOr<AuditEntry> late =
+      store->FinishRequest("req-9", RequestState::kFailed, "timeout in round 2",
+                           Bytes{}, audit, Durability::kSynced);
+  ASSERT_TRUE(late.ok()) << late.status();
+  absl::StatusOr<RequestRecord> rec = store->GetRequest("req-9");
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_EQ(rec->state, RequestState::kSucceeded);
+  EXPECT_EQ(rec->outcome, "ok");
+  EXPECT_EQ(rec->result, (Bytes{4, 5, 6}));
+  absl::StatusOr<std::vector<AuditEntry>> log = store->ReadAudit();
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[1].outcome, "timeout in round 2");
+  // An unknown id is still NotFound.
+  EXPECT_EQ(store
+                ->FinishRequest("nope", RequestState::kFailed, "x", Bytes{},
+                                audit, Durability::kSynced)
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(StoreTest, InSessionPresignatureIsConsumedOnce) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);

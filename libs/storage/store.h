@@ -195,7 +195,10 @@ class Store {
       absl::string_view scope, int64_t since_unix,
       absl::string_view except_request_id = "") = 0;
   // FinishRequest, in one transaction, records the request's outcome and
-  // appends `audit` to the audit log; returns the stored audit entry.
+  // appends `audit` to the audit log; returns the stored audit entry. A
+  // SUCCEEDED record is left as it is (a session of an earlier attempt that
+  // ends after a later one succeeded is only audited). NotFound for an
+  // unknown id.
   virtual absl::StatusOr<AuditEntry> FinishRequest(absl::string_view request_id,
                                                    RequestState state,
                                                    absl::string_view outcome,

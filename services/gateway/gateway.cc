@@ -941,8 +941,11 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
   uint32_t attempts = 0;
   bool out_of_time = false;
   // The last node fault, if any: what the client gets when no signer set is
-  // left (a per-client limit or a payload bound every node applies, say).
+  // left and no failure was transient (a per-client limit or a payload bound
+  // every node applies, say); with a transient one, UNAVAILABLE (one faulty
+  // node must not make an outage look permanent).
   std::optional<grpc::Status> node_fault;
+  bool transient = false;
   for (const std::vector<uint32_t>& signers : plan) {
     if (attempts >= static_cast<uint32_t>(max_attempts)) {
       break;
@@ -1019,8 +1022,9 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
         // That node's own fault: the next signer set goes without it.
         excluded.insert(signers[i]);
         node_fault = call.status;
-      } else if (kind != NodeErrorKind::kRetryable &&
-                 (fatal == nullptr || NodeErrorRank(kind) > fatal_rank)) {
+      } else if (kind == NodeErrorKind::kRetryable) {
+        transient = true;
+      } else if (fatal == nullptr || NodeErrorRank(kind) > fatal_rank) {
         fatal = &call;
         fatal_rank = NodeErrorRank(kind);
       }
@@ -1082,6 +1086,9 @@ grpc::Status Gateway::Sign(const kagi::v1::SignRequest& request,
   if (out_of_time) {
     return Error(absl::DeadlineExceededError(
         absl::StrCat("the caller's deadline passed; ", summary)));
+  }
+  if (transient) {
+    node_fault.reset();
   }
   if (node_fault.has_value() &&
       transport::GetErrorDetails(*node_fault).has_value()) {

@@ -124,22 +124,18 @@ absl::StatusOr<kagi::v1::RequestStatus> AgreedStatus(
                                        members.size(), " of threshold ",
                                        key->threshold(), ")"));
   }
+  if (!unconfirmed.empty()) {
+    return absl::UnavailableError(absl::StrCat(
+        "request '", answers.front().status.request_id(),
+        "': a success is reported by ", absl::StrJoin(unconfirmed, "; "),
+        ", fewer members of the key than its threshold agree: ask again when "
+        "more of them are reachable"));
+  }
   if (answers.empty()) {
     return absl::NotFoundError("no node answered about the request");
   }
-  kagi::v1::RequestStatus out =
-      AgreedOtherState(answers.front().status.request_id(), others_by_node,
-                       wanted_key_id, key_of);
-  if (!unconfirmed.empty()) {
-    // Named, not believed: one member can replay a real success of another
-    // request for any id.
-    absl::StrAppend(out.mutable_outcome(), out.outcome().empty() ? "" : "; ",
-                    "a success is reported by ",
-                    absl::StrJoin(unconfirmed, "; "),
-                    ", fewer members of the key than its threshold: not "
-                    "believed; if more members become reachable, ask again");
-  }
-  return out;
+  return AgreedOtherState(answers.front().status.request_id(), others_by_node,
+                          wanted_key_id, key_of);
 }
 
 }  // namespace kagi::gateway

@@ -9,13 +9,15 @@
 //   * and at least the key's threshold of its members answer identically
 //     (the signers of a session all record the same result).
 // An unverifiable "succeeded" is a lie and is dropped; a verified one with
-// too few members agreeing is not believed either (a member can replay a
-// real success of another request for any id) and is only named in the
-// outcome. Another state is returned only when enough nodes report it alike
-// (the key's threshold of its members, or two nodes for a request without a
-// key), with them in confirmed_by; otherwise "unknown" (resending the same
-// request is always safe: members that completed it refuse it as
-// completed), its outcome naming what each node said.
+// too few members agreeing is UNAVAILABLE (ask again when more members are
+// reachable), whatever the others say: it may be a real success whose other
+// signer is down or lying, and "failed" or "unknown" would invite the
+// client to pay again. (So one member replaying a real success of another
+// request makes every id UNAVAILABLE, naming it: an availability cost, not
+// a wrong answer.) Another state is returned only when enough nodes report it
+// alike (the key's threshold of its members, or two nodes for a request
+// without a key), with them in confirmed_by; otherwise "unknown" (resending
+// the same request is always safe), its outcome naming what each node said.
 #ifndef KAGI_SERVICES_GATEWAY_REQUEST_STATUS_H_
 #define KAGI_SERVICES_GATEWAY_REQUEST_STATUS_H_
 
