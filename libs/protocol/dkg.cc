@@ -2,14 +2,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/base/abort.h"
-#include "libs/base/check.h"
 #include "libs/base/status_macros.h"
 #include "libs/crypto/commitment.h"
 #include "libs/crypto/hedged_rng.h"
 #include "libs/crypto/schnorr.h"
 #include "libs/crypto/transcript.h"
-#include "libs/mpc/base_ot.h"
 #include "libs/protocol/activation.h"
+#include "libs/protocol/internal/ack_round.h"
+#include "libs/protocol/internal/dkg_messages.h"
+#include "libs/protocol/internal/pairwise_setup.h"
+#include "libs/protocol/internal/round_messages.h"
 #include "libs/protocol/lagrange.h"
 
 namespace kagi::protocol {
@@ -19,28 +21,17 @@ using crypto::Point;
 using crypto::Scalar;
 using crypto::Tag;
 using crypto::Transcript;
-using Hash32 = std::array<uint8_t, 32>;
+using internal::DkgOpening;
+using internal::DkgShareMessage;
+using internal::DkgShareProof;
+using internal::Hash32;
 
-constexpr size_t kPoint = Point::kCompressedBytes;
-constexpr size_t kScalar = Scalar::kBytes;
-constexpr size_t kProof = crypto::SchnorrProof::kBytes;
 constexpr absl::string_view kCoefLabel = "dkg-coef";
 constexpr absl::string_view kShareLabel = "dkg-share";
 
-enum class Phase { kNew, kRound1, kRound2, kRound3, kRound4, kDone, kFailed };
-
-Bytes EncodePoints(const std::vector<Point>& pts) {
-  Bytes out;
-  for (const Point& p : pts) {
-    const auto c = p.ToCompressed();
-    out.insert(out.end(), c.begin(), c.end());
-  }
-  return out;
-}
-
 // Commitment data: A_i,0..t-1 ‖ cc_i.
 Bytes CommitData(const std::vector<Point>& a, const Hash32& cc) {
-  Bytes d = EncodePoints(a);
+  Bytes d = internal::EncodePoints(a);
   d.insert(d.end(), cc.begin(), cc.end());
   return d;
 }
@@ -56,68 +47,45 @@ struct DkgParty::State {
   std::unique_ptr<IdentityVerifier> verifier;
   uint32_t self = 0;
   uint32_t t = 0;
-  uint32_t n = 0;
   std::vector<uint32_t> peers;
   std::vector<uint32_t> all;
   Hash32 sid0{};
   Hash32 sid{};
-  Phase phase = Phase::kNew;
-  absl::Status failure;
+  ShareOutcome* outcome = nullptr;  // the party's outcome (share_party.h)
 
   // Own secrets and commitments.
   std::vector<Scalar> coeffs;
   std::vector<Point> commitments;  // A_i,k
   Hash32 cc_share{};
   Hash32 rho{};
-  Hash32 nonce{};
-  Hash32 commitment{};
 
-  std::map<uint32_t, Envelope> round1;   // every party's R1, own included
-  std::map<uint32_t, Hash32> commit_of;  // C_j
+  internal::Round1Record round1;
   std::map<uint32_t, std::vector<Point>> a_of;  // A_j
   std::map<uint32_t, Hash32> cc_of;
-  Scalar share;  // x_i
+  Scalar share;  // x_i, until the pending share holds it
   Point group_key = Point::Generator();
   std::vector<Point> public_shares;
   Hash32 chain_code{};
   Hash32 view{};
-
-  std::map<uint32_t, mpc::BaseOtReceiver> ot_receivers;    // (A = self, B = j)
-  std::map<uint32_t, mpc::BaseOtSenderResult> ot_senders;  // (A = j, B = self)
-  std::map<uint32_t, SecretBytes> zero_seeds;
-  std::optional<KeyShare> pending;
-  // Round 4: what this party acks, its own signed ack, the acks received
-  // (kept whatever they say, as evidence) and, once every ack matched, the
-  // activation certificate.
-  ActivationView activation;
-  Envelope own_ack;
-  std::map<uint32_t, Envelope> received_acks;
-  std::optional<ActivationCertificate> certificate;
+  internal::PairwiseSetup pairwise;
 
   Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
     return SignRoundEnvelope(*signer, Op::kDkg, round, sid0, sid, to,
                              std::move(payload));
   }
-
-  absl::Status Fail(absl::Status st) {
-    phase = Phase::kFailed;
-    failure = st;
+  // On failure: drop every secret. `outcome->pending` is kept: a share that
+  // exists (after R3) is never lost on an abort; the caller keeps it
+  // PENDING until a certificate activates it (activation.h), or until the
+  // key provably moved on.
+  void Wipe() {
     coeffs.clear();
     share = Scalar();
-    ot_receivers.clear();
-    ot_senders.clear();
-    zero_seeds.clear();
-    // `pending` is kept: a share that exists (after R3) is never lost on an
-    // abort. The caller keeps it PENDING until a certificate activates it
-    // (activation.h), or until the key provably moved on.
-    return st;
+    pairwise.Wipe();
   }
-
   crypto::PokContext Pok(uint32_t prover, absl::string_view label,
                          uint32_t index, ByteSpan extra) const {
     return MakePokContext(sid, prover, label, index, extra);
   }
-
   Bytes ShareProofExtra() const {
     Bytes extra(chain_code.begin(), chain_code.end());
     const auto x = group_key.ToCompressed();
@@ -125,14 +93,37 @@ struct DkgParty::State {
     return extra;
   }
 
-  // Round 1 → 2.
+  absl::StatusOr<std::vector<Envelope>> Start();
   absl::StatusOr<std::vector<Envelope>> Round1(const RoundInput& in);
   absl::StatusOr<std::vector<Envelope>> Round2(const RoundInput& in);
   absl::StatusOr<std::vector<Envelope>> Round3(const RoundInput& in);
-  absl::Status Round4(const RoundInput& in);
+  absl::StatusOr<std::vector<Envelope>> Round4(const RoundInput& in);
+
+  // Round 2's named steps.
+  absl::Status AcceptOpening(uint32_t j, ByteSpan body);
+  absl::Status AcceptShare(uint32_t j, const Envelope& d, Scalar& x);
+  absl::Status CombineCommitments();
+  absl::StatusOr<std::vector<Envelope>> SendRound3();
+  // Round 3's named steps.
+  absl::Status AcceptShareProof(uint32_t j, const Envelope& b,
+                                const Bytes& extra);
+  KeyShare MakePendingShare(std::vector<PairwiseMaterial> pairwise) const;
 };
 
-DkgParty::DkgParty(std::unique_ptr<State> state) : s_(std::move(state)) {}
+DkgParty::DkgParty(std::unique_ptr<State> state)
+    : ShareParty(Table{"dkg",
+                       state->self,
+                       state->peers,
+                       [s = state.get()] { return s->Start(); },
+                       {{{1, true, false}, Bind(state.get(), &State::Round1)},
+                        {{2, true, true}, Bind(state.get(), &State::Round2)},
+                        {{3, true, true}, Bind(state.get(), &State::Round3)},
+                        {{4, true, false}, Bind(state.get(), &State::Round4)}},
+                       [s = state.get()] { s->Wipe(); }},
+                 "dkg: the share is final only after every acknowledgement"),
+      s_(std::move(state)) {
+  s_->outcome = &outcome();
+}
 DkgParty::~DkgParty() = default;
 
 absl::StatusOr<std::unique_ptr<DkgParty>> DkgParty::Create(
@@ -154,7 +145,6 @@ absl::StatusOr<std::unique_ptr<DkgParty>> DkgParty::Create(
   s->verifier = std::make_unique<IdentityVerifier>(setup);
   s->self = self;
   s->t = setup.threshold;
-  s->n = setup.n();
   for (const PartyInfo& p : setup.parties) {
     s->all.push_back(p.id);
     if (p.id != self) {
@@ -168,241 +158,91 @@ absl::StatusOr<std::unique_ptr<DkgParty>> DkgParty::Create(
   return std::unique_ptr<DkgParty>(new DkgParty(std::move(s)));
 }
 
-uint32_t DkgParty::self() const { return s_->self; }
-const std::vector<uint32_t>& DkgParty::peers() const { return s_->peers; }
-bool DkgParty::finished() const { return s_->phase == Phase::kDone; }
-const KeyShare* DkgParty::pending_share() const {
-  return s_->pending.has_value() ? &*s_->pending : nullptr;
-}
-const ActivationCertificate* DkgParty::certificate() const {
-  return s_->certificate.has_value() ? &*s_->certificate : nullptr;
-}
-const std::map<uint32_t, Envelope>& DkgParty::received_acks() const {
-  return s_->received_acks;
-}
-
-RoundSpec DkgParty::expecting() const {
-  switch (s_->phase) {
-    case Phase::kRound1:
-      return {1, true, false};
-    case Phase::kRound2:
-      return {2, true, true};
-    case Phase::kRound3:
-      return {3, true, true};
-    case Phase::kRound4:
-      return {4, true, false};
-    default:
-      return {0, false, false};
+absl::StatusOr<std::vector<Envelope>> DkgParty::State::Start() {
+  for (uint32_t k = 0; k < t; ++k) {
+    coeffs.push_back(Scalar::RandomNonZero(*rng));
+    commitments.push_back(*Point::MulGenerator(coeffs.back()));
   }
-}
-
-absl::StatusOr<std::vector<Envelope>> DkgParty::Start() {
-  State& s = *s_;
-  if (s.phase != Phase::kNew) {
-    return absl::FailedPreconditionError("dkg: already started");
-  }
-  for (uint32_t k = 0; k < s.t; ++k) {
-    s.coeffs.push_back(Scalar::RandomNonZero(*s.rng));
-    s.commitments.push_back(*Point::MulGenerator(s.coeffs.back()));
-  }
-  s.cc_share = s.rng->Bytes<32>();
-  s.nonce = s.rng->Bytes<32>();
-  const crypto::CommitmentWithOpening c =
-      crypto::Commit(Tag::kDkgCommit, s.sid0, s.self,
-                     CommitData(s.commitments, s.cc_share), *s.rng);
-  s.commitment = c.commitment;
-  s.rho = c.rho;
-  ByteWriter w;
-  w.PutRaw(s.nonce);
-  w.PutRaw(s.commitment);
-  Envelope e = s.Sign(1, kBroadcast, std::move(w).Take());
-  s.round1[s.self] = e;
-  s.commit_of[s.self] = s.commitment;
-  s.phase = Phase::kRound1;
+  cc_share = rng->Bytes<32>();
+  internal::CommitMessage m;
+  m.nonce = rng->Bytes<32>();
+  const crypto::CommitmentWithOpening c = crypto::Commit(
+      Tag::kDkgCommit, sid0, self, CommitData(commitments, cc_share), *rng);
+  m.commitment = c.commitment;
+  rho = c.rho;
+  Envelope e = Sign(1, kBroadcast, m.Encode());
+  round1.AddOwn(self, e, m);
   return std::vector<Envelope>{std::move(e)};
-}
-
-absl::StatusOr<std::vector<Envelope>> DkgParty::Advance(
-    const RoundInput& input) {
-  State& s = *s_;
-  switch (s.phase) {
-    case Phase::kFailed:
-      return s.failure;
-    case Phase::kRound1: {
-      absl::StatusOr<std::vector<Envelope>> out = s.Round1(input);
-      if (!out.ok()) {
-        return s.Fail(out.status());
-      }
-      s.phase = Phase::kRound2;
-      return out;
-    }
-    case Phase::kRound2: {
-      absl::StatusOr<std::vector<Envelope>> out = s.Round2(input);
-      if (!out.ok()) {
-        return s.Fail(out.status());
-      }
-      s.phase = Phase::kRound3;
-      return out;
-    }
-    case Phase::kRound3: {
-      absl::StatusOr<std::vector<Envelope>> out = s.Round3(input);
-      if (!out.ok()) {
-        return s.Fail(out.status());
-      }
-      s.phase = Phase::kRound4;
-      return out;
-    }
-    case Phase::kRound4: {
-      if (absl::Status st = s.Round4(input); !st.ok()) {
-        return s.Fail(st);
-      }
-      s.phase = Phase::kDone;
-      return std::vector<Envelope>{};
-    }
-    default:
-      return absl::FailedPreconditionError("dkg: not expecting a round");
-  }
 }
 
 absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round1(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
-  for (uint32_t j : peers) {
-    const Envelope& e = in.broadcasts.at(j);
-    KAGI_RETURN_IF_ERROR(CheckRound1Session(e, sid0));
-    if (e.payload.size() != 64) {
-      return BlameError(j, absl::StrCat("dkg round 1: payload must be 64 "
-                                        "bytes, got ",
-                                        e.payload.size()));
-    }
-    round1[j] = e;
-    Hash32 c{};
-    std::copy(e.payload.begin() + 32, e.payload.end(), c.begin());
-    commit_of[j] = c;
-  }
+  KAGI_RETURN_IF_ERROR(round1.Collect(
+      in, peers, sid0, [](uint32_t) { return true; }, "dkg round 1"));
   // sid = H("dkg-sid", sid0, [nonce_j, C_j] in id order).
-  std::vector<ByteSpan> items;
-  for (const auto& [id, e] : round1) {
-    items.emplace_back(e.payload);
-  }
-  sid = Transcript(Tag::kDkgSid).Add(sid0).AddList(items).H();
+  sid = Transcript(Tag::kDkgSid).Add(sid0).AddList(round1.Payloads()).H();
+  pairwise.Begin(sid, self);
 
   std::vector<Envelope> out;
   // R2 broadcast: echo ‖ A_i ‖ cc_i ‖ ρ_i ‖ PoKs.
-  ByteWriter w;
-  w.PutLengthPrefixed(EncodeEcho(round1));
-  w.PutRaw(EncodePoints(commitments));
-  w.PutRaw(cc_share);
-  w.PutRaw(rho);
+  DkgOpening opening{commitments, cc_share, rho, {}};
   for (uint32_t k = 0; k < t; ++k) {
     KAGI_ASSIGN_OR_RETURN(
         const crypto::SchnorrProof pi,
         crypto::ProveKnowledge(Pok(self, kCoefLabel, k, ByteSpan()), coeffs[k],
                                commitments[k], *rng));
-    w.PutRaw(pi.Encode());
+    opening.poks.push_back(pi);
   }
+  ByteWriter w;
+  w.PutLengthPrefixed(EncodeEcho(round1.envelopes));
+  w.PutRaw(opening.Encode());
   out.push_back(Sign(2, kBroadcast, std::move(w).Take()));
   // R2 direct: σ_{i→j} ‖ base-OT msg1 for (A = i, B = j).
   for (uint32_t j : peers) {
-    ByteWriter d;
-    std::array<uint8_t, 32> sigma = EvaluatePolynomial(coeffs, j).ToBytes();
-    d.PutRaw(sigma);
-    SecureWipe(sigma.data(), sigma.size());
-    Bytes msg1;
-    ot_receivers.emplace(j, mpc::BaseOtReceiver::Start(
-                                mpc::BaseOtSession{sid, self, j}, *rng, &msg1));
-    d.PutRaw(msg1);
-    out.push_back(Sign(2, j, std::move(d).Take()));
+    const Bytes msg1 = pairwise.Start(j, j, *rng);
+    out.push_back(Sign(
+        2, j, DkgShareMessage::Encode(EvaluatePolynomial(coeffs, j), msg1)));
   }
   return out;
 }
 
-absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round2(
-    const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
-  // Echoes first: an equivocated round 1 shows up as a different sid in the
-  // headers, and must be attributed to the equivocator, not the reporter.
-  KAGI_ASSIGN_OR_RETURN(PayloadRest rest,
-                        CheckEchoes(in.broadcasts, peers, round1, *verifier));
-  Scalar x;
-  for (uint32_t j : peers) {
-    const Envelope& b = in.broadcasts.at(j);
-    const Envelope& d = in.directs.at(j);
-    KAGI_RETURN_IF_ERROR(CheckSession(b, sid));
-    KAGI_RETURN_IF_ERROR(CheckSession(d, sid));
-    // Opening: A_j (t points) ‖ cc_j ‖ ρ_j ‖ t proofs.
-    const size_t want = t * kPoint + 32 + 32 + t * kProof;
-    const ByteSpan body = rest[j];
-    if (body.size() != want) {
-      return BlameError(
-          j, absl::StrCat("dkg round 2: opening must be ", want,
-                          " bytes for t = ", t, ", got ", body.size()));
-    }
-    std::vector<Point> a;
-    for (uint32_t k = 0; k < t; ++k) {
-      absl::StatusOr<Point> p = Point::FromCompressed(
-          body.subspan(k * kPoint, kPoint), absl::StrCat("dkg.A[", k, "]"));
-      if (!p.ok()) {
-        return BlameWith(j, p.status());
-      }
-      a.push_back(*p);
-    }
-    Hash32 cc_j{}, rho_j{};
-    std::copy_n(body.begin() + t * kPoint, 32, cc_j.begin());
-    std::copy_n(body.begin() + t * kPoint + 32, 32, rho_j.begin());
-    if (absl::Status st =
-            crypto::VerifyOpening(Tag::kDkgCommit, sid0, j, CommitData(a, cc_j),
-                                  rho_j, commit_of.at(j));
+absl::Status DkgParty::State::AcceptOpening(uint32_t j, ByteSpan body) {
+  KAGI_ASSIGN_OR_RETURN(DkgOpening m, DkgOpening::Decode(body, t, j));
+  if (absl::Status st =
+          crypto::VerifyOpening(Tag::kDkgCommit, sid0, j, CommitData(m.a, m.cc),
+                                m.rho, round1.commitments.at(j));
+      !st.ok()) {
+    return BlameWith(j, st);
+  }
+  for (uint32_t k = 0; k < t; ++k) {
+    if (absl::Status st = crypto::VerifyKnowledge(
+            Pok(j, kCoefLabel, k, ByteSpan()), m.a[k], m.poks[k]);
         !st.ok()) {
       return BlameWith(j, st);
     }
-    for (uint32_t k = 0; k < t; ++k) {
-      absl::StatusOr<crypto::SchnorrProof> pi = crypto::SchnorrProof::Decode(
-          body.subspan(t * kPoint + 64 + k * kProof, kProof),
-          absl::StrCat("dkg.pok[", k, "]"));
-      if (!pi.ok()) {
-        return BlameWith(j, pi.status());
-      }
-      if (absl::Status st = crypto::VerifyKnowledge(
-              Pok(j, kCoefLabel, k, ByteSpan()), a[k], *pi);
-          !st.ok()) {
-        return BlameWith(j, st);
-      }
-    }
-    // Direct: σ_{j→i} ‖ base-OT msg1 of (A = j, B = i).
-    if (d.payload.size() != kScalar + mpc::kBaseOtMessageBytes) {
-      return BlameError(j, absl::StrCat("dkg round 2: direct message must be ",
-                                        kScalar + mpc::kBaseOtMessageBytes,
-                                        " bytes, got ", d.payload.size()));
-    }
-    absl::StatusOr<Scalar> sigma = Scalar::FromCanonicalBytes(
-        ByteSpan(d.payload).subspan(0, kScalar), "dkg.sigma");
-    if (!sigma.ok()) {
-      return BlameWith(j, sigma.status());
-    }
-    // Feldman: σ·G = Σ_k i^k·A_j,k.
-    absl::StatusOr<Point> lhs = Point::MulGenerator(*sigma);
-    absl::StatusOr<Point> rhs = EvaluateCommitments(a, self);
-    if (!lhs.ok() || !rhs.ok() || *lhs != *rhs) {
-      return BlameError(j, absl::StrCat("dkg: share from party ", j,
-                                        " fails the Feldman check"));
-    }
-    x += *sigma;
-    absl::StatusOr<mpc::BaseOtSenderResult> ot =
-        mpc::BaseOtSenderRespond(mpc::BaseOtSession{sid, j, self},
-                                 ByteSpan(d.payload).subspan(kScalar), *rng);
-    if (!ot.ok()) {
-      return ot.status();  // already a class-B abort naming j
-    }
-    ot_senders.emplace(j, std::move(*ot));
-    a_of[j] = std::move(a);
-    cc_of[j] = cc_j;
   }
-  // Own contribution.
-  x += EvaluatePolynomial(coeffs, self);
-  a_of[self] = commitments;
-  cc_of[self] = cc_share;
-  // A_k = Σ_j A_j,k; X = A_0; X_m = Σ_k m^k·A_k.
+  a_of[j] = std::move(m.a);
+  cc_of[j] = m.cc;
+  return absl::OkStatus();
+}
+
+absl::Status DkgParty::State::AcceptShare(uint32_t j, const Envelope& d,
+                                          Scalar& x) {
+  KAGI_ASSIGN_OR_RETURN(const DkgShareMessage m,
+                        DkgShareMessage::Decode(d.payload, j));
+  // Feldman: σ·G = Σ_k i^k·A_j,k.
+  absl::StatusOr<Point> lhs = Point::MulGenerator(m.sigma);
+  absl::StatusOr<Point> rhs = EvaluateCommitments(a_of.at(j), self);
+  if (!lhs.ok() || !rhs.ok() || *lhs != *rhs) {
+    return BlameError(j, absl::StrCat("dkg: share from party ", j,
+                                      " fails the Feldman check"));
+  }
+  x += m.sigma;
+  return pairwise.Respond(j, j, m.ot_msg1, *rng);
+}
+
+// A_k = Σ_j A_j,k; X = A_0; X_m = Σ_k m^k·A_k; then cc and the view hash.
+absl::Status DkgParty::State::CombineCommitments() {
   std::vector<Point> sum_a;
   for (uint32_t k = 0; k < t; ++k) {
     std::vector<Point> col;
@@ -421,7 +261,6 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round2(
     KAGI_ASSIGN_OR_RETURN(Point xm, EvaluateCommitments(sum_a, m));
     public_shares.push_back(xm);
   }
-  share = x;
   absl::StatusOr<Point> own = Point::MulGenerator(share);
   if (!own.ok() || *own != public_shares[self - 1]) {
     return absl::InternalError("dkg: own share does not match X_i");
@@ -437,142 +276,116 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round2(
              .Add(chain_code)
              .AddPointList(public_shares)
              .H();
+  return absl::OkStatus();
+}
 
-  std::vector<Envelope> out;
-  ByteWriter w;
-  const Bytes extra = ShareProofExtra();
+absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round2(
+    const RoundInput& in) {
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
+  // Echoes first: an equivocated round 1 shows up as a different sid in the
+  // headers, and must be attributed to the equivocator, not the reporter.
   KAGI_ASSIGN_OR_RETURN(
-      const crypto::SchnorrProof pi,
-      crypto::ProveKnowledge(Pok(self, kShareLabel, 0, extra), share,
-                             public_shares[self - 1], *rng));
-  w.PutRaw(pi.Encode());
-  w.PutRaw(view);
-  out.push_back(Sign(3, kBroadcast, std::move(w).Take()));
+      PayloadRest rest,
+      CheckEchoes(in.broadcasts, peers, round1.envelopes, *verifier));
+  Scalar x;
   for (uint32_t j : peers) {
-    ByteWriter d;
-    d.PutRaw(ot_senders.at(j).msg2);
-    if (self < j) {
-      SecretBytes kappa(32);
-      rng->Fill(kappa.mutable_span());
-      d.PutRaw(kappa.secret());
-      zero_seeds[j] = std::move(kappa);
-    }
-    out.push_back(Sign(3, j, std::move(d).Take()));
+    KAGI_RETURN_IF_ERROR(CheckSession(in.broadcasts.at(j), sid));
+    KAGI_RETURN_IF_ERROR(CheckSession(in.directs.at(j), sid));
+    KAGI_RETURN_IF_ERROR(AcceptOpening(j, rest[j]));
+    KAGI_RETURN_IF_ERROR(AcceptShare(j, in.directs.at(j), x));
+  }
+  // Own contribution.
+  x += EvaluatePolynomial(coeffs, self);
+  a_of[self] = commitments;
+  cc_of[self] = cc_share;
+  share = x;
+  KAGI_RETURN_IF_ERROR(CombineCommitments());
+  return SendRound3();
+}
+
+// R3: the PoK of x_i ‖ view to all; msg2 ‖ κ (if i < j) to each j.
+absl::StatusOr<std::vector<Envelope>> DkgParty::State::SendRound3() {
+  std::vector<Envelope> out;
+  DkgShareProof m;
+  KAGI_ASSIGN_OR_RETURN(m.pok, crypto::ProveKnowledge(
+                                   Pok(self, kShareLabel, 0, ShareProofExtra()),
+                                   share, public_shares[self - 1], *rng));
+  m.view = view;
+  out.push_back(Sign(3, kBroadcast, m.Encode()));
+  for (uint32_t j : peers) {
+    out.push_back(Sign(3, j, pairwise.Reply(j, j, *rng)));
   }
   return out;
+}
+
+absl::Status DkgParty::State::AcceptShareProof(uint32_t j, const Envelope& b,
+                                               const Bytes& extra) {
+  KAGI_ASSIGN_OR_RETURN(const DkgShareProof m,
+                        DkgShareProof::Decode(b.payload, j));
+  if (absl::Status st = crypto::VerifyKnowledge(Pok(j, kShareLabel, 0, extra),
+                                                public_shares[j - 1], m.pok);
+      !st.ok()) {
+    return BlameWith(j, st);
+  }
+  if (m.view != view) {
+    return BlameError(j,
+                      "dkg: view hash differs (X, chain code or public "
+                      "shares disagree)");
+  }
+  return absl::OkStatus();
+}
+
+KeyShare DkgParty::State::MakePendingShare(
+    std::vector<PairwiseMaterial> pairwise_material) const {
+  KeyShare s;
+  s.pairwise = std::move(pairwise_material);
+  s.parties = setup.parties;
+  s.threshold = t;
+  s.self = self;
+  s.epoch = 0;
+  s.sid_key = sid;
+  s.secret_share = share;
+  s.public_key = group_key;
+  s.public_shares = public_shares;
+  s.chain_code = chain_code;
+  s.key_id = ComputeKeyId(group_key, chain_code, setup.parties, t);
+  s.networks = networks;
+  return s;
 }
 
 absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round3(
     const RoundInput& in) {
   KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
   const Bytes extra = ShareProofExtra();
-  KeyShare share_out;
+  std::vector<PairwiseMaterial> material;
   for (uint32_t j : peers) {
-    const Envelope& b = in.broadcasts.at(j);
     const Envelope& d = in.directs.at(j);
-    KAGI_RETURN_IF_ERROR(CheckSession(b, sid));
+    KAGI_RETURN_IF_ERROR(CheckSession(in.broadcasts.at(j), sid));
     KAGI_RETURN_IF_ERROR(CheckSession(d, sid));
-    if (b.payload.size() != kProof + 32) {
-      return BlameError(
-          j, absl::StrCat("dkg round 3: broadcast must be ", kProof + 32,
-                          " bytes, got ", b.payload.size()));
-    }
-    absl::StatusOr<crypto::SchnorrProof> pi = crypto::SchnorrProof::Decode(
-        ByteSpan(b.payload).subspan(0, kProof), "dkg.share_pok");
-    if (!pi.ok()) {
-      return BlameWith(j, pi.status());
-    }
-    if (absl::Status st = crypto::VerifyKnowledge(Pok(j, kShareLabel, 0, extra),
-                                                  public_shares[j - 1], *pi);
-        !st.ok()) {
-      return BlameWith(j, st);
-    }
-    if (!std::equal(view.begin(), view.end(), b.payload.begin() + kProof)) {
-      return BlameError(j,
-                        "dkg: view hash differs (X, chain code or public "
-                        "shares disagree)");
-    }
-    const size_t want = mpc::kBaseOtMessageBytes + (j < self ? 32 : 0);
-    if (d.payload.size() != want) {
-      return BlameError(
-          j, absl::StrCat("dkg round 3: direct message must be ", want,
-                          " bytes, got ", d.payload.size()));
-    }
-    auto it = ot_receivers.find(j);
-    absl::StatusOr<mpc::CoteSenderSeeds> seeds =
-        std::move(it->second)
-            .Finish(ByteSpan(d.payload).subspan(0, mpc::kBaseOtMessageBytes));
-    ot_receivers.erase(it);
-    if (!seeds.ok()) {
-      return seeds.status();
-    }
-    if (j < self) {
-      zero_seeds[j] = SecretBytes(
-          ByteSpan(d.payload).subspan(mpc::kBaseOtMessageBytes, 32));
-    }
-    PairwiseMaterial m;
-    m.peer = j;
-    m.as_sender = std::move(*seeds);
-    m.as_receiver = std::move(ot_senders.at(j).seeds);
-    m.zero_seed = std::move(zero_seeds.at(j));
-    share_out.pairwise.push_back(std::move(m));
+    KAGI_RETURN_IF_ERROR(AcceptShareProof(j, in.broadcasts.at(j), extra));
+    KAGI_RETURN_IF_ERROR(internal::ExpectSize(
+        j, d.payload.size(), internal::PairwiseSetup::ReplyBytes(j, self),
+        "dkg round 3: direct message must be "));
+    KAGI_ASSIGN_OR_RETURN(PairwiseMaterial m, pairwise.Finish(j, j, d.payload));
+    material.push_back(std::move(m));
   }
-  ot_senders.clear();
-  share_out.parties = setup.parties;
-  share_out.threshold = t;
-  share_out.self = self;
-  share_out.epoch = 0;
-  share_out.sid_key = sid;
-  share_out.secret_share = share;
-  share_out.public_key = group_key;
-  share_out.public_shares = public_shares;
-  share_out.chain_code = chain_code;
-  share_out.key_id = ComputeKeyId(group_key, chain_code, setup.parties, t);
-  share_out.networks = networks;
-  pending = std::move(share_out);
+  outcome->pending = MakePendingShare(std::move(material));
   coeffs.clear();
-
+  share = Scalar();  // the pending share holds it now
   // R4: ack = AckDigest(view of the pending share) (activation.h).
-  activation = ActivationView::Of(*pending, Op::kDkg);
-  const Hash32 ack = AckDigest(activation);
-  own_ack = Sign(4, kBroadcast, Bytes(ack.begin(), ack.end()));
-  return std::vector<Envelope>{own_ack};
+  outcome->view = ActivationView::Of(*outcome->pending, Op::kDkg);
+  return internal::SendAck(*outcome, [this](uint32_t r, uint32_t to, Bytes p) {
+    return Sign(r, to, std::move(p));
+  });
 }
 
-absl::Status DkgParty::State::Round4(const RoundInput& in) {
-  for (const auto& [j, e] : in.broadcasts) {
-    received_acks[j] = e;
-  }
-  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
-  const Hash32 ack = AckDigest(activation);
-  for (uint32_t j : peers) {
-    const Envelope& b = in.broadcasts.at(j);
-    KAGI_RETURN_IF_ERROR(CheckSession(b, sid));
-    if (b.payload.size() != ack.size() ||
-        !std::equal(ack.begin(), ack.end(), b.payload.begin())) {
-      return BlameError(j,
-                        "dkg: acknowledgement does not match (not over this "
-                        "party's activation view)");
-    }
-  }
-  ActivationCertificate cert;
-  cert.view = activation;
-  for (uint32_t id : all) {
-    cert.acks.push_back(id == self ? own_ack : in.broadcasts.at(id));
-  }
-  certificate = std::move(cert);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<KeyShare> DkgParty::TakeShare() {
-  if (s_->phase != Phase::kDone || !s_->pending.has_value()) {
-    return absl::FailedPreconditionError(
-        "dkg: the share is final only after every acknowledgement");
-  }
-  KeyShare out = std::move(*s_->pending);
-  s_->pending.reset();
-  s_->share = Scalar();
-  return out;
+absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round4(
+    const RoundInput& in) {
+  KAGI_RETURN_IF_ERROR(internal::CheckAcks(
+      *outcome, in, peers, sid, self, all,
+      "dkg: acknowledgement does not match (not over this party's activation "
+      "view)"));
+  return std::vector<Envelope>{};
 }
 
 }  // namespace kagi::protocol

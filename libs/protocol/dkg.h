@@ -44,10 +44,11 @@
 #include "libs/protocol/common/setup.h"
 #include "libs/protocol/keyshare.h"
 #include "libs/protocol/round.h"
+#include "libs/protocol/share_party.h"
 
 namespace kagi::protocol {
 
-class DkgParty final : public RoundProtocol {
+class DkgParty final : public ShareParty {
  public:
   // Create validates `setup` (op DKG) and that `signer` is party `self`.
   // `signer` and `rng` must outlive the party. `networks` becomes the new
@@ -59,26 +60,8 @@ class DkgParty final : public RoundProtocol {
   ~DkgParty() override;
 
   Op op() const override { return Op::kDkg; }
-  uint32_t self() const override;
-  const std::vector<uint32_t>& peers() const override;
-  RoundSpec expecting() const override;
-  absl::StatusOr<std::vector<Envelope>> Start() override;
-  absl::StatusOr<std::vector<Envelope>> Advance(
-      const RoundInput& input) override;
-  bool finished() const override;
 
-  // The share once R3 has been processed (null before); still available
-  // after an abort in R4.
-  const KeyShare* pending_share() const;
-  // The activation certificate once R4 succeeded (null before or after an
-  // abort): the view of the pending share and every member's ack envelope in
-  // id order, this party's own included.
-  const ActivationCertificate* certificate() const;
-  // The round-4 envelopes received, by sender, whether or not they matched
-  // (empty before R4 input).
-  const std::map<uint32_t, Envelope>& received_acks() const;
-  // TakeShare returns the share after R4 (every ack matched); once.
-  absl::StatusOr<KeyShare> TakeShare();
+  // pending_share, certificate, received_acks, TakeShare: share_party.h.
 
  private:
   struct State;
