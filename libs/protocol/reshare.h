@@ -57,10 +57,11 @@
 #include "libs/protocol/common/setup.h"
 #include "libs/protocol/keyshare.h"
 #include "libs/protocol/round.h"
+#include "libs/protocol/share_party.h"
 
 namespace kagi::protocol {
 
-class ReshareParty final : public RoundProtocol {
+class ReshareParty final : public ShareParty {
  public:
   // Create checks the setup (op RESHARE) and this participant's role.
   // `old_share` is required for a dealer (its epoch-`setup.epoch` share of
@@ -76,27 +77,12 @@ class ReshareParty final : public RoundProtocol {
   ~ReshareParty() override;
 
   Op op() const override { return Op::kReshare; }
-  uint32_t self() const override;
-  const std::vector<uint32_t>& peers() const override;
-  RoundSpec expecting() const override;
-  absl::StatusOr<std::vector<Envelope>> Start() override;
-  absl::StatusOr<std::vector<Envelope>> Advance(
-      const RoundInput& input) override;
-  bool finished() const override;
 
   // True for a participant with a new id.
   bool is_member() const;
-  // The new share after R3 (members; null before or for pure dealers); still
-  // available after an abort in R4.
-  const KeyShare* pending_share() const;
-  // The activation certificate once R4 succeeded (null before or after an
-  // abort), for members and pure dealers alike.
-  const ActivationCertificate* certificate() const;
-  // The round-4 envelopes received, by participant, whether or not they
-  // matched.
-  const std::map<uint32_t, Envelope>& received_acks() const;
-  // The new share once every participant acknowledged the same view.
-  absl::StatusOr<KeyShare> TakeShare();
+  // pending_share, certificate, received_acks, TakeShare: share_party.h.
+  // pending_share is null for a pure dealer; the certificate holds the new
+  // committee's acks only.
 
  private:
   struct State;
