@@ -12,6 +12,8 @@
 #include "libs/crypto/hedged_rng.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/rvole.h"
+#include "libs/protocol/internal/round_messages.h"
+#include "libs/protocol/internal/sign_messages.h"
 #include "libs/protocol/lagrange.h"
 
 namespace kagi::protocol {
@@ -21,14 +23,11 @@ using crypto::Point;
 using crypto::Scalar;
 using crypto::Tag;
 using crypto::Transcript;
-using Hash32 = std::array<uint8_t, 32>;
+using internal::Hash32;
 
-constexpr size_t kPoint = Point::kCompressedBytes;
-constexpr size_t kScalar = Scalar::kBytes;
-// Per item in P3: msg2 ‖ R ‖ pk ‖ Γ_u ‖ Γ_v ‖ ψ.
-constexpr size_t kP3Item = mpc::kRvoleMsg2Bytes + 4 * kPoint + kScalar;
-
-enum class Phase { kNew, kP1, kP2, kP3, kOnline, kDone, kFailed };
+using internal::SignOnline;
+using internal::SignP2;
+using internal::SignP3;
 
 struct Item {
   Hash32 digest{};
@@ -123,16 +122,11 @@ struct SignParty::State {
   std::vector<uint32_t> peers;
   Hash32 sid0{};
   Hash32 sid{};
-  Hash32 nonce{};
-  Hash32 commitment{};
   Hash32 rho{};
-  Phase phase = Phase::kNew;
-  absl::Status failure;
-  std::map<uint32_t, Envelope> round1;
-  std::map<uint32_t, Hash32> commit_of;
+  internal::Round1Record round1;
   std::vector<Item> items;
   std::vector<Presignature> presigs;
-  std::vector<std::array<uint8_t, 64>> own_shares;
+  Bytes own_shares;  // per item s0 ‖ s1, as broadcast
   std::vector<Signature> signatures;
 
   Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
@@ -146,11 +140,10 @@ struct SignParty::State {
                              std::move(payload));
   }
 
-  absl::Status Fail(absl::Status st) {
-    phase = Phase::kFailed;
-    failure = st;
-    signatures.clear();  // an aborted batch outputs no signature at all
-    // Drop every secret now rather than at destruction.
+  // On failure: an aborted batch outputs no signature at all, and every
+  // secret is dropped now rather than at destruction.
+  void Wipe() {
+    signatures.clear();
     for (Item& it : items) {
       it.receivers.clear();
       it.r = Scalar();
@@ -164,7 +157,6 @@ struct SignParty::State {
     own_shares.clear();
     share.secret_share = Scalar();
     share.pairwise.clear();
-    return st;
   }
 
   Bytes CommitData() const {
@@ -176,19 +168,30 @@ struct SignParty::State {
     return d;
   }
 
+  absl::Status Init(const SessionSetup& s, const KeyShare& k);
+  absl::StatusOr<std::vector<Envelope>> Start();
   absl::StatusOr<std::vector<Envelope>> P1(const RoundInput& in);
   absl::StatusOr<std::vector<Envelope>> P2(const RoundInput& in);
   absl::StatusOr<std::vector<Envelope>> P3(const RoundInput& in);
-  absl::Status Online(const RoundInput& in);
+  absl::StatusOr<std::vector<Envelope>> Online(const RoundInput& in);
+
+  // Named steps.
+  absl::Status ComputeKeyShares();
+  absl::StatusOr<std::vector<Envelope>> SendP3();
+  absl::Status AcceptP3(uint32_t j, const Envelope& e);
+  absl::Status FinishItem(Item& it, uint32_t j, const SignP3::Item& m);
+  absl::Status MakePresignatures();
+  absl::StatusOr<std::vector<Envelope>> ReleaseShares();
+  absl::StatusOr<Signature> Combine(uint32_t l, const Scalar& s0,
+                                    const Scalar& s1) const;
 };
 
-SignParty::SignParty(std::unique_ptr<State> state) : s_(std::move(state)) {}
-SignParty::~SignParty() = default;
+namespace {
 
-absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
-    const SessionSetup& setup, const KeyShare& share,
-    const EnvelopeSigner& signer, Rng& rng, ConsumeHook hook) {
-  KAGI_RETURN_IF_ERROR(ValidateSetup(setup));
+// CheckShareFits: the setup is a signing session of this share's key and
+// epoch, with its party list and t, and `self` (the share's party) signs.
+absl::Status CheckShareFits(const SessionSetup& setup, const KeyShare& share,
+                            uint32_t self) {
   if (setup.op != Op::kSign) {
     return absl::InvalidArgumentError("sign: setup is not for signing");
   }
@@ -211,23 +214,21 @@ absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
           "sign: setup and share disagree on the party list");
     }
   }
-  const uint32_t self = signer.party();
   if (self != share.self) {
     return absl::InvalidArgumentError("sign: signer is not the share's party");
   }
-  bool signing = false;
-  for (uint32_t j : setup.signers) {
-    signing = signing || j == self;
-  }
-  if (!signing) {
+  if (std::find(setup.signers.begin(), setup.signers.end(), self) ==
+      setup.signers.end()) {
     return absl::InvalidArgumentError(
         absl::StrCat("sign: party ", self, " is not among the signers"));
   }
-  if (!hook) {
-    return absl::InvalidArgumentError("sign: a consume hook is required");
-  }
-  // A share that does not match its own public share would make the
-  // session fail the unattributable Σ pk_j = X' check; refuse it up front.
+  return absl::OkStatus();
+}
+
+// CheckOwnPublicShare: a share that does not match its own public share
+// would make the session fail the unattributable Σ pk_j = X' check; refuse
+// it up front.
+absl::Status CheckOwnPublicShare(const KeyShare& share) {
   absl::StatusOr<crypto::Point> own = Point::MulGenerator(share.secret_share);
   // Public by design: x_i·G is this party's public share, in every share.
   CtDeclassifyObject(own);
@@ -236,20 +237,26 @@ absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
     return absl::InvalidArgumentError(
         "sign: the key share does not match its public share");
   }
-  auto s = std::make_unique<State>();
-  s->setup = setup;
-  s->share.key_id = share.key_id;
-  s->share.sid_key = share.sid_key;
-  s->share.epoch = share.epoch;
-  s->share.self = share.self;
-  s->share.threshold = share.threshold;
-  s->share.parties = share.parties;
-  s->share.secret_share = share.secret_share;
-  s->share.public_key = share.public_key;
-  s->share.public_shares = share.public_shares;
-  s->share.chain_code = share.chain_code;
-  for (uint32_t j : setup.signers) {
-    if (j == self) {
+  return absl::OkStatus();
+}
+
+// The share's material for this session: its public data, the secret and
+// the pairwise material of the other signers only.
+absl::StatusOr<KeyShare> SessionCopy(const KeyShare& share,
+                                     const std::vector<uint32_t>& signers) {
+  KeyShare s;
+  s.key_id = share.key_id;
+  s.sid_key = share.sid_key;
+  s.epoch = share.epoch;
+  s.self = share.self;
+  s.threshold = share.threshold;
+  s.parties = share.parties;
+  s.secret_share = share.secret_share;
+  s.public_key = share.public_key;
+  s.public_shares = share.public_shares;
+  s.chain_code = share.chain_code;
+  for (uint32_t j : signers) {
+    if (j == share.self) {
       continue;
     }
     const PairwiseMaterial* m = share.Pairwise(j);
@@ -263,19 +270,39 @@ absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
     copy.as_receiver.keys0 = m->as_receiver.keys0.Clone();
     copy.as_receiver.keys1 = m->as_receiver.keys1.Clone();
     copy.zero_seed = m->zero_seed.Clone();
-    s->share.pairwise.push_back(std::move(copy));
+    s.pairwise.push_back(std::move(copy));
   }
+  return s;
+}
+
+}  // namespace
+
+SignParty::SignParty(std::unique_ptr<State> state)
+    : PhasedParty(Table{"sign",
+                        state->self,
+                        state->peers,
+                        [s = state.get()] { return s->Start(); },
+                        {{{1, true, false}, Bind(state.get(), &State::P1)},
+                         {{2, false, true}, Bind(state.get(), &State::P2)},
+                         {{3, false, true}, Bind(state.get(), &State::P3)},
+                         {{4, true, false}, Bind(state.get(), &State::Online)}},
+                        [s = state.get()] { s->Wipe(); }}),
+      s_(std::move(state)) {}
+SignParty::~SignParty() = default;
+
+absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
+    const SessionSetup& setup, const KeyShare& share,
+    const EnvelopeSigner& signer, Rng& rng, ConsumeHook hook) {
+  KAGI_RETURN_IF_ERROR(ValidateSetup(setup));
+  KAGI_RETURN_IF_ERROR(CheckShareFits(setup, share, signer.party()));
+  if (!hook) {
+    return absl::InvalidArgumentError("sign: a consume hook is required");
+  }
+  KAGI_RETURN_IF_ERROR(CheckOwnPublicShare(share));
+  auto s = std::make_unique<State>();
+  KAGI_RETURN_IF_ERROR(s->Init(setup, share));
   s->signer = &signer;
   s->hook = std::move(hook);
-  s->verifier = std::make_unique<IdentityVerifier>(setup);
-  s->self = self;
-  s->signers = setup.signers;
-  for (uint32_t j : setup.signers) {
-    if (j != self) {
-      s->peers.push_back(j);
-    }
-  }
-  s->sid0 = Sid0(setup);
   // Hedge every draw with the session and a digest of the share.
   const crypto::Digest32 secret_digest = crypto::Transcript(Tag::kNonce)
                                              .AddScalar(share.secret_share)
@@ -283,132 +310,61 @@ absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
                                              .H();
   s->hedged = std::make_unique<crypto::HedgedRng>(rng, secret_digest, s->sid0);
   s->rng = s->hedged.get();
-  const crypto::ExtendedPublicKey root =
-      crypto::ExtendedPublicKey::Root(share.public_key, share.chain_code);
-  for (const SignItem& si : setup.items) {
-    absl::StatusOr<crypto::DerivedKey> d = crypto::DerivePath(root, si.path);
-    if (!d.ok()) {
-      return d.status();
-    }
-    Item it;
-    it.digest = si.digest;
-    it.derived_key = d->xpub.key();
-    it.tweak = d->tweak;
-    s->items.push_back(std::move(it));
-  }
   return std::unique_ptr<SignParty>(new SignParty(std::move(s)));
 }
 
-uint32_t SignParty::self() const { return s_->self; }
-const std::vector<uint32_t>& SignParty::peers() const { return s_->peers; }
-bool SignParty::finished() const { return s_->phase == Phase::kDone; }
+// Init copies what the session needs and derives every item's key.
+absl::Status SignParty::State::Init(const SessionSetup& s, const KeyShare& k) {
+  setup = s;
+  KAGI_ASSIGN_OR_RETURN(share, SessionCopy(k, s.signers));
+  verifier = std::make_unique<IdentityVerifier>(s);
+  self = k.self;
+  signers = s.signers;
+  for (uint32_t j : s.signers) {
+    if (j != self) {
+      peers.push_back(j);
+    }
+  }
+  sid0 = Sid0(s);
+  const crypto::ExtendedPublicKey root =
+      crypto::ExtendedPublicKey::Root(k.public_key, k.chain_code);
+  for (const SignItem& si : s.items) {
+    KAGI_ASSIGN_OR_RETURN(const crypto::DerivedKey d,
+                          crypto::DerivePath(root, si.path));
+    Item it;
+    it.digest = si.digest;
+    it.derived_key = d.xpub.key();
+    it.tweak = d.tweak;
+    items.push_back(std::move(it));
+  }
+  return absl::OkStatus();
+}
+
 const std::vector<Signature>& SignParty::signatures() const {
   return s_->signatures;
 }
 
-RoundSpec SignParty::expecting() const {
-  switch (s_->phase) {
-    case Phase::kP1:
-      return {1, true, false};
-    case Phase::kP2:
-      return {2, false, true};
-    case Phase::kP3:
-      return {3, false, true};
-    case Phase::kOnline:
-      return {4, true, false};
-    default:
-      return {0, false, false};
-  }
-}
-
-absl::StatusOr<std::vector<Envelope>> SignParty::Start() {
-  State& s = *s_;
-  if (s.phase != Phase::kNew) {
-    return absl::FailedPreconditionError("sign: already started");
-  }
-  for (Item& it : s.items) {
-    it.r = Scalar::RandomNonZero(*s.rng);
-    it.phi = Scalar::RandomNonZero(*s.rng);
+absl::StatusOr<std::vector<Envelope>> SignParty::State::Start() {
+  for (Item& it : items) {
+    it.r = Scalar::RandomNonZero(*rng);
+    it.phi = Scalar::RandomNonZero(*rng);
     it.big_r = *Point::MulGenerator(it.r);
     // Public by design: R_i is committed to now and opened in P3.
     CtDeclassifyObject(it.big_r);
   }
-  s.nonce = s.rng->Bytes<32>();
+  internal::CommitMessage m;
+  m.nonce = rng->Bytes<32>();
   const crypto::CommitmentWithOpening c =
-      crypto::Commit(Tag::kSignCommit, s.sid0, s.self, s.CommitData(), *s.rng);
-  s.commitment = c.commitment;
-  s.rho = c.rho;
-  ByteWriter w;
-  w.PutRaw(s.nonce);
-  w.PutRaw(s.commitment);
-  Envelope e = s.Sign(1, kBroadcast, std::move(w).Take());
-  s.round1[s.self] = e;
-  s.commit_of[s.self] = s.commitment;
-  s.phase = Phase::kP1;
+      crypto::Commit(Tag::kSignCommit, sid0, self, CommitData(), *rng);
+  m.commitment = c.commitment;
+  rho = c.rho;
+  Envelope e = Sign(1, kBroadcast, m.Encode());
+  round1.AddOwn(self, e, m);
   return std::vector<Envelope>{std::move(e)};
 }
 
-absl::StatusOr<std::vector<Envelope>> SignParty::Advance(
-    const RoundInput& input) {
-  State& s = *s_;
-  absl::StatusOr<std::vector<Envelope>> out;
-  switch (s.phase) {
-    case Phase::kFailed:
-      return s.failure;
-    case Phase::kP1:
-      out = s.P1(input);
-      break;
-    case Phase::kP2:
-      out = s.P2(input);
-      break;
-    case Phase::kP3:
-      out = s.P3(input);
-      break;
-    case Phase::kOnline: {
-      absl::Status st = s.Online(input);
-      if (!st.ok()) {
-        return s.Fail(st);
-      }
-      s.phase = Phase::kDone;
-      return std::vector<Envelope>{};
-    }
-    default:
-      return absl::FailedPreconditionError("sign: not expecting a round");
-  }
-  if (!out.ok()) {
-    return s.Fail(out.status());
-  }
-  s.phase = static_cast<Phase>(static_cast<int>(s.phase) + 1);
-  return out;
-}
-
-absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
-    const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
-  for (uint32_t j : peers) {
-    const Envelope& e = in.broadcasts.at(j);
-    KAGI_RETURN_IF_ERROR(CheckRound1Session(e, sid0));
-    if (e.payload.size() != 64) {
-      return BlameError(j, absl::StrCat("sign P1: payload must be 64 bytes, "
-                                        "got ",
-                                        e.payload.size()));
-    }
-    round1[j] = e;
-    Hash32 c{};
-    std::copy(e.payload.begin() + 32, e.payload.end(), c.begin());
-    commit_of[j] = c;
-  }
-  std::vector<ByteSpan> r1;
-  for (const auto& [id, e] : round1) {
-    r1.emplace_back(e.payload);
-  }
-  sid = Transcript(Tag::kSignSid)
-            .Add(share.sid_key)
-            .AddU64(share.epoch)
-            .Add(sid0)
-            .AddList(r1)
-            .H();
-  // Shares of x' = x + δ: sk_i = λ_i·x_i + ζ_i + [i = min S]·δ.
+// Shares of x' = x + δ: sk_i = λ_i·x_i + ζ_i + [i = min S]·δ, and pk_i.
+absl::Status SignParty::State::ComputeKeyShares() {
   const Scalar lambda = LagrangeAtZero(self, signers);
   for (uint32_t l = 0; l < items.size(); ++l) {
     Item& it = items[l];
@@ -434,8 +390,22 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
     // Public by design: pk_i is sent in P3 (and Σ pk_j = X' is checked).
     CtDeclassifyObject(it.pk);
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
+    const RoundInput& in) {
+  KAGI_RETURN_IF_ERROR(round1.Collect(
+      in, peers, sid0, [](uint32_t) { return true; }, "sign P1"));
+  sid = Transcript(Tag::kSignSid)
+            .Add(share.sid_key)
+            .AddU64(share.epoch)
+            .Add(sid0)
+            .AddList(round1.Payloads())
+            .H();
+  KAGI_RETURN_IF_ERROR(ComputeKeyShares());
   // P2 to each j: echo ‖ per item RVOLE msg1 of (A = j, B = self).
-  const Bytes echo = EncodeEcho(round1);
+  const Bytes echo = EncodeEcho(round1.envelopes);
   std::vector<Envelope> out;
   for (uint32_t j : peers) {
     ByteWriter w;
@@ -456,154 +426,122 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
 absl::StatusOr<std::vector<Envelope>> SignParty::State::P2(
     const RoundInput& in) {
   KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, false, true));
-  KAGI_ASSIGN_OR_RETURN(PayloadRest rest,
-                        CheckEchoes(in.directs, peers, round1, *verifier));
+  KAGI_ASSIGN_OR_RETURN(
+      PayloadRest rest,
+      CheckEchoes(in.directs, peers, round1.envelopes, *verifier));
   for (uint32_t j : peers) {
     KAGI_RETURN_IF_ERROR(CheckSession(in.directs.at(j), sid));
-    const ByteSpan body = rest[j];
-    const size_t want = items.size() * mpc::kRvoleMsg1Bytes;
-    if (body.size() != want) {
-      return BlameError(
-          j, absl::StrCat("sign P2: expected ", want,
-                          " bytes of RVOLE messages, got ", body.size()));
-    }
+    KAGI_ASSIGN_OR_RETURN(const SignP2 m,
+                          SignP2::Decode(rest[j], items.size(), j));
     for (size_t l = 0; l < items.size(); ++l) {
       Item& it = items[l];
       KAGI_ASSIGN_OR_RETURN(
           mpc::RvoleSenderOutput o,
-          mpc::RvoleSenderRespond(
-              share.Pairwise(j)->as_sender,
-              mpc::RvoleSession{it.rvole_sid, self, j}, {it.r, it.sk},
-              body.subspan(l * mpc::kRvoleMsg1Bytes, mpc::kRvoleMsg1Bytes),
-              *rng));
+          mpc::RvoleSenderRespond(share.Pairwise(j)->as_sender,
+                                  mpc::RvoleSession{it.rvole_sid, self, j},
+                                  {it.r, it.sk}, m.msg1[l], *rng));
       it.c_out[j] = o.c;
       it.msg2_out[j] = std::move(o.msg2);
     }
   }
-  // P3 to each j: ρ ‖ per item msg2 ‖ R_i ‖ pk_i ‖ Γ_u ‖ Γ_v ‖ ψ_{i→j}.
+  return SendP3();
+}
+
+// P3 to each j: ρ ‖ per item msg2 ‖ R_i ‖ pk_i ‖ Γ_u ‖ Γ_v ‖ ψ_{i→j}.
+absl::StatusOr<std::vector<Envelope>> SignParty::State::SendP3() {
   std::vector<Envelope> out;
   for (uint32_t j : peers) {
-    ByteWriter w;
-    w.PutRaw(rho);
+    SignP3 m;
+    m.rho = rho;
     for (Item& it : items) {
-      w.PutRaw(it.msg2_out.at(j));
-      w.PutRaw(it.big_r.ToCompressed());
-      w.PutRaw(it.pk.ToCompressed());
-      for (const Scalar& c : it.c_out.at(j)) {
-        absl::StatusOr<Point> gamma = Point::MulGenerator(c);
+      SignP3::Item x;
+      x.msg2 = it.msg2_out.at(j);
+      x.r = it.big_r;
+      x.pk = it.pk;
+      for (size_t q = 0; q < 2; ++q) {
+        absl::StatusOr<Point> gamma = Point::MulGenerator(it.c_out.at(j)[q]);
         if (!gamma.ok()) {
           return absl::InternalError("sign: zero RVOLE output");
         }
-        w.PutRaw(gamma->ToCompressed());
+        x.gamma[q] = *gamma;
       }
-      const Scalar psi = it.phi - it.receivers.at(j).chi();
-      w.PutRaw(psi.ToBytes());
+      x.psi = it.phi - it.receivers.at(j).chi();
+      m.items.push_back(std::move(x));
+    }
+    out.push_back(Sign(3, j, m.Encode()));
+    for (Item& it : items) {
       it.msg2_out.erase(j);
     }
-    out.push_back(Sign(3, j, std::move(w).Take()));
   }
   return out;
 }
 
-absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
-    const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, false, true));
-  for (uint32_t j : peers) {
-    const Envelope& e = in.directs.at(j);
-    KAGI_RETURN_IF_ERROR(CheckSession(e, sid));
-    const size_t want = 32 + items.size() * kP3Item;
-    if (e.payload.size() != want) {
-      return BlameError(j, absl::StrCat("sign P3: expected ", want,
-                                        " bytes, got ", e.payload.size()));
+// FinishItem ends item `it`'s RVOLE with j and runs the Γ checks:
+// χ·R_j = d_u·G + Γ_u and χ·pk_j = d_v·G + Γ_v.
+absl::Status SignParty::State::FinishItem(Item& it, uint32_t j,
+                                          const SignP3::Item& m) {
+  auto rit = it.receivers.find(j);
+  const Scalar chi = rit->second.chi();
+  absl::StatusOr<std::array<Scalar, 2>> d =
+      std::move(rit->second).Finish(m.msg2);
+  it.receivers.erase(rit);
+  if (!d.ok()) {
+    return d.status();  // μ failure: class C naming j
+  }
+  // Both sides depend on the secrets χ and d, so they are compared in
+  // constant time on their compressed encodings (Point's operator== stops
+  // at the first differing byte), and the encodings are wiped afterwards.
+  // χ·R_j comes out of ECDH as its encoding: parsing it back into a Point
+  // would run libsecp256k1's variable-time parser on a secret.
+  const std::array<const Point*, 2> lhs_points = {&m.r, &m.pk};
+  for (size_t q = 0; q < 2; ++q) {
+    absl::StatusOr<SecretBytes> lhs_enc =
+        lhs_points[q]->MulSecretScalarCompressed(chi);
+    absl::StatusOr<Point> dg = Point::MulGenerator((*d)[q]);
+    absl::StatusOr<Point> rhs = dg.ok() ? dg->Add(m.gamma[q]) : dg.status();
+    bool equal = false;
+    if (lhs_enc.ok() && rhs.ok()) {
+      std::array<uint8_t, Point::kCompressedBytes> rhs_enc =
+          rhs->ToCompressed();
+      equal = ConstantTimeEqual(lhs_enc->secret(), rhs_enc);
+      WipeInline(rhs_enc);
     }
-    const ByteSpan p(e.payload);
-    Hash32 rho_j{};
-    std::copy_n(p.begin(), 32, rho_j.begin());
-    // Decode every R_j first: the commitment covers all of them.
-    Bytes commit_data;
-    for (size_t l = 0; l < items.size(); ++l) {
-      const ByteSpan item = p.subspan(32 + l * kP3Item, kP3Item);
-      const ByteSpan pts = item.subspan(mpc::kRvoleMsg2Bytes);
-      absl::StatusOr<Point> rj = Point::FromCompressed(
-          pts.subspan(0, kPoint), absl::StrCat("sign.P3[", l, "].R"));
-      absl::StatusOr<Point> pkj = Point::FromCompressed(
-          pts.subspan(kPoint, kPoint), absl::StrCat("sign.P3[", l, "].pk"));
-      if (!rj.ok()) {
-        return BlameWith(j, rj.status());
-      }
-      if (!pkj.ok()) {
-        return BlameWith(j, pkj.status());
-      }
-      items[l].peer_r.insert_or_assign(j, *rj);
-      items[l].peer_pk.insert_or_assign(j, *pkj);
-      commit_data.insert(commit_data.end(), pts.begin(), pts.begin() + kPoint);
-    }
-    if (absl::Status st = crypto::VerifyOpening(
-            Tag::kSignCommit, sid0, j, commit_data, rho_j, commit_of.at(j));
-        !st.ok()) {
-      return BlameWith(j, st);
-    }
-    for (size_t l = 0; l < items.size(); ++l) {
-      Item& it = items[l];
-      const ByteSpan item = p.subspan(32 + l * kP3Item, kP3Item);
-      const ByteSpan pts = item.subspan(mpc::kRvoleMsg2Bytes);
-      absl::StatusOr<Point> gu = Point::FromCompressed(
-          pts.subspan(2 * kPoint, kPoint), "sign.P3.gamma_u");
-      absl::StatusOr<Point> gv = Point::FromCompressed(
-          pts.subspan(3 * kPoint, kPoint), "sign.P3.gamma_v");
-      absl::StatusOr<Scalar> psi = Scalar::FromCanonicalBytes(
-          pts.subspan(4 * kPoint, kScalar), "sign.P3.psi");
-      if (!gu.ok()) {
-        return BlameWith(j, gu.status());
-      }
-      if (!gv.ok()) {
-        return BlameWith(j, gv.status());
-      }
-      if (!psi.ok()) {
-        return BlameWith(j, psi.status());
-      }
-      auto rit = it.receivers.find(j);
-      const Scalar chi = rit->second.chi();
-      absl::StatusOr<std::array<Scalar, 2>> d =
-          std::move(rit->second).Finish(item.subspan(0, mpc::kRvoleMsg2Bytes));
-      it.receivers.erase(rit);
-      if (!d.ok()) {
-        return d.status();  // μ failure: class C naming j
-      }
-      // Γ checks: χ·R_j = d_u·G + Γ_u and χ·pk_j = d_v·G + Γ_v. Both sides
-      // depend on the secrets χ and d, so they are compared in constant time
-      // on their compressed encodings (Point's operator== stops at the
-      // first differing byte), and the encodings are wiped afterwards.
-      // χ·R_j comes out of ECDH as its encoding: parsing it back into a
-      // Point would run libsecp256k1's variable-time parser on a secret.
-      const std::array<std::pair<const Point*, const Point*>, 2> eqs = {
-          std::make_pair(&it.peer_r.at(j), &*gu),
-          std::make_pair(&it.peer_pk.at(j), &*gv)};
-      for (size_t q = 0; q < 2; ++q) {
-        absl::StatusOr<SecretBytes> lhs_enc =
-            eqs[q].first->MulSecretScalarCompressed(chi);
-        absl::StatusOr<Point> dg = Point::MulGenerator((*d)[q]);
-        absl::StatusOr<Point> rhs =
-            dg.ok() ? dg->Add(*eqs[q].second) : dg.status();
-        bool equal = false;
-        if (lhs_enc.ok() && rhs.ok()) {
-          std::array<uint8_t, Point::kCompressedBytes> rhs_enc =
-              rhs->ToCompressed();
-          equal = ConstantTimeEqual(lhs_enc->secret(), rhs_enc);
-          WipeInline(rhs_enc);
-        }
-        // Public by design: the outcome, which aborts and bans j.
-        if (!CtDeclassifyValue(equal)) {
-          return BanError(j, absl::StrCat("sign: Gamma check ",
-                                          q == 0 ? "(nonce R)" : "(key pk)",
-                                          " failed for party ", j));
-        }
-      }
-      it.d_out[j] = *d;
-      it.psi_in[j] = *psi;
+    // Public by design: the outcome, which aborts and bans j.
+    if (!CtDeclassifyValue(equal)) {
+      return BanError(j, absl::StrCat("sign: Gamma check ",
+                                      q == 0 ? "(nonce R)" : "(key pk)",
+                                      " failed for party ", j));
     }
   }
-  // Σ pk_j = X', R = Σ R_j, then the presignatures.
+  it.d_out[j] = *d;
+  it.psi_in[j] = m.psi;
+  return absl::OkStatus();
+}
+
+absl::Status SignParty::State::AcceptP3(uint32_t j, const Envelope& e) {
+  KAGI_RETURN_IF_ERROR(CheckSession(e, sid));
+  KAGI_ASSIGN_OR_RETURN(const SignP3 m,
+                        SignP3::Decode(e.payload, items.size(), j));
+  // The commitment covers every R_j.
+  if (absl::Status st =
+          crypto::VerifyOpening(Tag::kSignCommit, sid0, j, m.CommitData(),
+                                m.rho, round1.commitments.at(j));
+      !st.ok()) {
+    return BlameWith(j, st);
+  }
+  for (size_t l = 0; l < items.size(); ++l) {
+    items[l].peer_r.insert_or_assign(j, m.items[l].r);
+    items[l].peer_pk.insert_or_assign(j, m.items[l].pk);
+  }
+  for (size_t l = 0; l < items.size(); ++l) {
+    KAGI_RETURN_IF_ERROR(FinishItem(items[l], j, m.items[l]));
+  }
+  return absl::OkStatus();
+}
+
+// Σ pk_j = X', R = Σ R_j, then the presignatures; what they no longer need
+// is zeroised.
+absl::Status SignParty::State::MakePresignatures() {
   for (uint32_t l = 0; l < items.size(); ++l) {
     Item& it = items[l];
     std::vector<Point> pks = {it.pk};
@@ -625,13 +563,11 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
                         "sign: the nonce R is degenerate");
     }
     Scalar phi_hat = it.phi;
-    Scalar u = it.r * Scalar();  // zero
-    Scalar w;
     for (uint32_t j : peers) {
       phi_hat += it.psi_in.at(j);
     }
-    u = it.r * phi_hat;
-    w = it.sk * phi_hat;
+    Scalar u = it.r * phi_hat;
+    Scalar w = it.sk * phi_hat;
     for (uint32_t j : peers) {
       u += it.c_out.at(j)[0] + it.d_out.at(j)[0];
       w += it.c_out.at(j)[1] + it.d_out.at(j)[1];
@@ -644,7 +580,6 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
     p.u_ = u;
     p.w_ = w;
     presigs.push_back(std::move(p));
-    // Zeroise what the presignature no longer needs.
     it.r = Scalar();
     it.phi = Scalar();
     it.sk = Scalar();
@@ -652,87 +587,97 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
     it.d_out.clear();
     it.psi_in.clear();
   }
-  // Online: release each share only after the caller has durably marked the
-  // presignature consumed.
-  ByteWriter w;
+  return absl::OkStatus();
+}
+
+// Online: release each share only after the caller has durably marked the
+// presignature consumed.
+absl::StatusOr<std::vector<Envelope>> SignParty::State::ReleaseShares() {
   for (Presignature& p : presigs) {
     KAGI_ASSIGN_OR_RETURN(const auto share64, p.Release(p.digest(), hook));
     // Public by design: the share is broadcast in this round.
     CtDeclassifyObject(share64);
-    w.PutRaw(share64);
-    own_shares.push_back(share64);
+    own_shares.insert(own_shares.end(), share64.begin(), share64.end());
   }
-  return std::vector<Envelope>{Sign(4, kBroadcast, std::move(w).Take())};
+  return std::vector<Envelope>{Sign(4, kBroadcast, own_shares)};
 }
 
-absl::Status SignParty::State::Online(const RoundInput& in) {
+absl::StatusOr<std::vector<Envelope>> SignParty::State::P3(
+    const RoundInput& in) {
+  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, false, true));
+  for (uint32_t j : peers) {
+    KAGI_RETURN_IF_ERROR(AcceptP3(j, in.directs.at(j)));
+  }
+  KAGI_RETURN_IF_ERROR(MakePresignatures());
+  return ReleaseShares();
+}
+
+// Combine makes item l's signature from the summed shares, low-S, with its
+// recovery id, and verifies it.
+absl::StatusOr<Signature> SignParty::State::Combine(uint32_t l,
+                                                    const Scalar& s0,
+                                                    const Scalar& s1) const {
+  const Presignature& p = presigs[l];
+  const Item& it = items[l];
+  if (s1.IsZero()) {
+    return AbortError(AbortClass::kInvalidSignature, {},
+                      "sign: combined S1 is zero; presignature burned");
+  }
+  Scalar s = s0 * s1.Invert();
+  const bool flip = s.IsHigh();
+  if (flip) {
+    s = -s;
+  }
+  Signature sig;
+  sig.r = p.nonce_point().XModOrder().ToBytes();
+  sig.s = s.ToBytes();
+  sig.public_key = it.derived_key;
+  sig.digest = it.digest;
+  const auto rx = p.nonce_point().ToCompressed();
+  const bool x_overflow =
+      !Scalar::FromCanonicalBytes(ByteSpan(rx).subspan(1, 32)).ok();
+  sig.recovery_id = static_cast<uint8_t>(
+      ((p.nonce_point().HasOddY() ? 1 : 0) ^ (flip ? 1 : 0)) |
+      (x_overflow ? 2 : 0));
+  if (absl::Status v =
+          crypto::EcdsaVerify(it.derived_key, it.digest, sig.Compact());
+      !v.ok()) {
+    return AbortError(AbortClass::kInvalidSignature, {},
+                      absl::StrCat("sign: combined signature for item ", l,
+                                   " does not verify (", v.message(),
+                                   "); presignature burned, raise an "
+                                   "incident"));
+  }
+  return sig;
+}
+
+absl::StatusOr<std::vector<Envelope>> SignParty::State::Online(
+    const RoundInput& in) {
   KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, false));
   for (uint32_t j : peers) {
     const Envelope& e = in.broadcasts.at(j);
     KAGI_RETURN_IF_ERROR(CheckSession(e, sid));
-    if (e.payload.size() != items.size() * 64) {
-      return BlameError(
-          j, absl::StrCat("sign online: expected ", items.size() * 64,
-                          " bytes, got ", e.payload.size()));
+    KAGI_RETURN_IF_ERROR(internal::ExpectSize(
+        j, e.payload.size(), items.size() * 64, "sign online: expected "));
+  }
+  KAGI_ASSIGN_OR_RETURN(SignOnline sum,
+                        SignOnline::Decode(own_shares, items.size(), self));
+  for (uint32_t j : peers) {
+    KAGI_ASSIGN_OR_RETURN(
+        const SignOnline m,
+        SignOnline::Decode(in.broadcasts.at(j).payload, items.size(), j));
+    for (size_t l = 0; l < items.size(); ++l) {
+      sum.shares[l][0] += m.shares[l][0];
+      sum.shares[l][1] += m.shares[l][1];
     }
   }
   for (uint32_t l = 0; l < items.size(); ++l) {
-    Scalar s0_sum, s1_sum;
-    auto add = [&](ByteSpan v, uint32_t from) -> absl::Status {
-      absl::StatusOr<Scalar> s0 =
-          Scalar::FromCanonicalBytes(v.subspan(0, 32), "sign.online.s0");
-      absl::StatusOr<Scalar> s1 =
-          Scalar::FromCanonicalBytes(v.subspan(32, 32), "sign.online.s1");
-      if (!s0.ok()) {
-        return BlameWith(from, s0.status());
-      }
-      if (!s1.ok()) {
-        return BlameWith(from, s1.status());
-      }
-      s0_sum += *s0;
-      s1_sum += *s1;
-      return absl::OkStatus();
-    };
-    KAGI_RETURN_IF_ERROR(add(own_shares[l], self));
-    for (uint32_t j : peers) {
-      KAGI_RETURN_IF_ERROR(
-          add(ByteSpan(in.broadcasts.at(j).payload).subspan(l * 64, 64), j));
-    }
-    const Presignature& p = presigs[l];
-    const Item& it = items[l];
-    if (s1_sum.IsZero()) {
-      return AbortError(AbortClass::kInvalidSignature, {},
-                        "sign: combined S1 is zero; presignature burned");
-    }
-    Scalar s = s0_sum * s1_sum.Invert();
-    const bool flip = s.IsHigh();
-    if (flip) {
-      s = -s;
-    }
-    Signature sig;
-    sig.r = p.nonce_point().XModOrder().ToBytes();
-    sig.s = s.ToBytes();
-    sig.public_key = it.derived_key;
-    sig.digest = it.digest;
-    const auto rx = p.nonce_point().ToCompressed();
-    const bool x_overflow =
-        !Scalar::FromCanonicalBytes(ByteSpan(rx).subspan(1, 32)).ok();
-    sig.recovery_id = static_cast<uint8_t>(
-        ((p.nonce_point().HasOddY() ? 1 : 0) ^ (flip ? 1 : 0)) |
-        (x_overflow ? 2 : 0));
-    if (absl::Status v =
-            crypto::EcdsaVerify(it.derived_key, it.digest, sig.Compact());
-        !v.ok()) {
-      return AbortError(AbortClass::kInvalidSignature, {},
-                        absl::StrCat("sign: combined signature for item ", l,
-                                     " does not verify (", v.message(),
-                                     "); presignature burned, raise an "
-                                     "incident"));
-    }
+    KAGI_ASSIGN_OR_RETURN(Signature sig,
+                          Combine(l, sum.shares[l][0], sum.shares[l][1]));
     signatures.push_back(sig);
   }
   presigs.clear();
-  return absl::OkStatus();
+  return std::vector<Envelope>{};
 }
 
 }  // namespace kagi::protocol

@@ -34,6 +34,7 @@
 #include "libs/protocol/common/envelope.h"
 #include "libs/protocol/common/setup.h"
 #include "libs/protocol/keyshare.h"
+#include "libs/protocol/phased_party.h"
 #include "libs/protocol/round.h"
 
 namespace kagi::protocol {
@@ -104,7 +105,7 @@ struct Signature {
 // leaves. An error stops the release.
 using ConsumeHook = std::function<absl::Status(const PresignatureId&)>;
 
-class SignParty final : public RoundProtocol {
+class SignParty final : public PhasedParty {
  public:
   // Create checks the setup against the share: op SIGN, same key id, same
   // epoch (shares of different epochs never mix), same party list and
@@ -117,13 +118,6 @@ class SignParty final : public RoundProtocol {
   ~SignParty() override;
 
   Op op() const override { return Op::kSign; }
-  uint32_t self() const override;
-  const std::vector<uint32_t>& peers() const override;
-  RoundSpec expecting() const override;
-  absl::StatusOr<std::vector<Envelope>> Start() override;
-  absl::StatusOr<std::vector<Envelope>> Advance(
-      const RoundInput& input) override;
-  bool finished() const override;
 
   // The verified signatures, one per item, once finished.
   const std::vector<Signature>& signatures() const;
