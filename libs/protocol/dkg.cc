@@ -11,6 +11,7 @@
 #include "libs/protocol/internal/ack_round.h"
 #include "libs/protocol/internal/dkg_messages.h"
 #include "libs/protocol/internal/pairwise_setup.h"
+#include "libs/protocol/internal/party_core.h"
 #include "libs/protocol/internal/round_messages.h"
 #include "libs/protocol/lagrange.h"
 
@@ -38,19 +39,10 @@ Bytes CommitData(const std::vector<Point>& a, const Hash32& cc) {
 
 }  // namespace
 
-struct DkgParty::State {
-  SessionSetup setup;
+struct DkgParty::State : internal::PartyCore {
   std::vector<std::string> networks;  // the new share's binding
-  const EnvelopeSigner* signer = nullptr;
-  Rng* rng = nullptr;  // the hedged source below
-  std::unique_ptr<crypto::HedgedRng> hedged;
-  std::unique_ptr<IdentityVerifier> verifier;
-  uint32_t self = 0;
   uint32_t t = 0;
-  std::vector<uint32_t> peers;
   std::vector<uint32_t> all;
-  Hash32 sid0{};
-  Hash32 sid{};
   ShareOutcome* outcome = nullptr;  // the party's outcome (share_party.h)
 
   // Own secrets and commitments.
@@ -59,7 +51,6 @@ struct DkgParty::State {
   Hash32 cc_share{};
   Hash32 rho{};
 
-  internal::Round1Record round1;
   std::map<uint32_t, std::vector<Point>> a_of;  // A_j
   std::map<uint32_t, Hash32> cc_of;
   Scalar share;  // x_i, until the pending share holds it
@@ -69,10 +60,6 @@ struct DkgParty::State {
   Hash32 view{};
   internal::PairwiseSetup pairwise;
 
-  Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
-    return SignRoundEnvelope(*signer, Op::kDkg, round, sid0, sid, to,
-                             std::move(payload));
-  }
   // On failure: drop every secret. `outcome->pending` is kept: a share that
   // exists (after R3) is never lost on an abort; the caller keeps it
   // PENDING until a certificate activates it (activation.h), or until the
@@ -81,10 +68,6 @@ struct DkgParty::State {
     coeffs.clear();
     share = Scalar();
     pairwise.Wipe();
-  }
-  crypto::PokContext Pok(uint32_t prover, absl::string_view label,
-                         uint32_t index, ByteSpan extra) const {
-    return MakePokContext(sid, prover, label, index, extra);
   }
   Bytes ShareProofExtra() const {
     Bytes extra(chain_code.begin(), chain_code.end());
@@ -111,15 +94,11 @@ struct DkgParty::State {
 };
 
 DkgParty::DkgParty(std::unique_ptr<State> state)
-    : ShareParty(Table{"dkg",
-                       state->self,
-                       state->peers,
-                       [s = state.get()] { return s->Start(); },
-                       {{{1, true, false}, Bind(state.get(), &State::Round1)},
-                        {{2, true, true}, Bind(state.get(), &State::Round2)},
-                        {{3, true, true}, Bind(state.get(), &State::Round3)},
-                        {{4, true, false}, Bind(state.get(), &State::Round4)}},
-                       [s = state.get()] { s->Wipe(); }},
+    : ShareParty(MakeTable<State>("dkg", state.get(),
+                                  {{{1, true, false}, &State::Round1},
+                                   {{2, true, true}, &State::Round2},
+                                   {{3, true, true}, &State::Round3},
+                                   {{4, true, false}, &State::Round4}}),
                  "dkg: the share is final only after every acknowledgement"),
       s_(std::move(state)) {
   s_->outcome = &outcome();
@@ -139,11 +118,9 @@ absl::StatusOr<std::unique_ptr<DkgParty>> DkgParty::Create(
         absl::StrCat("dkg: party ", self, " is not in the setup"));
   }
   auto s = std::make_unique<State>();
-  s->setup = setup;
+  // Hedge every draw with the session (no secret exists before a DKG).
+  s->Bind(Op::kDkg, setup, signer, self, rng, ByteSpan());
   s->networks = std::move(networks);
-  s->signer = &signer;
-  s->verifier = std::make_unique<IdentityVerifier>(setup);
-  s->self = self;
   s->t = setup.threshold;
   for (const PartyInfo& p : setup.parties) {
     s->all.push_back(p.id);
@@ -151,10 +128,6 @@ absl::StatusOr<std::unique_ptr<DkgParty>> DkgParty::Create(
       s->peers.push_back(p.id);
     }
   }
-  s->sid0 = Sid0(setup);
-  // Hedge every draw with the session (no secret exists before a DKG).
-  s->hedged = std::make_unique<crypto::HedgedRng>(rng, ByteSpan(), s->sid0);
-  s->rng = s->hedged.get();
   return std::unique_ptr<DkgParty>(new DkgParty(std::move(s)));
 }
 
@@ -374,9 +347,7 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round3(
   share = Scalar();  // the pending share holds it now
   // R4: ack = AckDigest(view of the pending share) (activation.h).
   outcome->view = ActivationView::Of(*outcome->pending, Op::kDkg);
-  return internal::SendAck(*outcome, [this](uint32_t r, uint32_t to, Bytes p) {
-    return Sign(r, to, std::move(p));
-  });
+  return internal::SendAck(*outcome, Signer());
 }
 
 absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round4(

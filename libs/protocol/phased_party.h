@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -53,12 +54,23 @@ class PhasedParty : public RoundProtocol {
 
   explicit PhasedParty(Table table) : table_(std::move(table)) {}
 
-  // Bind makes a step of a state's member function (the state must outlive
-  // the party's use of the table).
+  // MakeTable builds the table of a state `s` that has `self`, `peers`,
+  // Start() and Wipe(), from its round steps in order (the state must
+  // outlive the party's use of the table).
   template <typename S>
-  static Step Bind(S* state, absl::StatusOr<std::vector<Envelope>> (S::*f)(
-                                 const RoundInput&)) {
-    return [state, f](const RoundInput& in) { return (state->*f)(in); };
+  using Member =
+      absl::StatusOr<std::vector<Envelope>> (S::*)(const RoundInput&);
+  template <typename S>
+  static Table MakeTable(std::string name, S* s,
+                         std::vector<std::pair<RoundSpec, Member<S>>> steps) {
+    Table t{
+        std::move(name),   s->self, s->peers, [s] { return s->Start(); }, {},
+        [s] { s->Wipe(); }};
+    for (const auto& [spec, f] : steps) {
+      t.phases.push_back(
+          {spec, [s, f = f](const RoundInput& in) { return (s->*f)(in); }});
+    }
+    return t;
   }
 
  private:

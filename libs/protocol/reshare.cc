@@ -14,6 +14,7 @@
 #include "libs/protocol/activation.h"
 #include "libs/protocol/internal/ack_round.h"
 #include "libs/protocol/internal/pairwise_setup.h"
+#include "libs/protocol/internal/party_core.h"
 #include "libs/protocol/internal/reshare_messages.h"
 #include "libs/protocol/internal/round_messages.h"
 #include "libs/protocol/lagrange.h"
@@ -79,24 +80,15 @@ absl::Status CheckOldShare(const SessionSetup& setup, const KeyShare& old,
 
 }  // namespace
 
-struct ReshareParty::State {
-  SessionSetup setup;
+struct ReshareParty::State : internal::PartyCore {
   std::vector<std::string> networks;  // the new share's binding
   const KeyShare* old_share = nullptr;
-  const EnvelopeSigner* signer = nullptr;
-  Rng* rng = nullptr;  // the hedged source below
-  std::unique_ptr<crypto::HedgedRng> hedged;
-  std::unique_ptr<IdentityVerifier> verifier;
-  uint32_t self = 0;  // participant id
   ReshareRole role;
-  std::vector<uint32_t> peers;    // other participants
   std::vector<uint32_t> dealers;  // participant ids of dealers
   std::vector<uint32_t> old_ids;  // their old ids, same order
   std::vector<uint32_t> holders;  // participants of the new committee, by
                                   // new id
   uint32_t t_new = 0;
-  Hash32 sid0{};
-  Hash32 sid{};
   ShareOutcome* outcome = nullptr;  // the party's outcome (share_party.h)
 
   // Dealer secrets.
@@ -105,7 +97,6 @@ struct ReshareParty::State {
   Hash32 rho{};
   std::optional<PublicView> own_view;  // from the old share, if any
 
-  internal::Round1Record round1;
   std::map<uint32_t, std::vector<Point>> a_of;  // dealers' A'
   std::optional<PublicView> view;               // agreed epoch-e data
   std::vector<Point> new_public_shares;         // X'_1..X'_n'
@@ -119,10 +110,6 @@ struct ReshareParty::State {
   uint32_t OldId(uint32_t p) const { return setup.reshare_roles[p - 1].old_id; }
   uint32_t new_n() const { return static_cast<uint32_t>(holders.size()); }
 
-  Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
-    return SignRoundEnvelope(*signer, Op::kReshare, round, sid0, sid, to,
-                             std::move(payload));
-  }
   // On failure: drop every secret. `outcome->pending` is kept: a share that
   // exists (after R3) is never lost on an abort; the caller keeps it
   // PENDING until a certificate activates it (activation.h), or until the
@@ -131,10 +118,6 @@ struct ReshareParty::State {
     coeffs.clear();
     new_share = Scalar();
     pairwise.Wipe();
-  }
-  crypto::PokContext Pok(uint32_t prover, absl::string_view label,
-                         uint32_t index, ByteSpan extra) const {
-    return MakePokContext(sid, prover, label, index, extra);
   }
   Bytes ShareExtra() const {
     Bytes e(view->chain_code.begin(), view->chain_code.end());
@@ -169,15 +152,11 @@ struct ReshareParty::State {
 
 ReshareParty::ReshareParty(std::unique_ptr<State> state)
     : ShareParty(
-          Table{"reshare",
-                state->self,
-                state->peers,
-                [s = state.get()] { return s->Start(); },
-                {{{1, true, false}, Bind(state.get(), &State::Round1)},
-                 {{2, true, true}, Bind(state.get(), &State::Round2)},
-                 {{3, true, true}, Bind(state.get(), &State::Round3)},
-                 {{4, true, false}, Bind(state.get(), &State::Round4)}},
-                [s = state.get()] { s->Wipe(); }},
+          MakeTable<State>("reshare", state.get(),
+                           {{{1, true, false}, &State::Round1},
+                            {{2, true, true}, &State::Round2},
+                            {{3, true, true}, &State::Round3},
+                            {{4, true, false}, &State::Round4}}),
           "reshare: the new share is final only after every acknowledgement "
           "(and only for members of the new committee)"),
       s_(std::move(state)) {
@@ -188,8 +167,6 @@ ReshareParty::~ReshareParty() = default;
 bool ReshareParty::is_member() const { return s_->role.new_id != 0; }
 
 void ReshareParty::State::Init(const SessionSetup& s, uint32_t me) {
-  setup = s;
-  self = me;
   role = s.reshare_roles[me - 1];
   t_new = s.threshold;
   std::map<uint32_t, uint32_t> by_new_id;
@@ -209,7 +186,6 @@ void ReshareParty::State::Init(const SessionSetup& s, uint32_t me) {
   for (const auto& [new_id, p] : by_new_id) {
     holders.push_back(p);
   }
-  sid0 = Sid0(s);
 }
 
 absl::StatusOr<std::unique_ptr<ReshareParty>> ReshareParty::Create(
@@ -243,10 +219,7 @@ absl::StatusOr<std::unique_ptr<ReshareParty>> ReshareParty::Create(
                         .H();
   }
   s->old_share = old_share;
-  s->signer = &signer;
-  s->verifier = std::make_unique<IdentityVerifier>(setup);
-  s->hedged = std::make_unique<crypto::HedgedRng>(rng, secret_digest, s->sid0);
-  s->rng = s->hedged.get();
+  s->Bind(Op::kReshare, setup, signer, self, rng, secret_digest);
   return std::unique_ptr<ReshareParty>(new ReshareParty(std::move(s)));
 }
 
@@ -614,9 +587,7 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round3(
   }
   new_share = Scalar();  // the pending share holds it now
   // R4: ack = AckDigest(activation view) (activation.h).
-  return internal::SendAck(*outcome, [this](uint32_t r, uint32_t to, Bytes p) {
-    return Sign(r, to, std::move(p));
-  });
+  return internal::SendAck(*outcome, Signer());
 }
 
 // The certificate: the new committee's acks in new-id order; pure dealers'

@@ -12,6 +12,7 @@
 #include "libs/crypto/hedged_rng.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/rvole.h"
+#include "libs/protocol/internal/party_core.h"
 #include "libs/protocol/internal/round_messages.h"
 #include "libs/protocol/internal/sign_messages.h"
 #include "libs/protocol/lagrange.h"
@@ -49,6 +50,16 @@ struct Item {
   std::map<uint32_t, Scalar> psi_in;  // ψ_{j→i}
   std::map<uint32_t, std::array<Scalar, 2>>
       d_out;  // instance (A = j, B = self)
+
+  // What a presignature no longer needs, zeroised.
+  void WipeSecrets() {
+    r = Scalar();
+    phi = Scalar();
+    sk = Scalar();
+    c_out.clear();
+    d_out.clear();
+    psi_in.clear();
+  }
 };
 
 }  // namespace
@@ -109,36 +120,15 @@ absl::StatusOr<std::array<uint8_t, 64>> Presignature::Release(
   return out;
 }
 
-struct SignParty::State {
-  SessionSetup setup;
+struct SignParty::State : internal::PartyCore {
   KeyShare share;
-  const EnvelopeSigner* signer = nullptr;
-  Rng* rng = nullptr;  // the hedged source below
-  std::unique_ptr<crypto::HedgedRng> hedged;
   ConsumeHook hook;
-  std::unique_ptr<IdentityVerifier> verifier;
-  uint32_t self = 0;
   std::vector<uint32_t> signers;
-  std::vector<uint32_t> peers;
-  Hash32 sid0{};
-  Hash32 sid{};
   Hash32 rho{};
-  internal::Round1Record round1;
   std::vector<Item> items;
   std::vector<Presignature> presigs;
   Bytes own_shares;  // per item s0 ‖ s1, as broadcast
   std::vector<Signature> signatures;
-
-  Envelope Sign(uint32_t round, uint32_t to, Bytes payload) const {
-    // Public by design: what this party sends. Its recipient sees it, and
-    // all of a signing session's messages from this party together are the
-    // view of the other t−1 signers, a coalition the protocol tolerates.
-    // (Not true of DKG or reshare, whose direct messages carry Shamir
-    // shares: they are not declassified.)
-    CtDeclassify(payload.data(), payload.size());
-    return SignRoundEnvelope(*signer, Op::kSign, round, sid0, sid, to,
-                             std::move(payload));
-  }
 
   // On failure: an aborted batch outputs no signature at all, and every
   // secret is dropped now rather than at destruction.
@@ -146,12 +136,7 @@ struct SignParty::State {
     signatures.clear();
     for (Item& it : items) {
       it.receivers.clear();
-      it.r = Scalar();
-      it.phi = Scalar();
-      it.sk = Scalar();
-      it.c_out.clear();
-      it.d_out.clear();
-      it.psi_in.clear();
+      it.WipeSecrets();
     }
     presigs.clear();
     own_shares.clear();
@@ -278,15 +263,11 @@ absl::StatusOr<KeyShare> SessionCopy(const KeyShare& share,
 }  // namespace
 
 SignParty::SignParty(std::unique_ptr<State> state)
-    : PhasedParty(Table{"sign",
-                        state->self,
-                        state->peers,
-                        [s = state.get()] { return s->Start(); },
-                        {{{1, true, false}, Bind(state.get(), &State::P1)},
-                         {{2, false, true}, Bind(state.get(), &State::P2)},
-                         {{3, false, true}, Bind(state.get(), &State::P3)},
-                         {{4, true, false}, Bind(state.get(), &State::Online)}},
-                        [s = state.get()] { s->Wipe(); }}),
+    : PhasedParty(MakeTable<State>("sign", state.get(),
+                                   {{{1, true, false}, &State::P1},
+                                    {{2, false, true}, &State::P2},
+                                    {{3, false, true}, &State::P3},
+                                    {{4, true, false}, &State::Online}})),
       s_(std::move(state)) {}
 SignParty::~SignParty() = default;
 
@@ -300,32 +281,32 @@ absl::StatusOr<std::unique_ptr<SignParty>> SignParty::Create(
   }
   KAGI_RETURN_IF_ERROR(CheckOwnPublicShare(share));
   auto s = std::make_unique<State>();
-  KAGI_RETURN_IF_ERROR(s->Init(setup, share));
-  s->signer = &signer;
-  s->hook = std::move(hook);
   // Hedge every draw with the session and a digest of the share.
   const crypto::Digest32 secret_digest = crypto::Transcript(Tag::kNonce)
                                              .AddScalar(share.secret_share)
                                              .Add(share.sid_key)
                                              .H();
-  s->hedged = std::make_unique<crypto::HedgedRng>(rng, secret_digest, s->sid0);
-  s->rng = s->hedged.get();
+  s->Bind(Op::kSign, setup, signer, share.self, rng, secret_digest);
+  // Public by design: what this party sends. Its recipient sees it, and
+  // all of a signing session's messages from this party together are the
+  // view of the other t−1 signers, a coalition the protocol tolerates.
+  // (Not true of DKG or reshare, whose direct messages carry Shamir
+  // shares: they are not declassified.)
+  s->sends_public = true;
+  s->hook = std::move(hook);
+  KAGI_RETURN_IF_ERROR(s->Init(setup, share));
   return std::unique_ptr<SignParty>(new SignParty(std::move(s)));
 }
 
 // Init copies what the session needs and derives every item's key.
 absl::Status SignParty::State::Init(const SessionSetup& s, const KeyShare& k) {
-  setup = s;
   KAGI_ASSIGN_OR_RETURN(share, SessionCopy(k, s.signers));
-  verifier = std::make_unique<IdentityVerifier>(s);
-  self = k.self;
   signers = s.signers;
   for (uint32_t j : s.signers) {
     if (j != self) {
       peers.push_back(j);
     }
   }
-  sid0 = Sid0(s);
   const crypto::ExtendedPublicKey root =
       crypto::ExtendedPublicKey::Root(k.public_key, k.chain_code);
   for (const SignItem& si : s.items) {
@@ -580,12 +561,7 @@ absl::Status SignParty::State::MakePresignatures() {
     p.u_ = u;
     p.w_ = w;
     presigs.push_back(std::move(p));
-    it.r = Scalar();
-    it.phi = Scalar();
-    it.sk = Scalar();
-    it.c_out.clear();
-    it.d_out.clear();
-    it.psi_in.clear();
+    it.WipeSecrets();
   }
   return absl::OkStatus();
 }
