@@ -7,6 +7,7 @@
 #include "libs/base/status_macros.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/bit_matrix.h"
+#include "libs/mpc/internal/pair_session.h"
 
 namespace kagi::mpc {
 namespace {
@@ -140,11 +141,8 @@ absl::StatusOr<PointPairs> DecodePairs(ByteSpan msg,
 }  // namespace
 
 std::array<uint8_t, 32> BaseOtSessionId(const BaseOtSession& session) {
-  return Transcript(Tag::kBaseOt)
-      .Add(session.sid)
-      .AddU32(session.cote_sender)
-      .AddU32(session.cote_receiver)
-      .H();
+  return internal::PairSessionId(Tag::kBaseOt, session.sid, session.cote_sender,
+                                 session.cote_receiver);
 }
 
 BaseOtReceiver BaseOtReceiver::Start(const BaseOtSession& session, Rng& rng,

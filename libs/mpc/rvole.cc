@@ -8,6 +8,7 @@
 #include "libs/crypto/prefix_hash.h"
 #include "libs/crypto/transcript.h"
 #include "libs/mpc/bit_matrix.h"
+#include "libs/mpc/internal/pair_session.h"
 
 namespace kagi::mpc {
 namespace {
@@ -78,11 +79,8 @@ std::array<uint8_t, 64> Mu(const std::array<uint8_t, 32>& sid_p,
 }  // namespace
 
 std::array<uint8_t, 32> RvoleSessionId(const RvoleSession& session) {
-  return Transcript(Tag::kRvole)
-      .Add(session.sid)
-      .AddU32(session.sender)
-      .AddU32(session.receiver)
-      .H();
+  return internal::PairSessionId(Tag::kRvole, session.sid, session.sender,
+                                 session.receiver);
 }
 
 std::vector<Scalar> Gadget(const std::array<uint8_t, 32>& sid_p) {

@@ -28,6 +28,16 @@ absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
+// ReadVersion reads the format version byte and accepts only ours.
+absl::Status ReadVersion(ByteReader& r, absl::string_view field) {
+  KAGI_ASSIGN_OR_RETURN(const uint8_t version, r.ReadU8(field));
+  if (version != kActivationVersion) {
+    return Invalid(
+        field, absl::StrCat("unsupported version ", static_cast<int>(version)));
+  }
+  return absl::OkStatus();
+}
+
 // True if `key` signed `e` (the envelope digest covers header and payload).
 bool SignedBy(const Envelope& e, const std::array<uint8_t, 32>& key) {
   return crypto::Ed25519Verify(key, EnvelopeDigest(e.header, e.payload),
@@ -146,13 +156,7 @@ absl::StatusOr<ActivationView> ActivationView::Decode(ByteSpan bytes) {
   }
   ByteReader r(bytes);
   ActivationView v;
-  KAGI_ASSIGN_OR_RETURN(const uint8_t version,
-                        r.ReadU8("activation.view.version"));
-  if (version != kActivationVersion) {
-    return Invalid(
-        "activation.view.version",
-        absl::StrCat("unsupported version ", static_cast<int>(version)));
-  }
+  KAGI_RETURN_IF_ERROR(ReadVersion(r, "activation.view.version"));
   KAGI_ASSIGN_OR_RETURN(const uint8_t op_byte, r.ReadU8("activation.view.op"));
   const std::optional<Op> op = OpFromWire(op_byte);
   if (!op.has_value() || (*op != Op::kDkg && *op != Op::kReshare)) {
@@ -214,13 +218,7 @@ absl::StatusOr<ActivationCertificate> ActivationCertificate::Decode(
     ByteSpan bytes) {
   ByteReader r(bytes);
   ActivationCertificate c;
-  KAGI_ASSIGN_OR_RETURN(const uint8_t version,
-                        r.ReadU8("activation.certificate.version"));
-  if (version != kActivationVersion) {
-    return Invalid(
-        "activation.certificate.version",
-        absl::StrCat("unsupported version ", static_cast<int>(version)));
-  }
+  KAGI_RETURN_IF_ERROR(ReadVersion(r, "activation.certificate.version"));
   KAGI_ASSIGN_OR_RETURN(
       const ByteSpan view,
       r.ReadLengthPrefixed(kMaxViewBytes, "activation.certificate.view"));

@@ -78,15 +78,11 @@ const PartyInfo* SessionSetup::Party(uint32_t id) const {
   return nullptr;
 }
 
-absl::Status ValidateSetup(const SessionSetup& s) {
-  if (s.version != kSetupVersion) {
-    return SetupError("version", absl::StrCat("unsupported version ",
-                                              static_cast<int>(s.version)));
-  }
-  if (!OpFromWire(static_cast<uint8_t>(s.op)).has_value()) {
-    return SetupError("op",
-                      absl::StrCat("unknown op ", static_cast<int>(s.op)));
-  }
+namespace {
+
+// The parties are exactly 1..n in order with distinct identity keys, and
+// 2 ≤ t ≤ n ≤ kMaxParties.
+absl::Status ValidateParties(const SessionSetup& s) {
   if (s.parties.size() > kMaxParties) {
     return SetupError("parties", absl::StrCat("n=", s.parties.size(),
                                               " exceeds ", kMaxParties));
@@ -113,6 +109,75 @@ absl::Status ValidateSetup(const SessionSetup& s) {
     return SetupError("threshold",
                       absl::StrCat("t=", s.threshold, " exceeds n=", s.n()));
   }
+  return absl::OkStatus();
+}
+
+// MarkRoleId records a reshare role's old or new id (`which`); 0 is none.
+absl::Status MarkRoleId(uint32_t id, absl::string_view which,
+                        std::vector<bool>& seen, uint32_t& count) {
+  if (id == 0) {
+    return absl::OkStatus();
+  }
+  if (id > kMaxParties || seen[id]) {
+    return SetupError(
+        "reshare_roles",
+        absl::StrCat(which, " id ", id, " out of range or repeated"));
+  }
+  seen[id] = true;
+  ++count;
+  return absl::OkStatus();
+}
+
+// A reshare's roles: every participant deals, joins or both; old ids
+// distinct, new ids exactly 1..n'; exactly t_old dealers; 2 ≤ t' ≤ n'.
+absl::Status ValidateReshareRoles(const SessionSetup& s) {
+  if (s.reshare_roles.size() != s.parties.size()) {
+    return SetupError("reshare_roles", "one role per participant expected");
+  }
+  std::vector<bool> old_seen(kMaxParties + 1, false);
+  std::vector<bool> new_seen(kMaxParties + 1, false);
+  uint32_t dealers = 0;
+  uint32_t members = 0;
+  for (size_t i = 0; i < s.reshare_roles.size(); ++i) {
+    const ReshareRole& r = s.reshare_roles[i];
+    if (r.old_id == 0 && r.new_id == 0) {
+      return SetupError("reshare_roles",
+                        absl::StrCat("participant ", i + 1, " has no role"));
+    }
+    KAGI_RETURN_IF_ERROR(MarkRoleId(r.old_id, "old", old_seen, dealers));
+    KAGI_RETURN_IF_ERROR(MarkRoleId(r.new_id, "new", new_seen, members));
+  }
+  for (uint32_t id = 1; id <= members; ++id) {
+    if (!new_seen[id]) {
+      return SetupError("reshare_roles", "new ids must be exactly 1..n'");
+    }
+  }
+  if (s.old_threshold < 2 || dealers != s.old_threshold) {
+    return SetupError(
+        "old_threshold",
+        absl::StrCat("exactly t_old dealers are required (t_old=",
+                     s.old_threshold, ", dealers=", dealers, ")"));
+  }
+  if (members < 2 || s.threshold > members) {
+    return SetupError(
+        "threshold",
+        absl::StrCat("t'=", s.threshold, " with n'=", members, " new members"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateSetup(const SessionSetup& s) {
+  if (s.version != kSetupVersion) {
+    return SetupError("version", absl::StrCat("unsupported version ",
+                                              static_cast<int>(s.version)));
+  }
+  if (!OpFromWire(static_cast<uint8_t>(s.op)).has_value()) {
+    return SetupError("op",
+                      absl::StrCat("unknown op ", static_cast<int>(s.op)));
+  }
+  KAGI_RETURN_IF_ERROR(ValidateParties(s));
   // Fields that do not apply to the op must be empty, so one operation has
   // exactly one encoding (and one sid0).
   if (s.op != Op::kReshare &&
@@ -146,55 +211,7 @@ absl::Status ValidateSetup(const SessionSetup& s) {
     }
     return absl::OkStatus();
   }
-  if (s.reshare_roles.size() != s.parties.size()) {
-    return SetupError("reshare_roles", "one role per participant expected");
-  }
-  std::vector<bool> old_seen(kMaxParties + 1, false);
-  std::vector<bool> new_seen(kMaxParties + 1, false);
-  uint32_t dealers = 0;
-  uint32_t members = 0;
-  for (size_t i = 0; i < s.reshare_roles.size(); ++i) {
-    const ReshareRole& r = s.reshare_roles[i];
-    if (r.old_id == 0 && r.new_id == 0) {
-      return SetupError("reshare_roles",
-                        absl::StrCat("participant ", i + 1, " has no role"));
-    }
-    if (r.old_id != 0) {
-      if (r.old_id > kMaxParties || old_seen[r.old_id]) {
-        return SetupError(
-            "reshare_roles",
-            absl::StrCat("old id ", r.old_id, " out of range or repeated"));
-      }
-      old_seen[r.old_id] = true;
-      ++dealers;
-    }
-    if (r.new_id != 0) {
-      if (r.new_id > kMaxParties || new_seen[r.new_id]) {
-        return SetupError(
-            "reshare_roles",
-            absl::StrCat("new id ", r.new_id, " out of range or repeated"));
-      }
-      new_seen[r.new_id] = true;
-      ++members;
-    }
-  }
-  for (uint32_t id = 1; id <= members; ++id) {
-    if (!new_seen[id]) {
-      return SetupError("reshare_roles", "new ids must be exactly 1..n'");
-    }
-  }
-  if (s.old_threshold < 2 || dealers != s.old_threshold) {
-    return SetupError(
-        "old_threshold",
-        absl::StrCat("exactly t_old dealers are required (t_old=",
-                     s.old_threshold, ", dealers=", dealers, ")"));
-  }
-  if (members < 2 || s.threshold > members) {
-    return SetupError(
-        "threshold",
-        absl::StrCat("t'=", s.threshold, " with n'=", members, " new members"));
-  }
-  return absl::OkStatus();
+  return ValidateReshareRoles(s);
 }
 
 Bytes EncodeSetup(const SessionSetup& s) {

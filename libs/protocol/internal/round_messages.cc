@@ -27,41 +27,48 @@ Bytes EncodePoints(const std::vector<Point>& pts) {
   return out;
 }
 
-absl::StatusOr<std::vector<Point>> ReadPoints(ByteReader& r, size_t count,
-                                              absl::string_view field,
-                                              uint32_t sender) {
-  std::vector<Point> out;
+namespace {
+
+// ReadMany reads `count` items of `size` bytes, each parsed by `parse`
+// under the name `field`; any fault blames `sender`.
+template <typename T, typename Parse>
+absl::StatusOr<std::vector<T>> ReadMany(ByteReader& r, size_t count,
+                                        size_t size, absl::string_view field,
+                                        uint32_t sender, Parse parse) {
+  std::vector<T> out;
   for (size_t k = 0; k < count; ++k) {
-    absl::StatusOr<ByteSpan> b = r.ReadSpan(Point::kCompressedBytes, field);
+    absl::StatusOr<ByteSpan> b = r.ReadSpan(size, field);
     if (!b.ok()) {
       return BlameWith(sender, b.status());
     }
-    absl::StatusOr<Point> p = Point::FromCompressed(*b, field);
-    if (!p.ok()) {
-      return BlameWith(sender, p.status());
+    absl::StatusOr<T> v = parse(*b, field);
+    if (!v.ok()) {
+      return BlameWith(sender, v.status());
     }
-    out.push_back(*p);
+    out.push_back(*v);
   }
   return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Point>> ReadPoints(ByteReader& r, size_t count,
+                                              absl::string_view field,
+                                              uint32_t sender) {
+  return ReadMany<Point>(r, count, Point::kCompressedBytes, field, sender,
+                         [](ByteSpan b, absl::string_view f) {
+                           return Point::FromCompressed(b, f);
+                         });
 }
 
 absl::StatusOr<std::vector<SchnorrProof>> ReadProofs(ByteReader& r,
                                                      size_t count,
                                                      absl::string_view field,
                                                      uint32_t sender) {
-  std::vector<SchnorrProof> out;
-  for (size_t k = 0; k < count; ++k) {
-    absl::StatusOr<ByteSpan> b = r.ReadSpan(SchnorrProof::kBytes, field);
-    if (!b.ok()) {
-      return BlameWith(sender, b.status());
-    }
-    absl::StatusOr<SchnorrProof> pi = SchnorrProof::Decode(*b, field);
-    if (!pi.ok()) {
-      return BlameWith(sender, pi.status());
-    }
-    out.push_back(*pi);
-  }
-  return out;
+  return ReadMany<SchnorrProof>(r, count, SchnorrProof::kBytes, field, sender,
+                                [](ByteSpan b, absl::string_view f) {
+                                  return SchnorrProof::Decode(b, f);
+                                });
 }
 
 absl::StatusOr<Scalar> ReadScalar(ByteSpan bytes, absl::string_view field,
