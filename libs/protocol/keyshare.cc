@@ -179,7 +179,11 @@ SecretBytes KeyShare::Serialize() const {
   return out;
 }
 
-absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
+namespace {
+
+// ReadHeader checks the checksum, the magic and the format version and
+// leaves `r` at the first field.
+absl::StatusOr<uint16_t> ReadHeader(ByteSpan bytes, ByteReader& r) {
   if (bytes.size() < 7 + 2 + 32) {
     return absl::InvalidArgumentError("keyshare: truncated (too short)");
   }
@@ -191,7 +195,7 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
     return absl::DataLossError(
         "keyshare: checksum mismatch (corrupted or truncated record)");
   }
-  ByteReader r(body);
+  r = ByteReader(body);
   KAGI_ASSIGN_OR_RETURN(const ByteSpan magic, r.ReadSpan(7, "keyshare.magic"));
   if (!ConstantTimeEqual(magic, AsBytes(absl::string_view(kMagic, 7)))) {
     return absl::InvalidArgumentError("keyshare: not a Kagi key share");
@@ -204,7 +208,11 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("keyshare: unsupported format version ", version));
   }
-  KeyShare s;
+  return version;
+}
+
+// Fields 1-5: key id, sid, epoch, own id, threshold.
+absl::Status ReadIdentity(ByteReader& r, KeyShare& s) {
   KAGI_ASSIGN_OR_RETURN(ByteSpan f, GetField(r, kTagKeyId, "key_id", 32));
   KAGI_RETURN_IF_ERROR(ExpectLength(f, 32, "key_id"));
   s.key_id = ToArray<32>(f);
@@ -221,6 +229,12 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
   KAGI_RETURN_IF_ERROR(ExpectLength(f, 4, "threshold"));
   s.threshold = LoadBigEndian32(f.data());
 
+  return absl::OkStatus();
+}
+
+// Field 6, the parties (ids 1..n), with t and the own id in range.
+absl::Status ReadParties(ByteReader& r, KeyShare& s) {
+  ByteSpan f;
   KAGI_ASSIGN_OR_RETURN(
       f, GetField(r, kTagParties, "parties", 4 + kMaxParties * 36));
   {
@@ -242,11 +256,17 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
     }
     KAGI_RETURN_IF_ERROR(pr.ExpectEnd("keyshare.parties"));
   }
-  const uint32_t n = s.n();
-  if (s.threshold < 2 || s.threshold > n || s.self < 1 || s.self > n) {
+  if (s.threshold < 2 || s.threshold > s.n() || s.self < 1 || s.self > s.n()) {
     return absl::InvalidArgumentError(
         "keyshare: threshold or own id out of range");
   }
+  return absl::OkStatus();
+}
+
+// Fields 7-10: x_i, X, X_1..X_n, cc.
+absl::Status ReadKeys(ByteReader& r, KeyShare& s) {
+  ByteSpan f;
+  const uint32_t n = s.n();
   KAGI_ASSIGN_OR_RETURN(f, GetField(r, kTagSecretShare, "secret_share", 32));
   KAGI_ASSIGN_OR_RETURN(s.secret_share, Scalar::FromCanonicalBytesNonZero(
                                             f, "keyshare.secret_share"));
@@ -274,6 +294,13 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
   KAGI_ASSIGN_OR_RETURN(f, GetField(r, kTagChainCode, "chain_code", 32));
   KAGI_RETURN_IF_ERROR(ExpectLength(f, 32, "chain_code"));
   s.chain_code = ToArray<32>(f);
+  return absl::OkStatus();
+}
+
+// Field 11: the pairwise material, one per peer in id order.
+absl::Status ReadPairwise(ByteReader& r, KeyShare& s) {
+  ByteSpan f;
+  const uint32_t n = s.n();
   constexpr size_t kPairBytes = 4 + 32 + 3 * kSeedBytes + 32;
   KAGI_ASSIGN_OR_RETURN(
       f, GetField(r, kTagPairwise, "pairwise", 4 + kMaxParties * kPairBytes));
@@ -309,6 +336,12 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
     }
     KAGI_RETURN_IF_ERROR(pr.ExpectEnd("keyshare.pairwise"));
   }
+  return absl::OkStatus();
+}
+
+// Fields 12-13 by version: legacy_base_ot and the network binding.
+absl::Status ReadFlags(ByteReader& r, uint16_t version, KeyShare& s) {
+  ByteSpan f;
   if (version == kFormatVersionLegacyBaseOt) {
     // Written before the uniform base-OT fix: the peer knows about half of
     // each Δ in this OT material.
@@ -346,10 +379,13 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
     }
     KAGI_RETURN_IF_ERROR(nr.ExpectEnd("keyshare.networks"));
   }
-  KAGI_RETURN_IF_ERROR(r.ExpectEnd("keyshare"));
+  return absl::OkStatus();
+}
 
-  // Consistency: the share matches its public share, the public shares
-  // interpolate to X (any t of them), and the key id matches.
+// CheckConsistency: the share matches its public share, the public shares
+// interpolate to X (any t of them), and the key id matches.
+absl::Status CheckConsistency(const KeyShare& s) {
+  const uint32_t n = s.n();
   KAGI_ASSIGN_OR_RETURN(const Point own, Point::MulGenerator(s.secret_share));
   // Public by design: x_i·G is the public share the record also holds.
   CtDeclassifyObject(own);
@@ -390,6 +426,22 @@ absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
                                    s.threshold) != s.key_id) {
     return absl::InvalidArgumentError("keyshare: key id does not match");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<KeyShare> KeyShare::Deserialize(ByteSpan bytes) {
+  ByteReader r(ByteSpan{});
+  KAGI_ASSIGN_OR_RETURN(const uint16_t version, ReadHeader(bytes, r));
+  KeyShare s;
+  KAGI_RETURN_IF_ERROR(ReadIdentity(r, s));
+  KAGI_RETURN_IF_ERROR(ReadParties(r, s));
+  KAGI_RETURN_IF_ERROR(ReadKeys(r, s));
+  KAGI_RETURN_IF_ERROR(ReadPairwise(r, s));
+  KAGI_RETURN_IF_ERROR(ReadFlags(r, version, s));
+  KAGI_RETURN_IF_ERROR(r.ExpectEnd("keyshare"));
+  KAGI_RETURN_IF_ERROR(CheckConsistency(s));
   return s;
 }
 
