@@ -10,6 +10,7 @@
 #include "libs/protocol/activation.h"
 #include "libs/protocol/internal/ack_round.h"
 #include "libs/protocol/internal/dkg_messages.h"
+#include "libs/protocol/internal/feldman.h"
 #include "libs/protocol/internal/pairwise_setup.h"
 #include "libs/protocol/internal/party_core.h"
 #include "libs/protocol/internal/round_messages.h"
@@ -204,36 +205,23 @@ absl::Status DkgParty::State::AcceptShare(uint32_t j, const Envelope& d,
   KAGI_ASSIGN_OR_RETURN(const DkgShareMessage m,
                         DkgShareMessage::Decode(d.payload, j));
   // Feldman: σ·G = Σ_k i^k·A_j,k.
-  absl::StatusOr<Point> lhs = Point::MulGenerator(m.sigma);
-  absl::StatusOr<Point> rhs = EvaluateCommitments(a_of.at(j), self);
-  if (!lhs.ok() || !rhs.ok() || *lhs != *rhs) {
-    return BlameError(j, absl::StrCat("dkg: share from party ", j,
-                                      " fails the Feldman check"));
-  }
+  KAGI_RETURN_IF_ERROR(internal::CheckDealtShare(
+      m.sigma, a_of.at(j), self, j,
+      absl::StrCat("dkg: share from party ", j, " fails the Feldman check")));
   x += m.sigma;
   return pairwise.Respond(j, j, m.ot_msg1, *rng);
 }
 
 // A_k = Σ_j A_j,k; X = A_0; X_m = Σ_k m^k·A_k; then cc and the view hash.
 absl::Status DkgParty::State::CombineCommitments() {
-  std::vector<Point> sum_a;
-  for (uint32_t k = 0; k < t; ++k) {
-    std::vector<Point> col;
-    for (uint32_t id : all) {
-      col.push_back(a_of.at(id)[k]);
-    }
-    absl::StatusOr<Point> s = Point::Sum(col);
-    if (!s.ok()) {
-      return AbortError(AbortClass::kBlame, {},
-                        "dkg: combined commitment is the point at infinity");
-    }
-    sum_a.push_back(*s);
-  }
+  KAGI_ASSIGN_OR_RETURN(
+      const std::vector<Point> sum_a,
+      internal::SumCommitments(
+          a_of, all, t, "dkg: combined commitment is the point at infinity"));
   group_key = sum_a[0];
-  for (uint32_t m : all) {
-    KAGI_ASSIGN_OR_RETURN(Point xm, EvaluateCommitments(sum_a, m));
-    public_shares.push_back(xm);
-  }
+  KAGI_ASSIGN_OR_RETURN(
+      public_shares,
+      internal::PublicShares(sum_a, static_cast<uint32_t>(all.size())));
   absl::StatusOr<Point> own = Point::MulGenerator(share);
   if (!own.ok() || *own != public_shares[self - 1]) {
     return absl::InternalError("dkg: own share does not match X_i");
@@ -254,12 +242,7 @@ absl::Status DkgParty::State::CombineCommitments() {
 
 absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round2(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
-  // Echoes first: an equivocated round 1 shows up as a different sid in the
-  // headers, and must be attributed to the equivocator, not the reporter.
-  KAGI_ASSIGN_OR_RETURN(
-      PayloadRest rest,
-      CheckEchoes(in.broadcasts, peers, round1.envelopes, *verifier));
+  KAGI_ASSIGN_OR_RETURN(PayloadRest rest, OpenEchoRound(in, {2, true, true}));
   Scalar x;
   for (uint32_t j : peers) {
     KAGI_RETURN_IF_ERROR(CheckSession(in.broadcasts.at(j), sid));

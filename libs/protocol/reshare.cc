@@ -13,6 +13,7 @@
 #include "libs/crypto/transcript.h"
 #include "libs/protocol/activation.h"
 #include "libs/protocol/internal/ack_round.h"
+#include "libs/protocol/internal/feldman.h"
 #include "libs/protocol/internal/pairwise_setup.h"
 #include "libs/protocol/internal/party_core.h"
 #include "libs/protocol/internal/reshare_messages.h"
@@ -391,23 +392,12 @@ absl::Status ReshareParty::State::CheckConstantTerms() const {
 
 // New public shares X'_m = Σ_k m^k·Σ_D A'_{p,k}.
 absl::Status ReshareParty::State::ComputeNewPublicShares() {
-  std::vector<Point> sum_a;
-  for (uint32_t k = 0; k < t_new; ++k) {
-    std::vector<Point> col;
-    for (uint32_t p : dealers) {
-      col.push_back(a_of.at(p)[k]);
-    }
-    absl::StatusOr<Point> s = Point::Sum(col);
-    if (!s.ok()) {
-      return AbortError(AbortClass::kBlame, {},
-                        "reshare: combined commitment is infinity");
-    }
-    sum_a.push_back(*s);
-  }
-  for (uint32_t m = 1; m <= new_n(); ++m) {
-    KAGI_ASSIGN_OR_RETURN(Point xm, EvaluateCommitments(sum_a, m));
-    new_public_shares.push_back(xm);
-  }
+  KAGI_ASSIGN_OR_RETURN(
+      const std::vector<Point> sum_a,
+      internal::SumCommitments(a_of, dealers, t_new,
+                               "reshare: combined commitment is infinity"));
+  KAGI_ASSIGN_OR_RETURN(new_public_shares,
+                        internal::PublicShares(sum_a, new_n()));
   return absl::OkStatus();
 }
 
@@ -434,12 +424,10 @@ absl::Status ReshareParty::State::AcceptShares(const RoundInput& in) {
         ReshareShareMessage::Decode(in.directs.at(p).payload, p, IsDealer(p),
                                     IsMember(p)));
     if (m.g.has_value()) {
-      absl::StatusOr<Point> lhs = Point::MulGenerator(*m.g);
-      absl::StatusOr<Point> rhs = EvaluateCommitments(a_of.at(p), role.new_id);
-      if (!lhs.ok() || !rhs.ok() || *lhs != *rhs) {
-        return BlameError(p, absl::StrCat("reshare: share from dealer ", p,
-                                          " fails the Feldman check"));
-      }
+      KAGI_RETURN_IF_ERROR(internal::CheckDealtShare(
+          *m.g, a_of.at(p), role.new_id, p,
+          absl::StrCat("reshare: share from dealer ", p,
+                       " fails the Feldman check")));
       x += *m.g;
     }
     if (IsMember(p)) {
@@ -456,10 +444,7 @@ absl::Status ReshareParty::State::AcceptShares(const RoundInput& in) {
 
 absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round2(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, true, true));
-  KAGI_ASSIGN_OR_RETURN(
-      PayloadRest rest,
-      CheckEchoes(in.broadcasts, peers, round1.envelopes, *verifier));
+  KAGI_ASSIGN_OR_RETURN(PayloadRest rest, OpenEchoRound(in, {2, true, true}));
   KAGI_ASSIGN_OR_RETURN(const auto views, AcceptOpenings(in, rest));
   KAGI_RETURN_IF_ERROR(AgreeOnView(views));
   KAGI_RETURN_IF_ERROR(CheckConstantTerms());

@@ -406,10 +406,7 @@ absl::StatusOr<std::vector<Envelope>> SignParty::State::P1(
 
 absl::StatusOr<std::vector<Envelope>> SignParty::State::P2(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(CheckRoundComplete(in, peers, false, true));
-  KAGI_ASSIGN_OR_RETURN(
-      PayloadRest rest,
-      CheckEchoes(in.directs, peers, round1.envelopes, *verifier));
+  KAGI_ASSIGN_OR_RETURN(PayloadRest rest, OpenEchoRound(in, {2, false, true}));
   for (uint32_t j : peers) {
     KAGI_RETURN_IF_ERROR(CheckSession(in.directs.at(j), sid));
     KAGI_ASSIGN_OR_RETURN(const SignP2 m,

@@ -64,6 +64,21 @@ struct PartyCore {
                          uint32_t index, ByteSpan extra) const {
     return MakePokContext(sid, prover, label, index, extra);
   }
+  // OpenEchoRound checks round 2 is complete as `spec` expects and then
+  // every echo (carried by the broadcasts if the round has them, else by
+  // the direct messages), before any session check: an equivocated round 1
+  // shows up as a different sid in the headers, and must be attributed to
+  // the equivocator, not the reporter. Returns each payload after its echo.
+  absl::StatusOr<PayloadRest> OpenEchoRound(const RoundInput& in,
+                                            const RoundSpec& spec) const {
+    absl::Status st =
+        CheckRoundComplete(in, peers, spec.broadcast, spec.direct);
+    if (!st.ok()) {
+      return st;
+    }
+    return CheckEchoes(spec.broadcast ? in.broadcasts : in.directs, peers,
+                       round1.envelopes, *verifier);
+  }
   // The signer for internal::SendAck and friends.
   auto Signer() const {
     return [this](uint32_t r, uint32_t to, Bytes p) {
