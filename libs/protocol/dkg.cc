@@ -335,11 +335,10 @@ absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round3(
 
 absl::StatusOr<std::vector<Envelope>> DkgParty::State::Round4(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(internal::CheckAcks(
+  return internal::CheckAcks(
       *outcome, in, peers, sid, self, all,
       "dkg: acknowledgement does not match (not over this party's activation "
-      "view)"));
-  return std::vector<Envelope>{};
+      "view)");
 }
 
 }  // namespace kagi::protocol

@@ -579,11 +579,10 @@ absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round3(
 // acks are checked but are not part of it.
 absl::StatusOr<std::vector<Envelope>> ReshareParty::State::Round4(
     const RoundInput& in) {
-  KAGI_RETURN_IF_ERROR(internal::CheckAcks(
+  return internal::CheckAcks(
       *outcome, in, peers, sid, self, holders,
       "reshare: acknowledgement does not match (not over this participant's "
-      "activation view)"));
-  return std::vector<Envelope>{};
+      "activation view)");
 }
 
 }  // namespace kagi::protocol

@@ -13,11 +13,10 @@ std::vector<Envelope> SendAck(
   return {out.own_ack};
 }
 
-absl::Status CheckAcks(ShareOutcome& out, const RoundInput& in,
-                       const std::vector<uint32_t>& peers,
-                       const std::array<uint8_t, 32>& sid, uint32_t self,
-                       const std::vector<uint32_t>& holders,
-                       absl::string_view mismatch) {
+absl::StatusOr<std::vector<Envelope>> CheckAcks(
+    ShareOutcome& out, const RoundInput& in, const std::vector<uint32_t>& peers,
+    const std::array<uint8_t, 32>& sid, uint32_t self,
+    const std::vector<uint32_t>& holders, absl::string_view mismatch) {
   for (const auto& [j, e] : in.broadcasts) {
     out.received_acks[j] = e;
   }
@@ -37,7 +36,7 @@ absl::Status CheckAcks(ShareOutcome& out, const RoundInput& in,
     cert.acks.push_back(id == self ? out.own_ack : in.broadcasts.at(id));
   }
   out.certificate = std::move(cert);
-  return absl::OkStatus();
+  return std::vector<Envelope>{};
 }
 
 }  // namespace kagi::protocol::internal

@@ -26,12 +26,12 @@ std::vector<Envelope> SendAck(
 // CheckAcks records every received ack (as evidence), then checks the round
 // is complete, bound to `sid`, and that each ack is ours; a differing ack
 // blames its sender with `mismatch`. On success it builds the certificate
-// from the acks of `holders` (participant ids, in new-id order).
-absl::Status CheckAcks(ShareOutcome& out, const RoundInput& in,
-                       const std::vector<uint32_t>& peers,
-                       const std::array<uint8_t, 32>& sid, uint32_t self,
-                       const std::vector<uint32_t>& holders,
-                       absl::string_view mismatch);
+// from the acks of `holders` (participant ids, in new-id order) and returns
+// the (empty) output of this last round.
+absl::StatusOr<std::vector<Envelope>> CheckAcks(
+    ShareOutcome& out, const RoundInput& in, const std::vector<uint32_t>& peers,
+    const std::array<uint8_t, 32>& sid, uint32_t self,
+    const std::vector<uint32_t>& holders, absl::string_view mismatch);
 
 }  // namespace kagi::protocol::internal
 
