@@ -18,10 +18,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "libs/base/bytes.h"
 #include "libs/base/status_macros.h"
-#include "libs/storage/sealed.h"
 #include "services/node/node.h"
 
 namespace kagi::node {
@@ -29,40 +27,7 @@ namespace {
 
 using Key32 = std::array<uint8_t, 32>;
 
-constexpr size_t kMaxEvidenceEnvelopes = 64;
-constexpr size_t kMaxEvidenceEnvelopeBytes = 4096;
 constexpr size_t kMaxCertificateBytes = 64 * 1024;
-
-// EncodeEvidence: u32 count, then each envelope length-prefixed.
-Bytes EncodeEvidence(const std::map<uint32_t, protocol::Envelope>& acks) {
-  ByteWriter w;
-  w.PutU32(static_cast<uint32_t>(acks.size()));
-  for (const auto& [from, env] : acks) {
-    w.PutLengthPrefixed(protocol::EncodeEnvelope(env));
-  }
-  return std::move(w).Take();
-}
-
-absl::StatusOr<std::vector<protocol::Envelope>> DecodeEvidence(ByteSpan in) {
-  std::vector<protocol::Envelope> out;
-  if (in.empty()) return out;
-  ByteReader r(in);
-  KAGI_ASSIGN_OR_RETURN(uint32_t n, r.ReadU32("evidence count"));
-  if (n > kMaxEvidenceEnvelopes) {
-    return absl::DataLossError("evidence: too many envelopes");
-  }
-  for (uint32_t i = 0; i < n; ++i) {
-    KAGI_ASSIGN_OR_RETURN(
-        ByteSpan e,
-        r.ReadLengthPrefixed(kMaxEvidenceEnvelopeBytes, "evidence"));
-    KAGI_ASSIGN_OR_RETURN(
-        protocol::Envelope env,
-        protocol::DecodeEnvelope(e, kMaxEvidenceEnvelopeBytes));
-    out.push_back(std::move(env));
-  }
-  KAGI_RETURN_IF_ERROR(r.ExpectEnd("evidence"));
-  return out;
-}
 
 bool IsMember(const protocol::ActivationView& view, const Key32& self) {
   return std::any_of(
@@ -72,64 +37,15 @@ bool IsMember(const protocol::ActivationView& view, const Key32& self) {
 
 }  // namespace
 
-absl::StatusOr<protocol::KeyShare> NodeCore::OpenShare(const Key32& key_id,
-                                                       uint64_t epoch,
-                                                       ByteSpan sealed) const {
-  const storage::RecordContext ctx{storage::kRecordShare, key_id, epoch,
-                                   kShareRecordVersion};
-  absl::StatusOr<SecretBytes> plain = storage::Open(kek_, ctx, sealed);
-  if (!plain.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "stored share of key ", HexEncode(key_id), " epoch ", epoch, " on ",
-        config_.name(), " cannot be opened: ", plain.status().message()));
-  }
-  absl::StatusOr<protocol::KeyShare> share =
-      protocol::KeyShare::Deserialize(plain->secret());
-  if (!share.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "stored share of key ", HexEncode(key_id), " on ", config_.name(),
-        " is corrupt: ", share.status().message()));
-  }
-  if (share->key_id != key_id || share->epoch != epoch) {
-    return absl::DataLossError(
-        absl::StrCat("stored share of key ", HexEncode(key_id), " on ",
-                     config_.name(), " describes another key or epoch"));
-  }
-  return share;
-}
-
 void NodeCore::AuditLifecycle(absl::string_view operation, const Key32& key_id,
                               uint64_t epoch, const std::string& outcome) {
   storage::AuditEntry audit;
-  audit.unix_time = absl::ToUnixSeconds(absl::Now());
+  audit.unix_time = clock_->UnixSeconds();
   audit.operation = std::string(operation);
   audit.parties = absl::StrCat("key ", HexEncode(key_id), " epoch ", epoch);
   audit.outcome = outcome;
   // Best effort: the state change it records is already durable.
   store_->AppendAudit(std::move(audit)).IgnoreError();
-}
-
-absl::StatusOr<Bytes> NodeCore::Conclude(const SessionEnd& end) {
-  if (end.pending == nullptr) return end.status;
-  const protocol::KeyShare& pending = *end.pending;
-  if (!end.status.ok() || end.certificate == nullptr) {
-    // Aborted: the pending share stays, waiting for a certificate; keep the
-    // acks this node saw as evidence against an equivocating member.
-    if (end.received_acks != nullptr && !end.received_acks->empty()) {
-      store_
-          ->SetShareEvidence(pending.key_id, pending.epoch, pending.sid_key,
-                             EncodeEvidence(*end.received_acks))
-          .IgnoreError();
-    }
-    return end.status.ok() ? absl::InternalError(
-                                 "session ended without a "
-                                 "certificate")
-                           : end.status;
-  }
-  Bytes certificate = end.certificate->Encode();
-  KAGI_RETURN_IF_ERROR(store_->ActivateShare(pending.key_id, pending.epoch,
-                                             pending.sid_key, certificate));
-  return certificate;
 }
 
 absl::Status NodeCore::BanEquivocators(
@@ -220,7 +136,7 @@ absl::StatusOr<v1::ActivateResponse> NodeCore::ActivateMember(
                         store_->GetPendingShares(key_id, epoch));
   for (const storage::ShareRecord& row : pending) {
     KAGI_ASSIGN_OR_RETURN(protocol::KeyShare share,
-                          OpenShare(key_id, epoch, row.sealed));
+                          shares_.Open(key_id, epoch, row.sealed));
     if (!protocol::CheckCertificateFor(share, cert.view.op, cert).ok()) {
       continue;  // another session's pending share of this epoch
     }
@@ -230,11 +146,7 @@ absl::StatusOr<v1::ActivateResponse> NodeCore::ActivateMember(
                    absl::StrCat("ok: activated by a delivered certificate of ",
                                 cert.view.parties.size(), " members"));
     BanEquivocators(cert, row.evidence).IgnoreError();
-    auto ptr = std::make_shared<const protocol::KeyShare>(std::move(share));
-    {
-      absl::MutexLock cache_lock(&cache_mu_);
-      cache_.insert_or_assign(key_id, ptr);
-    }
+    shares_.Cache(std::make_shared<const protocol::KeyShare>(std::move(share)));
     out.set_outcome("activated");
     return out;
   }
@@ -255,17 +167,13 @@ absl::StatusOr<v1::ActivateResponse> NodeCore::Depart(
   }
   KAGI_RETURN_IF_ERROR(active.status());
   KAGI_ASSIGN_OR_RETURN(protocol::KeyShare old,
-                        OpenShare(key_id, active->epoch, active->sealed));
+                        shares_.Open(key_id, active->epoch, active->sealed));
   KAGI_RETURN_IF_ERROR(protocol::CheckDepartureCertificate(old, cert));
-  KAGI_RETURN_IF_ERROR(store_->RetireShares(key_id, old.epoch));
+  KAGI_RETURN_IF_ERROR(shares_.Retire(key_id, old.epoch));
   AuditLifecycle(
       "depart", key_id, old.epoch,
       absl::StrCat("ok: removed from the committee by epoch ", cert.view.epoch,
                    "; share of epoch ", old.epoch, " erased"));
-  {
-    absl::MutexLock cache_lock(&cache_mu_);
-    cache_.erase(key_id);
-  }
   out.set_outcome("departed");
   return out;
 }

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "libs/base/status_macros.h"
 #include "services/node/node.h"
 
@@ -33,7 +32,7 @@ absl::StatusOr<std::string> NodeCore::CheckAuditLog(
     // rebuilt from them, and the override pins the records it accepts.
     KAGI_RETURN_IF_ERROR(store_->RestoreSignedRows(log));
     const storage::AuditEntry override_record = storage::AuditOverrideRecord(
-        log, absl::ToUnixSeconds(absl::Now()),
+        log, clock_->UnixSeconds(),
         absl::StrCat("operator started the node over a broken audit log "
                      "(--accept-audit-break-at ",
                      *seq, "): ", broken.message(),

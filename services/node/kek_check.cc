@@ -1,9 +1,10 @@
-// NodeCore::CheckKek: a wrong but well-formed key-encryption key is found at
-// start-up, not at the first share it cannot open.
+// ShareVault::CheckKek (NodeCore::CheckKek): a wrong but well-formed
+// key-encryption key is found at start-up, not at the first share it cannot
+// open.
 #include "absl/strings/str_cat.h"
 #include "libs/base/status_macros.h"
 #include "libs/storage/sealed.h"
-#include "services/node/node.h"
+#include "services/node/shares.h"
 
 namespace kagi::node {
 namespace {
@@ -16,14 +17,14 @@ storage::RecordContext KekCheckContext() {
 
 }  // namespace
 
-absl::Status NodeCore::CheckKek() {
+absl::Status ShareVault::CheckKek() {
   absl::StatusOr<Bytes> sealed = store_->GetKekCheck();
   if (sealed.ok()) {
     if (storage::Open(kek_, KekCheckContext(), *sealed).ok()) {
       return absl::OkStatus();
     }
     return absl::FailedPreconditionError(absl::StrCat(
-        config_.name(),
+        node_,
         ": the key-encryption key does not open this store's KEK check "
         "value: it is not the key the store was sealed with (check "
         "seal_key_file / seal_key_env); refusing to start"));
@@ -38,14 +39,14 @@ absl::Status NodeCore::CheckKek() {
   for (const storage::ShareRecord& row : rows) {
     if (row.state != storage::ShareState::kActive) continue;
     ++active;
-    if (OpenShare(row.key_id, row.epoch, row.sealed).ok()) {
+    if (Open(row.key_id, row.epoch, row.sealed).ok()) {
       opened = true;
       break;
     }
   }
   if (active > 0 && !opened) {
     return absl::FailedPreconditionError(absl::StrCat(
-        config_.name(), ": the key-encryption key opens none of the ", active,
+        node_, ": the key-encryption key opens none of the ", active,
         " ACTIVE shares of this store: it is not the key the store was "
         "sealed with (check seal_key_file / seal_key_env); refusing to "
         "start"));

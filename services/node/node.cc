@@ -5,17 +5,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
 #include "libs/base/abort.h"
 #include "libs/base/status_macros.h"
-#include "libs/policy/approval.h"
 #include "libs/policy/networks.h"
 #include "libs/policy/request_digest.h"
-#include "libs/protocol/dkg.h"
-#include "libs/protocol/reshare.h"
-#include "libs/protocol/sign.h"
-#include "libs/storage/sealed.h"
 #include "services/node/admin_change.h"
+#include "services/node/operation.h"
 #include "services/node/payload.h"
 
 namespace kagi::node {
@@ -23,33 +18,10 @@ namespace {
 
 using Key32 = std::array<uint8_t, 32>;
 
-// How long a node waits for its peers' answers to a request claim: an
-// unreachable peer is skipped (docs/api.md "Request ids").
+}  // namespace
 
-// SessionSigner signs envelopes with the node's identity key as one party id
-// of one session (a node's party id differs from key to key).
-class SessionSigner final : public protocol::EnvelopeSigner {
- public:
-  SessionSigner(uint32_t party, const crypto::Ed25519PrivateKey& key)
-      : party_(party), key_(key) {}
-  uint32_t party() const override { return party_; }
-  std::array<uint8_t, 64> Sign(const Key32& digest) const override {
-    return key_.Sign(digest);
-  }
-
- private:
-  uint32_t party_;
-  const crypto::Ed25519PrivateKey& key_;
-};
-
-absl::StatusOr<Key32> KeyId(const std::string& bytes) {
-  if (bytes.size() != 32) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("key_id: must be 32 bytes, got ", bytes.size()));
-  }
-  Key32 out;
-  std::copy(bytes.begin(), bytes.end(), out.begin());
-  return out;
+absl::StatusOr<Key32> KeyIdField(const std::string& bytes) {
+  return Fixed32(bytes, "key_id");
 }
 
 std::string Str(ByteSpan b) { return std::string(b.begin(), b.end()); }
@@ -61,16 +33,18 @@ uint32_t SelfId(const protocol::SessionSetup& setup, const Key32& self_key) {
   return 0;
 }
 
-}  // namespace
-
 NodeCore::NodeCore(const v1::NodeConfig& config,
                    std::unique_ptr<storage::Store> store, SecretBytes kek,
-                   crypto::Ed25519PrivateKey identity)
+                   crypto::Ed25519PrivateKey identity,
+                   std::shared_ptr<const policy::Policy> policy,
+                   const Clock* clock)
     : config_(config),
       store_(std::move(store)),
-      kek_(std::move(kek)),
       identity_(std::move(identity)),
-      self_key_(identity_.PublicKey()) {}
+      self_key_(identity_.PublicKey()),
+      clock_(clock != nullptr ? clock : RealClock()),
+      shares_(config.name(), store_.get(), std::move(kek)),
+      admission_(config.name(), std::move(policy), store_.get(), clock_) {}
 
 NodeCore::~NodeCore() = default;
 
@@ -78,10 +52,10 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
     const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
     SecretBytes kek, crypto::Ed25519PrivateKey identity,
     PeerTransport* transport, std::shared_ptr<const policy::Policy> policy,
-    ClaimTransport* claims) {
-  std::unique_ptr<NodeCore> core(new NodeCore(
-      config, std::move(store), std::move(kek), std::move(identity)));
-  core->policy_ = std::move(policy);
+    ClaimTransport* claims, const Clock* clock) {
+  std::unique_ptr<NodeCore> core(
+      new NodeCore(config, std::move(store), std::move(kek),
+                   std::move(identity), std::move(policy), clock));
   RefusalLimits refusal_limits;
   if (config.limits().refusals_per_second() != 0) {
     refusal_limits.per_second = config.limits().refusals_per_second();
@@ -141,7 +115,9 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
   book.identity = &c->identity_;
   book.transport = claims;
   book.name_of = c->NameOf();
-  book.load_share = [c](const Key32& key_id) { return c->LoadShare(key_id); };
+  book.load_share = [c](const Key32& key_id) {
+    return c->shares_.Load(key_id);
+  };
   book.completed_items = [c](const v1::SignRequest& request,
                              const protocol::KeyShare& share) {
     return c->CompletedItems(request, share);
@@ -206,50 +182,6 @@ absl::StatusOr<std::map<uint32_t, std::string>> NodeCore::PartyNodes(
   return out;
 }
 
-absl::Status NodeCore::StoreShare(const protocol::KeyShare& share,
-                                  storage::ShareState state) {
-  const SecretBytes plain = share.Serialize();
-  const storage::RecordContext ctx{storage::kRecordShare, share.key_id,
-                                   share.epoch, kShareRecordVersion};
-  KAGI_ASSIGN_OR_RETURN(Bytes sealed,
-                        storage::Seal(kek_, ctx, plain.secret(), rng_));
-  return store_->PutShare(share.key_id, share.epoch, state, sealed,
-                          share.sid_key);
-}
-
-SessionHooks NodeCore::StorePendingShare(
-    std::function<const protocol::KeyShare*()> pending) {
-  auto stored = std::make_shared<bool>(false);
-  SessionHooks hooks;
-  hooks.after_advance = [this, stored, pending]() -> absl::Status {
-    const protocol::KeyShare* share = pending();
-    if (*stored || share == nullptr) return absl::OkStatus();
-    *stored = true;
-    return StoreShare(*share, storage::ShareState::kPending);
-  };
-  return hooks;
-}
-
-absl::StatusOr<SharePtr> NodeCore::LoadShare(const Key32& key_id) {
-  {
-    absl::MutexLock lock(&cache_mu_);
-    auto it = cache_.find(key_id);
-    if (it != cache_.end()) return it->second;
-  }
-  absl::StatusOr<storage::StoredShare> stored = store_->GetActiveShare(key_id);
-  if (absl::IsNotFound(stored.status())) {
-    return absl::NotFoundError(absl::StrCat(
-        "key_id: unknown key ", HexEncode(key_id), " on ", config_.name()));
-  }
-  KAGI_RETURN_IF_ERROR(stored.status());
-  KAGI_ASSIGN_OR_RETURN(protocol::KeyShare share,
-                        OpenShare(key_id, stored->epoch, stored->sealed));
-  auto ptr = std::make_shared<const protocol::KeyShare>(std::move(share));
-  absl::MutexLock lock(&cache_mu_);
-  cache_.insert_or_assign(key_id, ptr);
-  return ptr;
-}
-
 v1::KeyInfo NodeCore::DescribeKey(const protocol::KeyShare& share) const {
   v1::KeyInfo info = KeyInfoFromShare(share);
   info.set_legacy_base_ot(share.legacy_base_ot);
@@ -272,7 +204,7 @@ absl::Status NodeCore::Finish(const std::string& request_id,
     parties.push_back(absl::StrCat(p.id, "=", NodeOf(p.identity_key)));
   }
   storage::AuditEntry audit;
-  audit.unix_time = absl::ToUnixSeconds(absl::Now());
+  audit.unix_time = clock_->UnixSeconds();
   audit.operation = op;
   audit.request_id = request_id;
   audit.parties = absl::StrCat(
@@ -322,24 +254,20 @@ absl::Status NodeCore::Finish(const std::string& request_id,
   return outcome;
 }
 
-chain::PsbtChangeRule NodeCore::ChangeRule() const {
-  return policy_ != nullptr ? policy_->bitcoin_change()
-                            : chain::PsbtChangeRule{};
-}
-
 absl::StatusOr<std::vector<protocol::SignItem>> NodeCore::CompletedItems(
     const v1::SignRequest& request, const protocol::KeyShare& share) const {
-  if (policy_ == nullptr) {
+  const policy::Policy* policy = admission_.policy();
+  if (policy == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat(config_.name(), " has no policy"));
   }
   KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(request));
   KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
-                        Approvers(digest, request.approvals()));
+                        admission_.Approvers(digest, request.approvals()));
   KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
                         DecodeWithinBinding(request, share));
   const policy::Decision decision =
-      policy_->EvaluateCompleted(decoded.facts, approvers);
+      policy->EvaluateCompleted(decoded.facts, approvers);
   if (!decision.allowed) {
     return absl::PermissionDeniedError(
         absl::StrCat("policy of ", config_.name(),
@@ -357,94 +285,17 @@ absl::StatusOr<std::vector<protocol::SignItem>> NodeCore::SignedItems(
 
 absl::StatusOr<DecodedPayload> NodeCore::DecodeWithinBinding(
     const v1::SignRequest& request, const protocol::KeyShare& share) const {
-  KAGI_ASSIGN_OR_RETURN(
-      DecodedPayload decoded,
-      DecodePayload(request, share, limits_, ChangeRule(), config_.name()));
+  KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
+                        DecodePayload(request, share, limits_,
+                                      admission_.ChangeRule(), config_.name()));
   KAGI_RETURN_IF_ERROR(policy::CheckNetworkBinding(
       decoded.facts.key_id, share.networks,
       policy::BoundNetworkName(decoded.facts.chain, decoded.facts.network)));
   return decoded;
 }
 
-absl::StatusOr<std::set<std::string>> NodeCore::Approvers(
-    const Key32& digest,
-    const google::protobuf::RepeatedPtrField<v1::Approval>& approvals) const {
-  if (policy_ == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(config_.name(),
-                     " has no policy (config policy_file): it refuses "
-                     "every signing and administrative request"));
-  }
-  return policy::VerifyApprovals(*policy_, digest, approvals);
-}
-
-absl::StatusOr<storage::Admission> NodeCore::Admit(
-    const policy::RequestFacts& facts, const std::set<std::string>& approvers,
-    const std::string& request_id) {
-  const int64_t now = absl::ToUnixSeconds(absl::Now());
-  policy::VelocityUsed used;
-  for (const policy::VelocityQuery& q : policy_->VelocityQueries(facts)) {
-    KAGI_ASSIGN_OR_RETURN(
-        std::vector<Key32> amounts,
-        store_->VelocityAmounts(
-            q.scope, now - static_cast<int64_t>(q.window_seconds), request_id));
-    policy::Amount sum;
-    for (const Key32& a : amounts) {
-      KAGI_ASSIGN_OR_RETURN(policy::Amount v, policy::Amount::FromBigEndian(a));
-      absl::StatusOr<policy::Amount> next = sum.Add(v);
-      if (!next.ok()) break;  // saturated: far above any limit
-      sum = *next;
-    }
-    used[q.scope] = sum;
-  }
-  const policy::Decision decision = policy_->Evaluate(facts, approvers, used);
-  if (!decision.allowed) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "policy of ", config_.name(), " (revision '", policy_->revision(),
-        "') refuses ", facts.Summary(), ": ", decision.ToString()));
-  }
-  storage::Admission admission;
-  admission.decision.unix_time = now;
-  admission.decision.operation = "sign.admit";
-  admission.decision.request_id = request_id;
-  admission.decision.parties = facts.Summary();
-  admission.decision.outcome = absl::StrCat(
-      decision.ToString(), " (policy revision '", policy_->revision(), "')");
-  for (const policy::Reservation& r : decision.reservations) {
-    admission.reservations.push_back({r.scope, now, r.amount.ToBigEndian()});
-  }
-  return admission;
-}
-
-absl::StatusOr<storage::Admission> NodeCore::AdmitAdmin(
-    const policy::AdminChange& change,
-    const google::protobuf::RepeatedPtrField<v1::Approval>& approvals,
-    const std::string& initiator) const {
-  const std::string operation(policy::AdminOperationName(change.operation));
-  const std::string summary =
-      absl::StrCat(change.Summary(), ", from ", initiator);
-  KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
-                        Approvers(policy::AdminDigest(change), approvals));
-  const policy::Decision decision =
-      policy_->EvaluateAdmin(approvers, initiator);
-  if (!decision.allowed) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "policy of ", config_.name(), " (revision '", policy_->revision(),
-        "') refuses ", summary, ": ", decision.ToString()));
-  }
-  storage::Admission admission;
-  admission.initiator = initiator;  // GetRequestStatus answers only it
-  admission.decision.unix_time = absl::ToUnixSeconds(absl::Now());
-  admission.decision.operation = absl::StrCat(operation, ".admit");
-  admission.decision.request_id = change.request_id;
-  admission.decision.parties = summary;
-  admission.decision.outcome = absl::StrCat(
-      decision.ToString(), " (policy revision '", policy_->revision(), "')");
-  return admission;
-}
-
 absl::Status NodeCore::CheckClient(absl::string_view client) {
-  const absl::Time now = absl::Now();
+  const absl::Time now = clock_->Now();
   for (const RefusalEpisode& ended : refusals_->TakeEnded(now)) {
     storage::AuditEntry audit;
     audit.unix_time = absl::ToUnixSeconds(now);
@@ -459,9 +310,9 @@ void NodeCore::RecordRefusal(absl::string_view operation,
                              absl::string_view request_id,
                              absl::string_view client,
                              const absl::Status& refusal) {
-  refusals_->Refused(client, absl::Now());
+  refusals_->Refused(client, clock_->Now());
   storage::AuditEntry audit;
-  audit.unix_time = absl::ToUnixSeconds(absl::Now());
+  audit.unix_time = clock_->UnixSeconds();
   audit.operation = std::string(operation);
   audit.request_id = std::string(request_id.substr(0, 128));
   audit.outcome =
@@ -471,292 +322,28 @@ void NodeCore::RecordRefusal(absl::string_view operation,
   store_->AppendAudit(std::move(audit)).IgnoreError();
 }
 
-absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(
-    const v1::StartDkgRequest& request, CallInfo* info) {
-  PartyNames* names = &info->names;
-  KAGI_ASSIGN_OR_RETURN(protocol::SessionSetup setup,
-                        BuildDkgSetup(request, self_key_, peer_keys_));
-  KAGI_RETURN_IF_ERROR(CheckExpiry(setup.expiry_unix_seconds, absl::Now(),
-                                   limits_.max_expiry_ahead));
-  KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
-  KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,
-                        DkgChange(request, NameOf()));
-  KAGI_ASSIGN_OR_RETURN(
-      storage::Admission admission,
-      AdmitAdmin(change, request.approvals(), request.initiator()));
-  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<LifecycleClaims::Claim> claim,
-                        lifecycle_.Acquire(request.request_id(), nullptr));
-  const SessionSigner signer(SelfId(setup, self_key_), identity_);
-  KAGI_RETURN_IF_ERROR(store_->BeginRequest(
-      request.request_id(), "dkg", DkgRequestDigest(request),
-      protocol::Sid0(setup), storage::Durability::kSynced, &admission));
-  info->recorded = true;
-  absl::StatusOr<std::unique_ptr<protocol::DkgParty>> party =
-      protocol::DkgParty::Create(setup, signer, rng_, change.networks);
-  if (!party.ok()) {
-    return Finish(request.request_id(), "dkg", setup, party.status(), {}, {});
-  }
-  const SessionHooks hooks =
-      StorePendingShare([&party]() { return (*party)->pending_share(); });
-  const absl::Status run = sessions_->Run(setup, **party, nodes, hooks);
-  absl::StatusOr<Bytes> certificate =
-      Conclude({run, (*party)->pending_share(), (*party)->certificate(),
-                &(*party)->received_acks()});
-  absl::StatusOr<protocol::KeyShare> share =
-      certificate.ok()
-          ? (*party)->TakeShare()
-          : absl::StatusOr<protocol::KeyShare>(certificate.status());
-  Bytes key_id;
-  if (share.ok()) key_id.assign(share->key_id.begin(), share->key_id.end());
-  // The record names the key the DKG made (the setup's key id is zero).
-  KAGI_RETURN_IF_ERROR(Finish(request.request_id(), "dkg", setup,
-                              share.status(), key_id, {},
-                              share.ok() ? &share->key_id : nullptr));
-  auto ptr = std::make_shared<const protocol::KeyShare>(*std::move(share));
-  {
-    absl::MutexLock lock(&cache_mu_);
-    cache_.insert_or_assign(ptr->key_id, ptr);
-  }
-  v1::KeyInfo described = DescribeKey(*ptr);
-  described.set_activation_certificate(Str(*certificate));
-  return described;
-}
-
-absl::StatusOr<v1::StartSignResponse> NodeCore::StartSign(
-    const v1::StartSignRequest& request, CallInfo* info) {
-  PartyNames* names = &info->names;
-  const v1::SignRequest& req = request.request();
-  KAGI_RETURN_IF_ERROR(ValidateRequestId(req.request_id()));
-  KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(req.key_id()));
-  // The request digest from the bytes received and the approvals over it
-  // first: a request changed after approval is refused as such
-  // (PERMISSION_DENIED) even when the change also breaks its decoding or
-  // changes its expiry or key (both are in the digest). Then the expiry, the
-  // key, decode in full, compute every digest here, and the policy.
-  KAGI_ASSIGN_OR_RETURN(const Key32 digest, policy::SignRequestDigest(req));
-  KAGI_ASSIGN_OR_RETURN(std::set<std::string> approvers,
-                        Approvers(digest, req.approvals()));
-  KAGI_RETURN_IF_ERROR(CheckExpiry(req.expiry_unix_seconds(), absl::Now(),
-                                   limits_.max_expiry_ahead));
-  KAGI_ASSIGN_OR_RETURN(SharePtr share_ptr, LoadShare(key_id));
-  const protocol::KeyShare& share = *share_ptr;
-  // The key's own networks first: a policy rule for another network never
-  // applies to this key.
-  KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
-                        DecodeWithinBinding(req, share));
-  decoded.facts.initiator = request.initiator();
-  KAGI_ASSIGN_OR_RETURN(protocol::SessionSetup setup,
-                        BuildSignSetup(share, request, decoded.items, digest));
-  KAGI_ASSIGN_OR_RETURN(auto all_nodes, PartyNodes(setup, names));
-  std::map<uint32_t, std::string> nodes;
-  for (uint32_t id : setup.signers) {
-    if (id != share.self) nodes[id] = all_nodes[id];
-  }
-  const SessionSigner signer(share.self, identity_);
-  const std::string& request_id = req.request_id();
-  // Crash-safe, not yet synced: the presignature's consumption record, which
-  // precedes any signature share leaving, is synced and syncs this with it
-  // (and with the admission's audit record and velocity reservation).
-  const Key32 sid0 = protocol::Sid0(setup);
-  // The request id is the key committee's, not this node's
-  // (request_claims.h): refuse what a member proved it did with the id, tell
-  // the members (policy allowing), learn what they hold, and check again
-  // before recording.
-  const ClaimSubject subject{request_id, key_id, digest, sid0};
-  const google::protobuf::RepeatedPtrField<v1::SignatureResult> none;
-  KAGI_RETURN_IF_ERROR(claim_book_->Check(subject, share));
-  {
-    absl::MutexLock lock(&admit_mu_);
-    KAGI_RETURN_IF_ERROR(Admit(decoded.facts, approvers, request_id).status());
-  }
-  claim_book_->Tell(subject, kClaimAdmitted, req, none, share);
-  absl::Status begun;
-  {
-    absl::MutexLock lock(&admit_mu_);
-    absl::StatusOr<storage::Admission> admission =
-        Admit(decoded.facts, approvers, request_id);
-    begun = admission.status();
-    if (begun.ok()) begun = claim_book_->Check(subject, share);
-    if (begun.ok()) {
-      admission->key_id.assign(key_id.begin(), key_id.end());
-      admission->initiator = request.initiator();
-      begun =
-          store_->BeginRequest(request_id, "sign", digest, sid0,
-                               storage::Durability::kCrashSafe, &*admission);
-    }
-  }
-  if (!begun.ok()) {  // told outside admit_mu_: the peers may be slow
-    claim_book_->Tell(subject, kClaimFailed, req, none, share);
-    return begun;
+absl::Status NodeCore::Perform(Operation& op, CallInfo* info) {
+  KAGI_RETURN_IF_ERROR(CheckClient(op.client()));
+  if (absl::Status admitted = Admitted(op); !admitted.ok()) {
+    RecordRefusal(op.name(), op.request_id(), op.client(), admitted);
+    return admitted;
   }
   info->recorded = true;
-  // Presignatures are keyed by (sid0, item): unique, since a sid0 never runs
-  // twice. Their consumption is made durable in the background from now on
-  // (ConsumeJournal); the hook waits for it before a share leaves.
-  std::vector<storage::Store::PresignatureMark> marks;
-  for (uint32_t item = 0; item < setup.items.size(); ++item) {
-    ByteWriter w;
-    w.PutRaw(sid0);
-    w.PutU32(item);
-    marks.emplace_back(std::move(w).Take(), key_id);
-  }
-  const ConsumeJournal::Ticket ticket = journal_->Submit(std::move(marks));
-  protocol::ConsumeHook hook =
-      [ticket](const protocol::PresignatureId& id) -> absl::Status {
-    const std::vector<absl::Status>& results = ticket.get();
-    if (id.item >= results.size()) {
-      return absl::InternalError("presignature item out of range");
-    }
-    return results[id.item];
-  };
-  absl::StatusOr<std::unique_ptr<protocol::SignParty>> party =
-      protocol::SignParty::Create(setup, share, signer, rng_, hook);
-  if (!party.ok()) {
-    const absl::Status finished =
-        Finish(request_id, "sign", setup, party.status(), {}, {});
-    claim_book_->Tell(subject, kClaimFailed, req, none, share);
-    return finished;
-  }
-  absl::Status st = sessions_->Run(setup, **party, nodes, SessionHooks{});
-  v1::StartSignResponse response;
-  Bytes compact_all;
-  if (st.ok()) {
-    const std::vector<protocol::Signature>& sigs = (*party)->signatures();
-    for (size_t i = 0; i < sigs.size(); ++i) {
-      v1::SignatureResult* r = response.add_signatures();
-      r->set_digest(Str(sigs[i].digest));
-      for (uint32_t index : setup.items[i].path) r->add_path(index);
-      const std::array<uint8_t, 64> compact = sigs[i].Compact();
-      r->set_signature(Str(compact));
-      r->set_recovery_id(sigs[i].recovery_id);
-      r->set_public_key(Str(sigs[i].public_key.ToCompressed()));
-      compact_all.insert(compact_all.end(), compact.begin(), compact.end());
-    }
-  }
-  if (st.ok()) {
-    response.set_request_digest(Str(digest));
-    st = FillSignedResult(decoded, (*party)->signatures(), &response);
-  }
-  const std::string result = st.ok() ? response.SerializeAsString() : "";
-  const absl::Status finished = Finish(request_id, "sign", setup, st,
-                                       AsBytes(result), std::move(compact_all));
-  claim_book_->TellLater(subject,
-                         finished.ok() ? kClaimSucceeded : kClaimFailed, req,
-                         response.signatures(), share_ptr);
-  KAGI_RETURN_IF_ERROR(finished);
-  return response;
+  const absl::Status run = op.Run();
+  return op.Finish(op.Activate(run));
 }
 
-absl::StatusOr<v1::KeyInfo> NodeCore::StartReshare(
-    const v1::StartReshareRequest& request, CallInfo* info) {
-  PartyNames* names = &info->names;
-  KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(request.key_id()));
-  // The key's claim first: the share read below is then the one every
-  // earlier session or delivered certificate of this key left behind.
-  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<LifecycleClaims::Claim> claim,
-                        lifecycle_.Acquire(request.request_id(), &key_id));
-  absl::StatusOr<SharePtr> old = LoadShare(key_id);
-  if (!old.ok() && !absl::IsNotFound(old.status())) return old.status();
-  const protocol::KeyShare* old_share = old.ok() ? old->get() : nullptr;
-  KAGI_ASSIGN_OR_RETURN(
-      protocol::SessionSetup setup,
-      BuildReshareSetup(request, old_share, self_key_, peer_keys_));
-  KAGI_RETURN_IF_ERROR(CheckExpiry(setup.expiry_unix_seconds, absl::Now(),
+absl::Status NodeCore::Admitted(Operation& op) {
+  KAGI_RETURN_IF_ERROR(op.Setup());
+  KAGI_RETURN_IF_ERROR(CheckExpiry(op.expiry_unix_seconds(), clock_->Now(),
                                    limits_.max_expiry_ahead));
-  KAGI_ASSIGN_OR_RETURN(auto nodes, PartyNodes(setup, names));
-  KAGI_ASSIGN_OR_RETURN(policy::AdminChange change,
-                        ReshareChange(request, old_share, NameOf()));
-  KAGI_ASSIGN_OR_RETURN(
-      storage::Admission admission,
-      AdmitAdmin(change, request.approvals(), request.initiator()));
-  KAGI_RETURN_IF_ERROR(CheckNoPendingSession(setup, key_id));
-  const SessionSigner signer(SelfId(setup, self_key_), identity_);
-  KAGI_RETURN_IF_ERROR(store_->BeginRequest(
-      request.request_id(), "reshare", ReshareRequestDigest(request),
-      protocol::Sid0(setup), storage::Durability::kSynced, &admission));
-  info->recorded = true;
-  absl::StatusOr<std::unique_ptr<protocol::ReshareParty>> party =
-      protocol::ReshareParty::Create(setup, old_share, signer, rng_,
-                                     change.networks);
-  if (!party.ok()) {
-    return Finish(request.request_id(), "reshare", setup, party.status(), {},
-                  {});
-  }
-  const SessionHooks hooks =
-      StorePendingShare([&party]() { return (*party)->pending_share(); });
-  const absl::Status run = sessions_->Run(setup, **party, nodes, hooks);
-  const protocol::ActivationCertificate* made = (*party)->certificate();
-  absl::Status st = run;
-  SharePtr fresh;
-  Bytes certificate;
-  if ((*party)->is_member()) {
-    absl::StatusOr<Bytes> activated = Conclude(
-        {run, (*party)->pending_share(), made, &(*party)->received_acks()});
-    absl::StatusOr<protocol::KeyShare> share =
-        activated.ok() ? (*party)->TakeShare()
-                       : absl::StatusOr<protocol::KeyShare>(activated.status());
-    st = share.status();
-    if (share.ok()) {
-      certificate = *std::move(activated);
-      fresh = std::make_shared<const protocol::KeyShare>(*std::move(share));
-    }
-  } else if (run.ok()) {
-    // A dealer the new committee leaves out: its old share must not survive
-    // (and nothing of a later epoch is touched).
-    st = store_->RetireShares(key_id, old_share->epoch);
-    if (made != nullptr) certificate = made->Encode();
-    if (st.ok()) {
-      AuditLifecycle("depart", key_id, old_share->epoch,
-                     absl::StrCat("ok: dealt epoch ", old_share->epoch + 1,
-                                  " and left the committee; share of epoch ",
-                                  old_share->epoch, " erased"));
-    }
-  }
-  KAGI_RETURN_IF_ERROR(
-      Finish(request.request_id(), "reshare", setup, st, {}, {}));
-  absl::MutexLock lock(&cache_mu_);
-  v1::KeyInfo described;
-  if (fresh != nullptr) {
-    cache_.insert_or_assign(key_id, fresh);
-    described = DescribeKey(*fresh);
-  } else {
-    cache_.erase(key_id);
-    described = DescribeKey(*old_share);
-    described.set_epoch(old_share->epoch + 1);
-  }
-  described.set_activation_certificate(Str(certificate));
-  return described;
-}
-
-absl::Status NodeCore::CheckNoPendingSession(
-    const protocol::SessionSetup& setup, const Key32& key_id) {
-  // What the store holds now, not the cache: the session may only move the
-  // key on from the epoch it is ACTIVE at.
-  absl::StatusOr<storage::StoredShare> active = store_->GetActiveShare(key_id);
-  if (!active.ok() && !absl::IsNotFound(active.status())) {
-    return active.status();
-  }
-  if (active.ok() && active->epoch != setup.epoch) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(config_.name(), " holds epoch ", active->epoch, " of key ",
-                     HexEncode(key_id), "; the request moves it on from epoch ",
-                     setup.epoch));
-  }
-  KAGI_ASSIGN_OR_RETURN(std::vector<storage::ShareRecord> pending,
-                        store_->GetPendingShares(key_id, setup.epoch + 1));
-  if (pending.empty()) return absl::OkStatus();
-  return absl::FailedPreconditionError(absl::StrCat(
-      config_.name(), " holds a PENDING share of key ", HexEncode(key_id),
-      " epoch ", setup.epoch + 1,
-      " from an earlier session that may have been activated elsewhere: it "
-      "takes part in no other session for that epoch until that share is "
-      "activated (kagictl key show delivers its certificate) or retired "
-      "(kagictl share retire-pending; docs/rotation.md)"));
+  KAGI_RETURN_IF_ERROR(op.Admit());
+  return op.Begin();
 }
 
 absl::StatusOr<v1::KeyInfo> NodeCore::GetKey(const std::string& key_id_bytes) {
-  KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyId(key_id_bytes));
-  KAGI_ASSIGN_OR_RETURN(SharePtr share, LoadShare(key_id));
+  KAGI_ASSIGN_OR_RETURN(Key32 key_id, KeyIdField(key_id_bytes));
+  KAGI_ASSIGN_OR_RETURN(SharePtr share, shares_.Load(key_id));
   v1::KeyInfo info = DescribeKey(*share);
   KAGI_ASSIGN_OR_RETURN(storage::StoredShare stored,
                         store_->GetActiveShare(key_id));
@@ -789,7 +376,7 @@ std::vector<std::string> NodeCore::StartupReport() {
           key, ")"));
       continue;
     }
-    absl::StatusOr<SharePtr> share = LoadShare(row.key_id);
+    absl::StatusOr<SharePtr> share = shares_.Load(row.key_id);
     if (!share.ok()) {
       out.push_back(absl::StrCat("key ", key, ": ", share.status().message()));
     } else if ((*share)->networks.empty()) {
@@ -819,7 +406,7 @@ absl::StatusOr<v1::ListKeysResponse> NodeCore::ListKeys() {
   for (const storage::ShareRecord& row : rows) {
     if (row.state != storage::ShareState::kActive) continue;
     // A share that does not open fails its own key only.
-    absl::StatusOr<SharePtr> share = LoadShare(row.key_id);
+    absl::StatusOr<SharePtr> share = shares_.Load(row.key_id);
     if (!share.ok()) {
       v1::KeyError* e = out.add_errors();
       e->set_key_id(Str(row.key_id));

@@ -2,22 +2,18 @@
 //
 // NodeCore: one key-share node's behaviour, independent of gRPC (the thin
 // service classes in node_service.h authenticate callers and translate
-// statuses). It owns the node's identity key, its store, the key-encryption
-// key and the session manager.
+// statuses). It owns the node's identity key, its store, its shares
+// (shares.h), its admission (admission.h) and the session manager.
 //
-// Every Start* call: validate the request and build the setup itself
-// (request.h), refuse sessions with a banned party, record the sid0 and claim
-// the request id durably (Store::BeginRequest), run the protocol through the
-// SessionManager, persist the outcome and one audit record in one
-// transaction (Store::FinishRequest), ban the culprit of a class-C abort, and
-// answer.
+// Every Start* call is one Operation through one pipeline (operation.h):
+// setup, expiry, admission, the durable begin (Store::BeginRequest), the
+// protocol run, the activation of what it made, the outcome and its audit
+// record in one transaction (Store::FinishRequest); a refusal before the
+// begin is audited here too, and spends one of the client's refusal tokens.
 //
-// Shares: a new share is stored PENDING (sealed, AAD = share/key id/epoch)
-// as soon as the protocol yields it and before this node's ack leaves, then
-// made ACTIVE after every party acknowledged (the old epoch is RETIRED in the
-// same transaction). Signing: each presignature is recorded CONSUMED
-// durably before its signature share leaves (Store::MarkPresignatureConsumed
-// as the protocol's ConsumeHook).
+// Signing: each presignature is recorded CONSUMED durably before its
+// signature share leaves (Store::MarkPresignatureConsumed as the protocol's
+// ConsumeHook).
 #ifndef KAGI_SERVICES_NODE_NODE_H_
 #define KAGI_SERVICES_NODE_NODE_H_
 
@@ -43,13 +39,16 @@
 #include "libs/protocol/keyshare.h"
 #include "libs/storage/store.h"
 #include "services/node/admin_change.h"
+#include "services/node/admission.h"
 #include "services/node/claim_book.h"
+#include "services/node/clock.h"
 #include "services/node/consume_journal.h"
 #include "services/node/lifecycle_claims.h"
 #include "services/node/payload.h"
 #include "services/node/refusal_limiter.h"
 #include "services/node/request.h"
 #include "services/node/session_manager.h"
+#include "services/node/shares.h"
 
 namespace kagi::node {
 
@@ -59,50 +58,42 @@ using PartyNames = std::map<uint32_t, std::string>;
 
 // CallInfo is what a Start* call reports besides its result: the session's
 // party names, and whether the request reached the store (then its outcome
-// is in the request record and the audit log; otherwise the caller records
-// the refusal with RecordRefusal).
+// is in the request record; otherwise NodeCore audited it as a refusal).
 struct CallInfo {
   PartyNames names;
   bool recorded = false;
 };
 
-// Shares are move-only (they own secrets); the cache hands out shared,
-// immutable ones.
-using SharePtr = std::shared_ptr<const protocol::KeyShare>;
+class Operation;
 
 class NodeCore {
  public:
   // `config` must be validated (transport/config.h). `transport` (and
   // `claims`) must outlive the core. Without a `policy` every signing and
   // administrative request is refused. Without `claims` the node tells no
-  // peer about the request ids it admits (request_claims.h).
+  // peer about the request ids it admits (request_claims.h). Every time of
+  // day the node reads comes from `clock` (RealClock() when null; must
+  // outlive the core).
   static absl::StatusOr<std::unique_ptr<NodeCore>> Create(
       const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
       SecretBytes kek, crypto::Ed25519PrivateKey identity,
       PeerTransport* transport,
       std::shared_ptr<const policy::Policy> policy = nullptr,
-      ClaimTransport* claims = nullptr);
+      ClaimTransport* claims = nullptr, const Clock* clock = nullptr);
   ~NodeCore();
 
   const std::string& name() const { return config_.name(); }
   v1::NodeInfo Info() const;
 
+  // The Start* calls: one Operation each through Perform (operation.h).
+  // ResourceExhausted, unrecorded, while the initiator is over its refusal
+  // budget (refusal_limiter.h).
   absl::StatusOr<v1::KeyInfo> StartDkg(const v1::StartDkgRequest& request,
                                        CallInfo* info);
   absl::StatusOr<v1::StartSignResponse> StartSign(
       const v1::StartSignRequest& request, CallInfo* info);
   absl::StatusOr<v1::KeyInfo> StartReshare(
       const v1::StartReshareRequest& request, CallInfo* info);
-  // RecordRefusal appends an audit record for a request of `client` (the
-  // initiator) refused before it reached the store (bad field, disabled
-  // payload kind, expired, reused request id...): every refusal is on the
-  // record with its reason, and spends one of the client's refusal tokens.
-  void RecordRefusal(absl::string_view operation, absl::string_view request_id,
-                     absl::string_view client, const absl::Status& refusal);
-  // CheckClient: ResourceExhausted while `client` is over its refusal budget
-  // (refusal_limiter.h); writes the summary record of every episode that
-  // has ended.
-  absl::Status CheckClient(absl::string_view client);
   // ReleaseInterruptedClaims, at start-up before serving: every signing
   // request this node claimed "admitted" died with its last process; each is
   // claimed "failed" to the key's other members, so that another signer set
@@ -144,7 +135,7 @@ class NodeCore {
   // the one this store was sealed with: it must open the store's sealed
   // check value, or, before there is one, at least one ACTIVE share (then
   // the check value is written). Run at start-up.
-  absl::Status CheckKek();
+  absl::Status CheckKek() { return shares_.CheckKek(); }
 
   // Deliver: an envelope from the authenticated peer node `from_node`, with
   // the peer's signed audit head (kept as an anchor when it verifies).
@@ -160,33 +151,34 @@ class NodeCore {
   size_t active_sessions() const { return sessions_->active_sessions(); }
 
  private:
+  // The operations of the pipeline (node_dkg.cc, node_sign.cc,
+  // node_reshare.cc; admin_operation.h); nested, so they reach the core's
+  // parts.
+  template <typename Party>
+  class AdminOperation;
+  class DkgOperation;
+  class SignOperation;
+  class ReshareOperation;
+
   NodeCore(const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
-           SecretBytes kek, crypto::Ed25519PrivateKey identity);
+           SecretBytes kek, crypto::Ed25519PrivateKey identity,
+           std::shared_ptr<const policy::Policy> policy, const Clock* clock);
 
-  static constexpr uint32_t kShareRecordVersion = 1;
+  // Perform runs `op` through the pipeline (operation.h).
+  absl::Status Perform(Operation& op, CallInfo* info);
+  // Admitted: the steps before and including the durable begin.
+  absl::Status Admitted(Operation& op);
+  // CheckClient: ResourceExhausted while `client` is over its refusal budget
+  // (refusal_limiter.h); writes the summary record of every episode that
+  // has ended.
+  absl::Status CheckClient(absl::string_view client);
+  // RecordRefusal appends an audit record for a request of `client` (the
+  // initiator) refused before it reached the store (bad field, disabled
+  // payload kind, expired, reused request id...): every refusal is on the
+  // record with its reason, and spends one of the client's refusal tokens.
+  void RecordRefusal(absl::string_view operation, absl::string_view request_id,
+                     absl::string_view client, const absl::Status& refusal);
 
-  // How a DKG or reshare session ended, for Conclude.
-  struct SessionEnd {
-    absl::Status status;
-    const protocol::KeyShare* pending = nullptr;  // null: none made here
-    const protocol::ActivationCertificate* certificate = nullptr;
-    const std::map<uint32_t, protocol::Envelope>* received_acks = nullptr;
-  };
-  // Conclude activates the session's pending share with the certificate the
-  // session assembled and returns the encoded certificate; after an abort it
-  // keeps the share PENDING with the acks received as evidence and returns
-  // the session's error. Without a pending share: the session's status.
-  absl::StatusOr<Bytes> Conclude(const SessionEnd& end);
-  // CheckNoPendingSession refuses a refresh/reshare of `key_id` from
-  // setup.epoch while this node holds a PENDING share of setup.epoch + 1
-  // from an earlier session: a node acknowledges at most one session per
-  // epoch, so two sessions of one epoch can never both be certified.
-  absl::Status CheckNoPendingSession(const protocol::SessionSetup& setup,
-                                     const std::array<uint8_t, 32>& key_id);
-  // OpenShare unseals and decodes a stored share (DataLoss naming the key).
-  absl::StatusOr<protocol::KeyShare> OpenShare(
-      const std::array<uint8_t, 32>& key_id, uint64_t epoch,
-      ByteSpan sealed) const;
   absl::StatusOr<v1::ActivateResponse> ActivateMember(
       const protocol::ActivationCertificate& cert)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(activate_mu_);
@@ -211,14 +203,6 @@ class NodeCore {
                       const std::array<uint8_t, 32>& key_id, uint64_t epoch,
                       const std::string& outcome);
 
-  // LoadShare returns the ACTIVE share of `key_id` (cached after opening).
-  absl::StatusOr<SharePtr> LoadShare(const std::array<uint8_t, 32>& key_id);
-  absl::Status StoreShare(const protocol::KeyShare& share,
-                          storage::ShareState state);
-  // StorePendingShare: hooks that store the party's new share PENDING as
-  // soon as `pending` yields it, before the ack that says it is stored.
-  SessionHooks StorePendingShare(
-      std::function<const protocol::KeyShare*()> pending);
   // NodeOf returns the node name holding `identity_key` ("self" for us).
   std::string NodeOf(const std::array<uint8_t, 32>& identity_key) const;
   // NameOf: NodeOf as a function, "" for a key this node does not know.
@@ -235,6 +219,15 @@ class NodeCore {
                       const absl::Status& outcome, ByteSpan result,
                       Bytes audit_signature,
                       const std::array<uint8_t, 32>* key_id = nullptr);
+  // FinishRecord: the audit record of Finish.
+  storage::AuditEntry FinishRecord(const std::string& request_id,
+                                   const std::string& op,
+                                   const protocol::SessionSetup& setup,
+                                   const absl::Status& outcome,
+                                   const std::array<uint8_t, 32>& key_id);
+  // BanCulprits bans the culprits of a class-C abort in `outcome`.
+  absl::Status BanCulprits(const protocol::SessionSetup& setup,
+                           const absl::Status& outcome);
   v1::KeyInfo DescribeKey(const protocol::KeyShare& share) const;
   // CompletedItems: the items of `request` (a completion another member
   // claims, request_claims.h) if this node's policy would have allowed it
@@ -250,40 +243,18 @@ class NodeCore {
   // and network are ones `share`'s key is bound to.
   absl::StatusOr<DecodedPayload> DecodeWithinBinding(
       const v1::SignRequest& request, const protocol::KeyShare& share) const;
-  // ChangeRule: the policy's bitcoin_change (the default without a policy).
-  chain::PsbtChangeRule ChangeRule() const;
-  // Approvers returns the approvers whose signatures over `digest` verify
-  // under this node's policy (refusing unknown or repeated approvers and
-  // signatures over anything else).
-  absl::StatusOr<std::set<std::string>> Approvers(
-      const std::array<uint8_t, 32>& digest,
-      const google::protobuf::RepeatedPtrField<v1::Approval>& approvals) const;
-  // Admit evaluates the policy for a signing request and returns what
-  // BeginRequest records with it (the decision for the audit log and the
-  // velocity reservation). Callers hold admit_mu_ until BeginRequest, so
-  // that concurrent requests see each other's reservations.
-  absl::StatusOr<storage::Admission> Admit(
-      const policy::RequestFacts& facts, const std::set<std::string>& approvers,
-      const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(admit_mu_);
-  // AdmitAdmin: the same for key creation, refresh and reshare: the
-  // approvals must verify over the admin digest of `change` (which this node
-  // rebuilt itself) and the initiator must be one the policy lists.
-  absl::StatusOr<storage::Admission> AdmitAdmin(
-      const policy::AdminChange& change,
-      const google::protobuf::RepeatedPtrField<v1::Approval>& approvals,
-      const std::string& initiator) const;
 
   const v1::NodeConfig config_;
   std::unique_ptr<storage::Store> store_;
-  const SecretBytes kek_;
   const crypto::Ed25519PrivateKey identity_;
   const std::array<uint8_t, 32> self_key_;
+  const Clock* const clock_;
   std::map<std::array<uint8_t, 32>, std::string> peer_by_key_;
   std::map<std::string, std::array<uint8_t, 32>> peer_key_by_name_;
   std::vector<std::array<uint8_t, 32>> peer_keys_;
   RequestLimits limits_;
-  std::shared_ptr<const policy::Policy> policy_;
-  absl::Mutex admit_mu_;
+  ShareVault shares_;
+  Admitter admission_;
   OsRng rng_;
   std::unique_ptr<SessionManager> sessions_;
   std::unique_ptr<ConsumeJournal> journal_;
@@ -295,8 +266,6 @@ class NodeCore {
   absl::Mutex anchors_mu_;
   std::map<std::string, storage::AuditHead> anchors_
       ABSL_GUARDED_BY(anchors_mu_);
-  absl::Mutex cache_mu_;
-  std::map<std::array<uint8_t, 32>, SharePtr> cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace kagi::node

@@ -51,10 +51,10 @@ class NodeServiceImpl final : public v1::Node::Service {
   absl::Status Authorize(const grpc::ServerContext& ctx) const;
   grpc::Status Reply(const absl::Status& status,
                      const PartyNames& names = {}) const;
-  template <typename Call>
-  auto Recorded(absl::string_view op, absl::string_view request_id,
-                absl::string_view client, const CallInfo* info, Call call) const
-      -> decltype(call());
+  // Handle: authenticate, run `call` (which fills the CallInfo), translate.
+  template <typename Response, typename Call>
+  grpc::Status Handle(const grpc::ServerContext& ctx, Response* resp,
+                      Call call) const;
 
   NodeCore* core_;
   std::set<std::string> gateways_;

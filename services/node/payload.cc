@@ -30,8 +30,8 @@ crypto::ExtendedPublicKey Root(const protocol::KeyShare& share) {
 
 absl::StatusOr<std::vector<uint32_t>> CheckedPath(
     const google::protobuf::RepeatedField<uint32_t>& path,
-    absl::string_view field) {
-  if (static_cast<size_t>(path.size()) > chain::kPsbtMaxPathDepth) {
+    absl::string_view field, size_t max_depth = chain::kPsbtMaxPathDepth) {
+  if (static_cast<size_t>(path.size()) > max_depth) {
     return FieldError(field, "too deep");
   }
   for (uint32_t index : path) {
@@ -199,6 +199,41 @@ absl::Status DecodeEthereum(absl::string_view request_id,
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<protocol::SignItem>> SignItemsFromRequest(
+    const v1::SignRequest& request, const RequestLimits& limits,
+    absl::string_view node) {
+  KAGI_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  KAGI_RETURN_IF_ERROR(Fixed32(request.key_id(), "key_id").status());
+  if (!request.has_payload()) return FieldError("payload", "missing");
+  if (request.payload().kind_case() != v1::SignPayload::kRawDigest) {
+    return FieldError("payload", "unknown payload kind");
+  }
+  if (!limits.allow_raw_digest) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("payload.raw_digest: raw-digest signing is disabled on ",
+                     node, " (config allow_raw_digest)"));
+  }
+  const auto& items = request.payload().raw_digest().items();
+  if (items.empty() ||
+      static_cast<size_t>(items.size()) > limits.max_sign_items) {
+    return FieldError("payload.raw_digest.items",
+                      absl::StrCat("must have 1..", limits.max_sign_items,
+                                   " items, got ", items.size()));
+  }
+  std::vector<protocol::SignItem> out;
+  for (int i = 0; i < items.size(); ++i) {
+    const std::string f = absl::StrCat("payload.raw_digest.items[", i, "]");
+    protocol::SignItem item;
+    KAGI_ASSIGN_OR_RETURN(
+        item.digest, Fixed32(items[i].digest(), absl::StrCat(f, ".digest")));
+    KAGI_ASSIGN_OR_RETURN(item.path,
+                          CheckedPath(items[i].path(), absl::StrCat(f, ".path"),
+                                      protocol::kMaxPathDepth));
+    out.push_back(std::move(item));
+  }
+  return out;
+}
 
 absl::StatusOr<DecodedPayload> DecodePayload(
     const v1::SignRequest& request, const protocol::KeyShare& share,

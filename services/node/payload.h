@@ -1,6 +1,7 @@
 // File: services/node/payload.h
 //
-// What a node decodes from a signing request before it takes part: the
+// What a node decodes from a signing request before it takes part, for
+// every payload kind (raw digests, Bitcoin PSBT, Ethereum transaction): the
 // payload is decoded in full, every digest to sign is computed here (never
 // taken from the caller, except for an explicit raw-digest request), and the
 // facts that policy judges are extracted (destinations, amounts, fee,
@@ -36,6 +37,14 @@ struct DecodedPayload {
   absl::optional<chain::EthTransaction> eth;
   absl::optional<crypto::Point> eth_key;
 };
+
+// SignItemsFromRequest validates a raw-digest SignRequest's shape and returns
+// the items to sign. A raw-digest payload is refused (PermissionDenied
+// naming `node`) unless limits.allow_raw_digest. DecodePayload uses it for
+// the raw_digest kind.
+absl::StatusOr<std::vector<protocol::SignItem>> SignItemsFromRequest(
+    const v1::SignRequest& request, const RequestLimits& limits,
+    absl::string_view node);
 
 // DecodePayload decodes `request`'s payload for the key of `share`; `change`
 // (the policy's bitcoin_change) says which PSBT outputs to the key's own

@@ -16,6 +16,71 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// Raw digests (moved from request_test.cc with the decoding).
+v1::SignRequest RawDigestRequest() {
+  v1::SignRequest r;
+  r.set_request_id("req-1");
+  r.set_key_id(std::string(32, '\x11'));
+  r.set_expiry_unix_seconds(2000000000);
+  v1::DigestItem* item = r.mutable_payload()->mutable_raw_digest()->add_items();
+  item->set_digest(std::string(32, '\x22'));
+  item->add_path(0);
+  item->add_path(5);
+  return r;
+}
+
+RequestLimits AllowRaw() {
+  RequestLimits l;
+  l.allow_raw_digest = true;
+  return l;
+}
+
+std::string RawDigestError(const v1::SignRequest& r, const RequestLimits& l) {
+  return std::string(SignItemsFromRequest(r, l, "node-1").status().message());
+}
+
+TEST(RawDigestTest, OffUnlessConfigured) {
+  absl::StatusOr<std::vector<protocol::SignItem>> refused =
+      SignItemsFromRequest(RawDigestRequest(), RequestLimits{}, "node-1");
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("raw-digest signing is disabled on node-1"));
+  absl::StatusOr<std::vector<protocol::SignItem>> ok =
+      SignItemsFromRequest(RawDigestRequest(), AllowRaw(), "node-1");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  ASSERT_EQ(ok->size(), 1u);
+  EXPECT_EQ((*ok)[0].path, (std::vector<uint32_t>{0, 5}));
+}
+
+TEST(RawDigestTest, EveryMalformedFieldIsNamed) {
+  v1::SignRequest r = RawDigestRequest();
+  r.set_request_id("");
+  EXPECT_THAT(RawDigestError(r, AllowRaw()), HasSubstr("request_id"));
+  r = RawDigestRequest();
+  r.set_request_id("has space");
+  EXPECT_THAT(RawDigestError(r, AllowRaw()), HasSubstr("request_id"));
+  r = RawDigestRequest();
+  r.set_key_id(std::string(31, 'k'));
+  EXPECT_THAT(RawDigestError(r, AllowRaw()), HasSubstr("key_id"));
+  r = RawDigestRequest();
+  r.clear_payload();
+  EXPECT_THAT(RawDigestError(r, AllowRaw()), HasSubstr("payload"));
+  r = RawDigestRequest();
+  r.mutable_payload()->mutable_raw_digest()->mutable_items(0)->set_digest(
+      std::string(33, 'd'));
+  EXPECT_THAT(RawDigestError(r, AllowRaw()), HasSubstr("items[0].digest"));
+  r = RawDigestRequest();
+  r.mutable_payload()->mutable_raw_digest()->mutable_items(0)->add_path(
+      0x80000000u);
+  EXPECT_THAT(RawDigestError(r, AllowRaw()), HasSubstr("hardened"));
+  r = RawDigestRequest();
+  for (int i = 0; i < 64; ++i) {
+    *r.mutable_payload()->mutable_raw_digest()->add_items() =
+        r.payload().raw_digest().items(0);
+  }
+  EXPECT_THAT(RawDigestError(r, AllowRaw()), HasSubstr("1..64 items"));
+}
+
 constexpr char kToken[] = "0xdAC17F958D2ee523a2206206994597C13D831ec7";
 constexpr char kRecipient[] = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 const chain::PsbtChangeRule kChange;  // the default: m/1/i, i < 10000

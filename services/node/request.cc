@@ -18,17 +18,6 @@ absl::Status FieldError(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
-absl::StatusOr<Key32> Fixed32(const std::string& bytes,
-                              absl::string_view field) {
-  if (bytes.size() != 32) {
-    return FieldError(field,
-                      absl::StrCat("must be 32 bytes, got ", bytes.size()));
-  }
-  Key32 out;
-  std::copy(bytes.begin(), bytes.end(), out.begin());
-  return out;
-}
-
 bool IsKnown(const Key32& key, const Key32& self,
              const std::vector<Key32>& known) {
   return key == self ||
@@ -58,6 +47,17 @@ absl::StatusOr<std::vector<Key32>> PartyKeys(
 
 }  // namespace
 
+absl::StatusOr<Key32> Fixed32(const std::string& bytes,
+                              absl::string_view field) {
+  if (bytes.size() != 32) {
+    return FieldError(field,
+                      absl::StrCat("must be 32 bytes, got ", bytes.size()));
+  }
+  Key32 out;
+  std::copy(bytes.begin(), bytes.end(), out.begin());
+  return out;
+}
+
 absl::Status ValidateRequestId(absl::string_view id) {
   if (id.empty() || id.size() > 128) {
     return FieldError("request_id", "must be 1..128 characters");
@@ -84,52 +84,6 @@ absl::Status CheckExpiry(uint64_t expiry, absl::Time now,
         absl::StrCat("more than ", absl::FormatDuration(max_ahead), " ahead"));
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::vector<protocol::SignItem>> SignItemsFromRequest(
-    const v1::SignRequest& request, const RequestLimits& limits,
-    absl::string_view node) {
-  KAGI_RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
-  KAGI_RETURN_IF_ERROR(Fixed32(request.key_id(), "key_id").status());
-  if (!request.has_payload()) return FieldError("payload", "missing");
-  switch (request.payload().kind_case()) {
-    case v1::SignPayload::kRawDigest:
-      break;
-    default:
-      return FieldError("payload", "unknown payload kind");
-  }
-  if (!limits.allow_raw_digest) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("payload.raw_digest: raw-digest signing is disabled on ",
-                     node, " (config allow_raw_digest)"));
-  }
-  const auto& items = request.payload().raw_digest().items();
-  if (items.empty() ||
-      static_cast<size_t>(items.size()) > limits.max_sign_items) {
-    return FieldError("payload.raw_digest.items",
-                      absl::StrCat("must have 1..", limits.max_sign_items,
-                                   " items, got ", items.size()));
-  }
-  std::vector<protocol::SignItem> out;
-  for (int i = 0; i < items.size(); ++i) {
-    const std::string f = absl::StrCat("payload.raw_digest.items[", i, "]");
-    protocol::SignItem item;
-    KAGI_ASSIGN_OR_RETURN(
-        item.digest, Fixed32(items[i].digest(), absl::StrCat(f, ".digest")));
-    if (static_cast<size_t>(items[i].path_size()) > protocol::kMaxPathDepth) {
-      return FieldError(absl::StrCat(f, ".path"), "too deep");
-    }
-    for (uint32_t index : items[i].path()) {
-      if (index >= crypto::kBip32HardenedBit) {
-        return FieldError(absl::StrCat(f, ".path"),
-                          "hardened index: only public (non-hardened) "
-                          "derivation is possible for a threshold key");
-      }
-      item.path.push_back(index);
-    }
-    out.push_back(std::move(item));
-  }
-  return out;
 }
 
 std::array<uint8_t, 32> DkgRequestDigest(const v1::StartDkgRequest& r) {

@@ -48,6 +48,10 @@ struct RequestLimits {
   size_t max_eth_tx_bytes = 128u << 10;
 };
 
+// Fixed32: a 32-byte field (InvalidArgument naming `field` otherwise).
+absl::StatusOr<std::array<uint8_t, 32>> Fixed32(const std::string& bytes,
+                                                absl::string_view field);
+
 // ValidateRequestId: 1..128 printable ASCII characters.
 absl::Status ValidateRequestId(absl::string_view request_id);
 
@@ -55,13 +59,6 @@ absl::Status ValidateRequestId(absl::string_view request_id);
 // `max_ahead` later.
 absl::Status CheckExpiry(uint64_t expiry_unix_seconds, absl::Time now,
                          absl::Duration max_ahead);
-
-// SignItemsFromRequest validates a SignRequest's shape and payload kind and
-// returns the items to sign. A raw-digest payload is refused (PermissionDenied
-// naming `node`) unless limits.allow_raw_digest.
-absl::StatusOr<std::vector<protocol::SignItem>> SignItemsFromRequest(
-    const v1::SignRequest& request, const RequestLimits& limits,
-    absl::string_view node);
 
 // DkgRequestDigest / ReshareRequestDigest bind a request id to one key
 // creation / refresh / reshare in the node's request records: over the Start

@@ -1,11 +1,11 @@
 // Fuzz target: a node's request handling, from the protobuf bytes of a
 // StartSignRequest (what the gateway sends kagi.v1.Node.StartSign) down to
-// the admission decision, as the service handler runs it: CheckClient,
-// NodeCore::StartSign, RecordRefusal for a refusal that did not reach the
-// store. node-1 of a 2-of-3 cluster runs with a real SQLite store in a
-// temporary directory, one ACTIVE key (fixtures.h NodeKey) and a policy;
-// its peers are unreachable, so an admitted request ends when its signing
-// session cannot send round 1.
+// the admission decision, as the service handler runs it:
+// NodeCore::StartSign (which checks the client's refusal budget and audits
+// a refusal that did not reach the store itself). node-1 of a 2-of-3 cluster
+// runs with a real SQLite store in a temporary directory, one ACTIVE key
+// (fixtures.h NodeKey) and a policy; its peers are unreachable, so an admitted
+// request ends when its signing session cannot send round 1.
 //
 // The first byte is a set of flags that let the fuzzer past what it cannot
 // forge: bit 0 sets the fixture's key id, bit 1 an expiry an hour from now,
@@ -213,11 +213,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (flags & 4) r.set_request_id(absl::StrCat(r.request_id(), "-", runs));
   if (flags & 8) fuzz::Approve(flags, r);
   node::CallInfo info;
-  absl::Status s = node->core().CheckClient(request.initiator());
-  if (s.ok()) s = node->core().StartSign(request, &info).status();
-  if (!s.ok() && !info.recorded) {
-    node->core().RecordRefusal("sign", r.request_id(), request.initiator(), s);
-  }
+  const absl::Status s = node->core().StartSign(request, &info).status();
   fuzz::ExpectNodeStatus(s, "StartSign");
   static const bool verbose = std::getenv("KAGI_FUZZ_VERBOSE") != nullptr;
   if (verbose) std::fprintf(stderr, "StartSign: %s\n", s.ToString().c_str());
