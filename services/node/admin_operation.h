@@ -54,6 +54,8 @@ class NodeCore::AdminOperation : public Operation {
         protocol::Sid0(setup_), storage::Durability::kSynced, &admission_);
   }
 
+  void Release() override { claim_.reset(); }
+
   absl::Status Run() override {
     signer_.emplace(SelfId(setup_, core_.self_key_), core_.identity_);
     absl::StatusOr<std::unique_ptr<Party>> party = CreateParty(*signer_);
@@ -108,6 +110,7 @@ class NodeCore::AdminOperation : public Operation {
   policy::AdminChange change_;
   storage::Admission admission_;
   std::optional<SessionSigner> signer_;
+  std::unique_ptr<LifecycleClaims::Claim> claim_;  // the request's, the key's
   std::unique_ptr<Party> party_;  // null until the session starts
   SharePtr fresh_;                // the new ACTIVE share, if any
   Bytes certificate_;

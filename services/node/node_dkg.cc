@@ -60,7 +60,6 @@ class NodeCore::DkgOperation final
   }
 
   const v1::StartDkgRequest& request_;
-  std::unique_ptr<LifecycleClaims::Claim> claim_;
 };
 
 absl::StatusOr<v1::KeyInfo> NodeCore::StartDkg(

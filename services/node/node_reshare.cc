@@ -92,7 +92,6 @@ class NodeCore::ReshareOperation final
 
   const v1::StartReshareRequest& request_;
   std::array<uint8_t, 32> key_id_{};
-  std::unique_ptr<LifecycleClaims::Claim> claim_;
   SharePtr old_;  // null for a node joining the committee
 };
 

@@ -58,6 +58,10 @@ class Operation {
   virtual absl::Status Activate(const absl::Status& run) = 0;
   // Finish: records `outcome`; returns it (or the storage error).
   virtual absl::Status Finish(const absl::Status& outcome) = 0;
+  // Release: a refused operation lets go of what it holds (the key's
+  // lifecycle claim) before its refusal is audited, so that the audit
+  // write does not hold up the key's other requests.
+  virtual void Release() {}
 };
 
 // SessionSigner signs envelopes with the node's identity key as one party id
