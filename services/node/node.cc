@@ -18,6 +18,34 @@ namespace {
 
 using Key32 = std::array<uint8_t, 32>;
 
+RefusalLimits RefusalLimitsOf(const v1::LimitsConfig& limits) {
+  RefusalLimits out;
+  if (limits.refusals_per_second() != 0) {
+    out.per_second = limits.refusals_per_second();
+  }
+  if (limits.refusal_burst() != 0) out.burst = limits.refusal_burst();
+  return out;
+}
+
+SessionOptions SessionOptionsOf(const v1::NodeConfig& config,
+                                size_t max_sign_items) {
+  const v1::LimitsConfig& limits = config.limits();
+  SessionOptions options;
+  if (limits.round_timeout_ms() != 0) {
+    options.round_timeout = absl::Milliseconds(limits.round_timeout_ms());
+  }
+  if (limits.max_sessions() != 0) options.max_sessions = limits.max_sessions();
+  if (limits.max_message_bytes() != 0) {
+    options.max_payload_bytes = limits.max_message_bytes();
+  }
+  // A peer may be ahead of this node by every session it runs at once.
+  options.max_waiting_sessions_per_peer = options.max_sessions;
+  options.shape =
+      protocol::WorstShape(static_cast<uint32_t>(config.peers_size() + 1),
+                           static_cast<uint32_t>(max_sign_items));
+  return options;
+}
+
 }  // namespace
 
 absl::StatusOr<Key32> KeyIdField(const std::string& bytes) {
@@ -56,14 +84,25 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
   std::unique_ptr<NodeCore> core(
       new NodeCore(config, std::move(store), std::move(kek),
                    std::move(identity), std::move(policy), clock));
-  RefusalLimits refusal_limits;
-  if (config.limits().refusals_per_second() != 0) {
-    refusal_limits.per_second = config.limits().refusals_per_second();
+  core->refusals_ =
+      std::make_unique<RefusalLimiter>(RefusalLimitsOf(config.limits()));
+  KAGI_ASSIGN_OR_RETURN(auto keys, core->AddPeers(config));
+  core->limits_.allow_raw_digest = config.allow_raw_digest();
+  if (config.limits().max_sign_items() != 0) {
+    core->limits_.max_sign_items = config.limits().max_sign_items();
   }
-  if (config.limits().refusal_burst() != 0) {
-    refusal_limits.burst = config.limits().refusal_burst();
-  }
-  core->refusals_ = std::make_unique<RefusalLimiter>(refusal_limits);
+  core->sessions_ = std::make_unique<SessionManager>(
+      transport, std::move(keys),
+      SessionOptionsOf(config, core->limits_.max_sign_items));
+  core->journal_ = std::make_unique<ConsumeJournal>(core->store_.get());
+  // Every record this node appends signs the new chain head.
+  core->store_->SetAuditKey(&core->identity_);
+  core->claim_book_ = std::make_unique<ClaimBook>(core->ClaimBookNode(claims));
+  return core;
+}
+
+absl::StatusOr<std::map<std::string, Key32>> NodeCore::AddPeers(
+    const v1::NodeConfig& config) {
   std::map<std::string, Key32> keys;
   for (const v1::PeerConfig& peer : config.peers()) {
     absl::StatusOr<Bytes> raw = HexDecode(peer.identity_public_key());
@@ -73,63 +112,40 @@ absl::StatusOr<std::unique_ptr<NodeCore>> NodeCore::Create(
     }
     Key32 k;
     std::copy(raw->begin(), raw->end(), k.begin());
-    if (k == core->self_key_) {
+    if (k == self_key_) {
       return absl::InvalidArgumentError(
           absl::StrCat("peers.", peer.name(),
                        ".identity_public_key: is this node's own key"));
     }
     keys[peer.name()] = k;
-    core->peer_by_key_[k] = peer.name();
-    core->peer_key_by_name_[peer.name()] = k;
-    core->peer_keys_.push_back(k);
+    peer_by_key_[k] = peer.name();
+    peer_key_by_name_[peer.name()] = k;
+    peer_keys_.push_back(k);
   }
-  core->limits_.allow_raw_digest = config.allow_raw_digest();
-  if (config.limits().max_sign_items() != 0) {
-    core->limits_.max_sign_items = config.limits().max_sign_items();
-  }
-  SessionOptions options;
-  if (config.limits().round_timeout_ms() != 0) {
-    options.round_timeout =
-        absl::Milliseconds(config.limits().round_timeout_ms());
-  }
-  if (config.limits().max_sessions() != 0) {
-    options.max_sessions = config.limits().max_sessions();
-  }
-  if (config.limits().max_message_bytes() != 0) {
-    options.max_payload_bytes = config.limits().max_message_bytes();
-  }
-  // A peer may be ahead of this node by every session it runs at once.
-  options.max_waiting_sessions_per_peer = options.max_sessions;
-  options.shape =
-      protocol::WorstShape(static_cast<uint32_t>(config.peers_size() + 1),
-                           static_cast<uint32_t>(core->limits_.max_sign_items));
-  core->sessions_ =
-      std::make_unique<SessionManager>(transport, std::move(keys), options);
-  core->journal_ = std::make_unique<ConsumeJournal>(core->store_.get());
-  // Every record this node appends signs the new chain head.
-  core->store_->SetAuditKey(&core->identity_);
-  NodeCore* c = core.get();
+  return keys;
+}
+
+ClaimBook::Node NodeCore::ClaimBookNode(ClaimTransport* claims) {
   ClaimBook::Node book;
-  book.name = config.name();
-  book.store = c->store_.get();
-  book.identity = &c->identity_;
+  book.name = config_.name();
+  book.store = store_.get();
+  book.identity = &identity_;
   book.transport = claims;
-  book.name_of = c->NameOf();
-  book.load_share = [c](const Key32& key_id) {
-    return c->shares_.Load(key_id);
+  book.name_of = NameOf();
+  book.load_share = [this](const Key32& key_id) {
+    return shares_.Load(key_id);
   };
-  book.completed_items = [c](const v1::SignRequest& request,
+  book.completed_items = [this](const v1::SignRequest& request,
+                                const protocol::KeyShare& share) {
+    return CompletedItems(request, share);
+  };
+  book.signed_items = [this](const v1::SignRequest& request,
                              const protocol::KeyShare& share) {
-    return c->CompletedItems(request, share);
-  };
-  book.signed_items = [c](const v1::SignRequest& request,
-                          const protocol::KeyShare& share) {
-    return c->SignedItems(request, share);
+    return SignedItems(request, share);
   };
   // A completion carries its request: room for a few of the largest.
-  book.max_inflight_bytes_per_peer = 4 * c->limits_.max_psbt_bytes;
-  c->claim_book_ = std::make_unique<ClaimBook>(std::move(book));
-  return core;
+  book.max_inflight_bytes_per_peer = 4 * limits_.max_psbt_bytes;
+  return book;
 }
 
 v1::NodeInfo NodeCore::Info() const {
@@ -194,11 +210,11 @@ v1::KeyInfo NodeCore::DescribeKey(const protocol::KeyShare& share) const {
   return info;
 }
 
-absl::Status NodeCore::Finish(const std::string& request_id,
-                              const std::string& op,
-                              const protocol::SessionSetup& setup,
-                              const absl::Status& outcome, ByteSpan result,
-                              Bytes audit_signature, const Key32* key_id) {
+storage::AuditEntry NodeCore::FinishRecord(const std::string& request_id,
+                                           const std::string& op,
+                                           const protocol::SessionSetup& setup,
+                                           const absl::Status& outcome,
+                                           const Key32& key_id) {
   std::vector<std::string> parties;
   for (const protocol::PartyInfo& p : setup.parties) {
     parties.push_back(absl::StrCat(p.id, "=", NodeOf(p.identity_key)));
@@ -207,31 +223,56 @@ absl::Status NodeCore::Finish(const std::string& request_id,
   audit.unix_time = clock_->UnixSeconds();
   audit.operation = op;
   audit.request_id = request_id;
-  audit.parties = absl::StrCat(
-      "key ", HexEncode(key_id != nullptr ? *key_id : setup.key_id), " epoch ",
-      setup.epoch, " parties ", absl::StrJoin(parties, ","));
+  audit.parties =
+      absl::StrCat("key ", HexEncode(key_id), " epoch ", setup.epoch,
+                   " parties ", absl::StrJoin(parties, ","));
+  audit.anchors = SessionAnchors(setup);
   if (outcome.ok()) {
     audit.outcome = "ok";
-  } else {
-    audit.outcome = absl::StrCat(absl::StatusCodeToString(outcome.code()), ": ",
-                                 outcome.message());
-    if (std::optional<AbortInfo> info = GetAbortInfo(outcome)) {
-      std::vector<std::string> culprits;
-      for (uint32_t c : info->culprits) {
-        const protocol::PartyInfo* p = setup.Party(c);
-        culprits.push_back(p == nullptr ? absl::StrCat(c)
-                                        : NodeOf(p->identity_key));
-      }
-      absl::StrAppend(
-          &audit.outcome, " [class ", AbortClassName(info->abort_class),
-          culprits.empty()
-              ? ", no culprit"
-              : absl::StrCat(", culprits ", absl::StrJoin(culprits, ",")),
-          "]");
-    }
+    return audit;
   }
+  audit.outcome = absl::StrCat(absl::StatusCodeToString(outcome.code()), ": ",
+                               outcome.message());
+  if (std::optional<AbortInfo> info = GetAbortInfo(outcome)) {
+    std::vector<std::string> culprits;
+    for (uint32_t c : info->culprits) {
+      const protocol::PartyInfo* p = setup.Party(c);
+      culprits.push_back(p == nullptr ? absl::StrCat(c)
+                                      : NodeOf(p->identity_key));
+    }
+    absl::StrAppend(
+        &audit.outcome, " [class ", AbortClassName(info->abort_class),
+        culprits.empty()
+            ? ", no culprit"
+            : absl::StrCat(", culprits ", absl::StrJoin(culprits, ",")),
+        "]");
+  }
+  return audit;
+}
+
+absl::Status NodeCore::BanCulprits(const protocol::SessionSetup& setup,
+                                   const absl::Status& outcome) {
+  std::optional<AbortInfo> info = GetAbortInfo(outcome);
+  if (!info.has_value() || info->abort_class != AbortClass::kBan) {
+    return absl::OkStatus();
+  }
+  for (uint32_t c : info->culprits) {
+    const protocol::PartyInfo* p = setup.Party(c);
+    if (p == nullptr) continue;
+    KAGI_RETURN_IF_ERROR(store_->AddBan(p->identity_key, outcome.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NodeCore::Finish(const std::string& request_id,
+                              const std::string& op,
+                              const protocol::SessionSetup& setup,
+                              const absl::Status& outcome, ByteSpan result,
+                              Bytes audit_signature, const Key32* key_id) {
+  storage::AuditEntry audit =
+      FinishRecord(request_id, op, setup, outcome,
+                   key_id != nullptr ? *key_id : setup.key_id);
   audit.signature = std::move(audit_signature);
-  audit.anchors = SessionAnchors(setup);
   KAGI_RETURN_IF_ERROR(
       store_
           ->FinishRequest(request_id,
@@ -241,16 +282,7 @@ absl::Status NodeCore::Finish(const std::string& request_id,
                           op == "sign" ? storage::Durability::kCrashSafe
                                        : storage::Durability::kSynced)
           .status());
-  if (std::optional<AbortInfo> info = GetAbortInfo(outcome)) {
-    if (info->abort_class == AbortClass::kBan) {
-      for (uint32_t c : info->culprits) {
-        const protocol::PartyInfo* p = setup.Party(c);
-        if (p == nullptr) continue;
-        KAGI_RETURN_IF_ERROR(
-            store_->AddBan(p->identity_key, outcome.message()));
-      }
-    }
-  }
+  KAGI_RETURN_IF_ERROR(BanCulprits(setup, outcome));
   return outcome;
 }
 
@@ -325,6 +357,7 @@ void NodeCore::RecordRefusal(absl::string_view operation,
 absl::Status NodeCore::Perform(Operation& op, CallInfo* info) {
   KAGI_RETURN_IF_ERROR(CheckClient(op.client()));
   if (absl::Status admitted = Admitted(op); !admitted.ok()) {
+    op.Release();
     RecordRefusal(op.name(), op.request_id(), op.client(), admitted);
     return admitted;
   }

@@ -164,6 +164,13 @@ class NodeCore {
            SecretBytes kek, crypto::Ed25519PrivateKey identity,
            std::shared_ptr<const policy::Policy> policy, const Clock* clock);
 
+  // AddPeers takes the configured peers' identity keys (refusing a
+  // malformed one or this node's own); returns them by node name.
+  absl::StatusOr<std::map<std::string, std::array<uint8_t, 32>>> AddPeers(
+      const v1::NodeConfig& config);
+  // ClaimBookNode: what the claim book needs of this node.
+  ClaimBook::Node ClaimBookNode(ClaimTransport* claims);
+
   // Perform runs `op` through the pipeline (operation.h).
   absl::Status Perform(Operation& op, CallInfo* info);
   // Admitted: the steps before and including the durable begin.

@@ -48,61 +48,29 @@ const volatile sig_atomic_t* StopOnSignals() {
   return &g_stop;
 }
 
-absl::Status ServeNode(const std::string& config_path,
-                       const TransportDecorator& decorate,
-                       const volatile sig_atomic_t* stop,
-                       const ServeOptions& options) {
-  KAGI_ASSIGN_OR_RETURN(v1::NodeConfig config,
-                        transport::LoadNodeConfig(config_path));
-  KAGI_RETURN_IF_ERROR(transport::CheckNodeConfigFiles(config));
-  absl::StatusOr<SecretBytes> kek =
-      config.has_seal_key_file()
-          ? storage::LoadKek(config.seal_key_file())
-          : storage::LoadKekFromEnv(config.seal_key_env());
-  KAGI_RETURN_IF_ERROR(kek.status());
-  KAGI_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey identity,
-                        transport::LoadIdentityKey(config.identity_key_file()));
-  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteStore> store,
-                        storage::SqliteStore::Open(config.storage_path()));
-  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<GrpcPeerTransport> grpc_peers,
-                        GrpcPeerTransport::Create(config));
-  // Also the claims' transport (request_claims.h): the same channels, owned
-  // by `peers`, decorated or not.
-  GrpcPeerTransport* grpc_raw = grpc_peers.get();
-  std::unique_ptr<PeerTransport> peers = std::move(grpc_peers);
-  if (decorate) {
-    KAGI_ASSIGN_OR_RETURN(peers, decorate(config, std::move(peers)));
+namespace {
+
+// LoadPolicy: the policy is validated as a whole: a node whose policy does
+// not load does not start. Without one (null) it starts and refuses every
+// request.
+absl::StatusOr<std::shared_ptr<const policy::Policy>> LoadPolicy(
+    const v1::NodeConfig& config) {
+  if (config.policy_file().empty()) return nullptr;
+  v1::Policy proto;
+  KAGI_RETURN_IF_ERROR(transport::LoadTextProto(config.policy_file(), &proto));
+  absl::StatusOr<policy::Policy> loaded =
+      policy::Policy::FromProto(std::move(proto));
+  if (!loaded.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(config.policy_file(), ": ", loaded.status().message()));
   }
-  // The policy is validated as a whole: a node whose policy does not load
-  // does not start. Without one it starts and refuses every request.
-  std::shared_ptr<const policy::Policy> policy;
-  if (!config.policy_file().empty()) {
-    v1::Policy proto;
-    KAGI_RETURN_IF_ERROR(
-        transport::LoadTextProto(config.policy_file(), &proto));
-    absl::StatusOr<policy::Policy> loaded =
-        policy::Policy::FromProto(std::move(proto));
-    if (!loaded.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(config.policy_file(), ": ", loaded.status().message()));
-    }
-    policy = std::make_shared<const policy::Policy>(*std::move(loaded));
-  }
-  KAGI_ASSIGN_OR_RETURN(
-      std::unique_ptr<NodeCore> core,
-      NodeCore::Create(config, std::move(store), *std::move(kek),
-                       std::move(identity), peers.get(), std::move(policy),
-                       grpc_raw));
-  KAGI_RETURN_IF_ERROR(core->CheckKek());
-  // Nothing is served over a log that does not verify (unless the operator
-  // accepted exactly its break).
-  KAGI_ASSIGN_OR_RETURN(std::string audit_note,
-                        core->CheckAuditLog(options.accept_audit_break_at));
-  grpc_raw->SetAuditHeads([c = core.get()] { return c->LatestAuditHead(); });
-  // Before serving: signing sessions that died with the last process.
-  for (const std::string& line : core->ReleaseInterruptedClaims()) {
-    std::cout << "kagi-node " << config.name() << ": " << line << std::endl;
-  }
+  return std::make_shared<const policy::Policy>(*std::move(loaded));
+}
+
+// Serve: the node's gRPC services on its mTLS port until `stop`.
+absl::Status Serve(const v1::NodeConfig& config, NodeCore* core,
+                   const std::string& audit_note,
+                   const volatile sig_atomic_t* stop) {
   const transport::TlsFiles tls{config.tls().cert_file(),
                                 config.tls().key_file(),
                                 config.tls().ca_file()};
@@ -113,8 +81,8 @@ absl::Status ServeNode(const std::string& config_path,
   KAGI_RETURN_IF_ERROR(transport::CheckOwnCertificate(
       tls, transport::Role::kNode, config.name()));
 
-  NodeServiceImpl node_service(core.get(), config);
-  PeerServiceImpl peer_service(core.get(), config);
+  NodeServiceImpl node_service(core, config);
+  PeerServiceImpl peer_service(core, config);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   // A second process on the same port is an error, not a silent co-listener.
@@ -144,6 +112,53 @@ absl::Status ServeNode(const std::string& config_path,
   server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
   server->Wait();
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ServeNode(const std::string& config_path,
+                       const TransportDecorator& decorate,
+                       const volatile sig_atomic_t* stop,
+                       const ServeOptions& options) {
+  KAGI_ASSIGN_OR_RETURN(v1::NodeConfig config,
+                        transport::LoadNodeConfig(config_path));
+  KAGI_RETURN_IF_ERROR(transport::CheckNodeConfigFiles(config));
+  absl::StatusOr<SecretBytes> kek =
+      config.has_seal_key_file()
+          ? storage::LoadKek(config.seal_key_file())
+          : storage::LoadKekFromEnv(config.seal_key_env());
+  KAGI_RETURN_IF_ERROR(kek.status());
+  KAGI_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey identity,
+                        transport::LoadIdentityKey(config.identity_key_file()));
+  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<storage::SqliteStore> store,
+                        storage::SqliteStore::Open(config.storage_path()));
+  KAGI_ASSIGN_OR_RETURN(std::unique_ptr<GrpcPeerTransport> grpc_peers,
+                        GrpcPeerTransport::Create(config));
+  // Also the claims' transport (request_claims.h): the same channels, owned
+  // by `peers`, decorated or not.
+  GrpcPeerTransport* grpc_raw = grpc_peers.get();
+  std::unique_ptr<PeerTransport> peers = std::move(grpc_peers);
+  if (decorate) {
+    KAGI_ASSIGN_OR_RETURN(peers, decorate(config, std::move(peers)));
+  }
+  KAGI_ASSIGN_OR_RETURN(std::shared_ptr<const policy::Policy> policy,
+                        LoadPolicy(config));
+  KAGI_ASSIGN_OR_RETURN(
+      std::unique_ptr<NodeCore> core,
+      NodeCore::Create(config, std::move(store), *std::move(kek),
+                       std::move(identity), peers.get(), std::move(policy),
+                       grpc_raw));
+  KAGI_RETURN_IF_ERROR(core->CheckKek());
+  // Nothing is served over a log that does not verify (unless the operator
+  // accepted exactly its break).
+  KAGI_ASSIGN_OR_RETURN(std::string audit_note,
+                        core->CheckAuditLog(options.accept_audit_break_at));
+  grpc_raw->SetAuditHeads([c = core.get()] { return c->LatestAuditHead(); });
+  // Before serving: signing sessions that died with the last process.
+  for (const std::string& line : core->ReleaseInterruptedClaims()) {
+    std::cout << "kagi-node " << config.name() << ": " << line << std::endl;
+  }
+  return Serve(config, core.get(), audit_note, stop);
 }
 
 }  // namespace kagi::node
