@@ -40,7 +40,7 @@ bool IsMember(const protocol::ActivationView& view, const Key32& self) {
 void NodeCore::AuditLifecycle(absl::string_view operation, const Key32& key_id,
                               uint64_t epoch, const std::string& outcome) {
   storage::AuditEntry audit;
-  audit.unix_time = clock_->UnixSeconds();
+  audit.unix_time = absl::ToUnixSeconds(clock_->Now());
   audit.operation = std::string(operation);
   audit.parties = absl::StrCat("key ", HexEncode(key_id), " epoch ", epoch);
   audit.outcome = outcome;

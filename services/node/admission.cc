@@ -79,7 +79,7 @@ absl::StatusOr<storage::Admission> Admitter::Judged(
 absl::StatusOr<storage::Admission> Admitter::AdmitSign(
     const policy::RequestFacts& facts, const std::set<std::string>& approvers,
     const std::string& request_id) {
-  const int64_t now = clock_->UnixSeconds();
+  const int64_t now = absl::ToUnixSeconds(clock_->Now());
   KAGI_ASSIGN_OR_RETURN(policy::VelocityUsed used,
                         UsedVelocity(facts, now, request_id));
   const policy::Decision decision = policy_->Evaluate(facts, approvers, used);
@@ -105,7 +105,7 @@ absl::StatusOr<storage::Admission> Admitter::AdmitAdmin(
       policy_->EvaluateAdmin(approvers, initiator);
   KAGI_ASSIGN_OR_RETURN(storage::Admission admission,
                         Judged(decision, operation, change.request_id, summary,
-                               clock_->UnixSeconds()));
+                               absl::ToUnixSeconds(clock_->Now())));
   admission.initiator = initiator;  // GetRequestStatus answers only it
   return admission;
 }

@@ -18,11 +18,11 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "kagi/v1/common.pb.h"
+#include "libs/base/clock.h"
 #include "libs/chain/psbt_signer.h"
 #include "libs/policy/policy.h"
 #include "libs/policy/request_digest.h"
 #include "libs/storage/store.h"
-#include "services/node/clock.h"
 
 namespace kagi::node {
 

@@ -32,7 +32,7 @@ absl::StatusOr<std::string> NodeCore::CheckAuditLog(
     // rebuilt from them, and the override pins the records it accepts.
     KAGI_RETURN_IF_ERROR(store_->RestoreSignedRows(log));
     const storage::AuditEntry override_record = storage::AuditOverrideRecord(
-        log, clock_->UnixSeconds(),
+        log, absl::ToUnixSeconds(clock_->Now()),
         absl::StrCat("operator started the node over a broken audit log "
                      "(--accept-audit-break-at ",
                      *seq, "): ", broken.message(),

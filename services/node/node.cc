@@ -18,6 +18,12 @@ namespace {
 
 using Key32 = std::array<uint8_t, 32>;
 
+// SystemTime: the production clock, one for the process.
+const Clock* SystemTime() {
+  static const SystemClock* clock = new SystemClock;
+  return clock;
+}
+
 RefusalLimits RefusalLimitsOf(const v1::LimitsConfig& limits) {
   RefusalLimits out;
   if (limits.refusals_per_second() != 0) {
@@ -70,7 +76,7 @@ NodeCore::NodeCore(const v1::NodeConfig& config,
       store_(std::move(store)),
       identity_(std::move(identity)),
       self_key_(identity_.PublicKey()),
-      clock_(clock != nullptr ? clock : RealClock()),
+      clock_(clock != nullptr ? clock : SystemTime()),
       shares_(config.name(), store_.get(), std::move(kek)),
       admission_(config.name(), std::move(policy), store_.get(), clock_) {}
 
@@ -220,7 +226,7 @@ storage::AuditEntry NodeCore::FinishRecord(const std::string& request_id,
     parties.push_back(absl::StrCat(p.id, "=", NodeOf(p.identity_key)));
   }
   storage::AuditEntry audit;
-  audit.unix_time = clock_->UnixSeconds();
+  audit.unix_time = absl::ToUnixSeconds(clock_->Now());
   audit.operation = op;
   audit.request_id = request_id;
   audit.parties =
@@ -344,7 +350,7 @@ void NodeCore::RecordRefusal(absl::string_view operation,
                              const absl::Status& refusal) {
   refusals_->Refused(client, clock_->Now());
   storage::AuditEntry audit;
-  audit.unix_time = clock_->UnixSeconds();
+  audit.unix_time = absl::ToUnixSeconds(clock_->Now());
   audit.operation = std::string(operation);
   audit.request_id = std::string(request_id.substr(0, 128));
   audit.outcome =

@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "kagi/v1/config.pb.h"
 #include "kagi/v1/node.pb.h"
+#include "libs/base/clock.h"
 #include "libs/base/rng.h"
 #include "libs/base/secret.h"
 #include "libs/crypto/evp.h"
@@ -41,7 +42,6 @@
 #include "services/node/admin_change.h"
 #include "services/node/admission.h"
 #include "services/node/claim_book.h"
-#include "services/node/clock.h"
 #include "services/node/consume_journal.h"
 #include "services/node/lifecycle_claims.h"
 #include "services/node/payload.h"
@@ -72,8 +72,10 @@ class NodeCore {
   // `claims`) must outlive the core. Without a `policy` every signing and
   // administrative request is refused. Without `claims` the node tells no
   // peer about the request ids it admits (request_claims.h). Every time of
-  // day the node reads comes from `clock` (RealClock() when null; must
-  // outlive the core).
+  // day the node reads comes from `clock` (the system clock when null; must
+  // outlive the core; libs/base/clock.h): request expiry, policy velocity
+  // windows, refusal budgets, audit record times. Network waits (round
+  // timeouts, RPC deadlines) are not time of day and stay on absl::Now().
   static absl::StatusOr<std::unique_ptr<NodeCore>> Create(
       const v1::NodeConfig& config, std::unique_ptr<storage::Store> store,
       SecretBytes kek, crypto::Ed25519PrivateKey identity,

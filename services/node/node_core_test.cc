@@ -2,7 +2,7 @@
 // runs over the real SQLite store in a temporary file (":memory:" is
 // refused: the store needs WAL), a fake peer
 // transport that records what it is asked to send and reaches nobody, and
-// a FakeClock. Each refusal path of the pipeline (operation.h) is driven
+// a ManualClock. Each refusal path of the pipeline (operation.h) is driven
 // once, and each refusal is checked to be on the node's own audit record.
 #include <stdlib.h>
 
@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/base/clock.h"
 #include "libs/policy/approval.h"
 #include "libs/policy/request_digest.h"
 #include "libs/protocol/testing/simulation.h"
@@ -21,7 +22,6 @@
 #include "libs/storage/sqlite_store.h"
 #include "libs/transport/config.h"
 #include "services/node/admin_change.h"
-#include "services/node/clock.h"
 #include "services/node/node.h"
 
 namespace kagi::node {
@@ -256,7 +256,7 @@ class NodeCoreTest : public ::testing::Test {
 
   std::string dir_;
   std::string db_path_;
-  FakeClock clock_;
+  ManualClock clock_;
   FakePeers peers_;
   policy::ApproverKey alice_ =
       *policy::ApproverKey::Generate(policy::ApproverEntry::Scheme::kEd25519);
