@@ -294,8 +294,8 @@ absl::Status NodeCore::Finish(const std::string& request_id,
 
 absl::StatusOr<std::vector<protocol::SignItem>> NodeCore::CompletedItems(
     const v1::SignRequest& request, const protocol::KeyShare& share) const {
-  const policy::Policy* policy = admission_.policy();
-  if (policy == nullptr) {
+  const policy::Policy* rules = admission_.policy();
+  if (rules == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat(config_.name(), " has no policy"));
   }
@@ -305,7 +305,7 @@ absl::StatusOr<std::vector<protocol::SignItem>> NodeCore::CompletedItems(
   KAGI_ASSIGN_OR_RETURN(DecodedPayload decoded,
                         DecodeWithinBinding(request, share));
   const policy::Decision decision =
-      policy->EvaluateCompleted(decoded.facts, approvers);
+      rules->EvaluateCompleted(decoded.facts, approvers);
   if (!decision.allowed) {
     return absl::PermissionDeniedError(
         absl::StrCat("policy of ", config_.name(),
