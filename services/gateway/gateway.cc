@@ -60,9 +60,14 @@
 #include "libs/base/status_macros.h"
 #include "libs/transport/config.h"
 #include "libs/transport/tls.h"
+#include "services/gateway/agreement.h"
+#include "services/gateway/authorization.h"
 #include "services/gateway/key_check.h"
-#include "services/gateway/planning.h"
+#include "services/gateway/key_derivation.h"
+#include "services/gateway/node_errors.h"
+#include "services/gateway/request_shape.h"
 #include "services/gateway/request_status.h"
+#include "services/gateway/signer_sets.h"
 
 namespace kagi::gateway {
 namespace {

@@ -37,7 +37,12 @@
 #include "libs/base/abort.h"
 #include "libs/base/check.h"
 #include "libs/transport/tls.h"
-#include "services/gateway/planning.h"
+#include "services/gateway/agreement.h"
+#include "services/gateway/authorization.h"
+#include "services/gateway/key_derivation.h"
+#include "services/gateway/node_errors.h"
+#include "services/gateway/request_shape.h"
+#include "services/gateway/signer_sets.h"
 #include "services/gateway/testing/test_key.h"
 
 namespace kagi::gateway {

@@ -3,8 +3,6 @@
 // The gateway's pure decisions: request validation, signer-set planning,
 // retry classification, agreement, merging, BIP32 derivation against BIP32
 // test vector 1, signature checks and caller authorization.
-#include "services/gateway/planning.h"
-
 #include <grpcpp/support/status.h>
 
 #include <cstdint>
@@ -24,6 +22,12 @@
 #include "libs/base/check.h"
 #include "libs/chain/bech32.h"
 #include "libs/crypto/bip32.h"
+#include "services/gateway/agreement.h"
+#include "services/gateway/authorization.h"
+#include "services/gateway/key_derivation.h"
+#include "services/gateway/node_errors.h"
+#include "services/gateway/request_shape.h"
+#include "services/gateway/signer_sets.h"
 #include "services/gateway/testing/test_key.h"
 #include "tests/testing/vectors.h"
 

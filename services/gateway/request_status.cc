@@ -7,7 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/gateway/planning.h"
+#include "services/gateway/agreement.h"
+#include "services/gateway/key_derivation.h"
+#include "services/gateway/key_derivation.h"
 
 namespace kagi::gateway {
 namespace {
