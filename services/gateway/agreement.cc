@@ -17,16 +17,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "services/gateway/request_shape.h"
 
 namespace kagi::gateway {
-
-namespace {
-
-std::string NodeList(const std::vector<std::string>& nodes) {
-  return absl::StrCat("[", absl::StrJoin(nodes, ", "), "]");
-}
-
-}  // namespace
 
 absl::Status CheckAgreement(absl::Span<const NodeAnswer> answers,
                             absl::string_view what) {

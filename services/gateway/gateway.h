@@ -10,38 +10,38 @@
 // signature with another signer set when a node is down. Every node checks
 // every request itself.
 //
-// Two classes:
+// Shape:
 //
-//   * `Gateway`: the coordinator. One stub per node (one mTLS channel each,
-//     pinned to the node name), a cache of the nodes' identity keys (learned
-//     with GetNodeInfo, refreshed on every health probe), and a round-robin
-//     counter for spreading signatures over signer sets. Its methods take
-//     the caller's deadline and return grpc::Status: either the gateway's own
-//     error (an absl::Status mapped by transport::ToGrpcStatus with the
-//     gateway as reporting node) or a node's error forwarded unchanged,
-//     error details included.
-//   * `WalletService`: the kagi.v1.Wallet handlers. Each one checks the
-//     caller's client certificate (AuthorizeClient) and calls the Gateway.
+//   * `Gateway` (this file): the coordinator. It talks to the nodes through a
+//     NodeClient (node_client.h: the gRPC client in production, an
+//     in-process fake in unit tests), keeps a cache of the nodes' identity
+//     keys (learned with GetNodeInfo, refreshed on every health probe) and a
+//     round-robin counter for spreading signatures over signer sets. Its
+//     methods take the caller's deadline and return absl::StatusOr: either
+//     the gateway's own error or a node's error forwarded unchanged, its
+//     ErrorDetails included (node_errors.h).
+//   * `WalletService` (wallet_service.h): the kagi.v1.Wallet handlers. Each
+//     one checks the caller's client certificate, calls the Gateway and
+//     converts the result once (ToClientStatus).
+//
+// The operations live in rooms of their own: gateway.cc (construction,
+// probes, caches, the read-only operations), key_fetch.cc (which KeyInfo to
+// believe, and what every node holds of it), sign.cc (Sign in named steps),
+// committee.cc (CreateKey, Refresh, Reshare and their activation).
 //
 // Health: a node is healthy for a request when it answered GetNodeInfo
 // within `health_timeout` (500 ms) at the start of that request; a node that
 // fails with UNAVAILABLE or DEADLINE_EXCEEDED during a signature is not used
 // again for that request.
 //
-// Thread safety: both classes are thread-safe; the gRPC server calls them
-// from many threads at once. Node calls are made with gRPC's callback API
-// and waited for on the handler's thread.
+// Thread safety: thread-safe; the gRPC server calls it from many threads at
+// once.
 #ifndef KAGI_SERVICES_GATEWAY_GATEWAY_H_
 #define KAGI_SERVICES_GATEWAY_GATEWAY_H_
-
-#include <grpcpp/channel.h>
-#include <grpcpp/server_context.h>
-#include <grpcpp/support/status.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,15 +52,18 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "kagi/v1/common.pb.h"
 #include "kagi/v1/config.pb.h"
-#include "kagi/v1/node.grpc.pb.h"
-#include "kagi/v1/wallet.grpc.pb.h"
+#include "kagi/v1/node.pb.h"
+#include "kagi/v1/wallet.pb.h"
 #include "libs/base/clock.h"
 #include "libs/base/rng.h"
+#include "services/gateway/grpc_node_client.h"
+#include "services/gateway/node_client.h"
 
 namespace kagi::gateway {
 
@@ -83,26 +86,21 @@ struct GatewayOptions {
   const Clock* clock = nullptr;
 };
 
-// NodeChannel is the channel to one node, named as the gateway knows it.
-struct NodeChannel {
-  std::string name;
-  std::shared_ptr<grpc::ChannelInterface> channel;
-};
-
 class Gateway {
  public:
-  // Create makes a gateway over `nodes` (in configuration order, which is
-  // the default party order of CreateKey). InvalidArgument if the name is
-  // empty, there is no node, a node name is empty or repeated, or a channel
-  // is null.
+  // Create makes a gateway over the nodes of `client` (in configuration
+  // order, which is the default party order of CreateKey). InvalidArgument
+  // if the name is empty, a timeout is not positive, or the client is null
+  // or has no node.
+  static absl::StatusOr<std::unique_ptr<Gateway>> Create(
+      GatewayOptions options, std::unique_ptr<NodeClient> client);
+  // The same over a GrpcNodeClient of `nodes` (GrpcNodeClient::Create).
   static absl::StatusOr<std::unique_ptr<Gateway>> Create(
       GatewayOptions options, std::vector<NodeChannel> nodes);
 
-  // FromConfig makes one mTLS channel per configured node (the gateway's own
-  // certificate as client certificate, the node name as expected server
-  // name) and calls Create with config.name and config.request_timeout_ms.
-  // `config` must be validated (transport::LoadGatewayConfig). Errors from
-  // the TLS files name the file.
+  // FromConfig: a GrpcNodeClient::FromConfig, with config.name and
+  // config.request_timeout_ms. `config` must be validated
+  // (transport::LoadGatewayConfig).
   static absl::StatusOr<std::unique_ptr<Gateway>> FromConfig(
       const kagi::v1::GatewayConfig& config);
 
@@ -113,34 +111,34 @@ class Gateway {
   ~Gateway() = default;
 
   // The Wallet operations. `deadline` is the caller's (InfiniteFuture when it
-  // set none); no node call outlives it. See wallet.proto and the service
-  // brief in gateway.cc for the behaviour of each.
-  grpc::Status CreateKey(const kagi::v1::CreateKeyRequest& request,
-                         absl::string_view initiator, absl::Time deadline,
-                         kagi::v1::KeyInfo* out);
-  grpc::Status GetKey(const kagi::v1::GetKeyRequest& request,
-                      absl::Time deadline, kagi::v1::KeyInfo* out);
-  grpc::Status ListKeys(const kagi::v1::ListKeysRequest& request,
-                        absl::Time deadline, kagi::v1::ListKeysResponse* out);
-  grpc::Status ListNodes(const kagi::v1::ListNodesRequest& request,
-                         absl::Time deadline, kagi::v1::ListNodesResponse* out);
-  grpc::Status DerivePublicKey(const kagi::v1::DeriveRequest& request,
-                               absl::Time deadline, kagi::v1::DerivedKey* out);
-  grpc::Status Sign(const kagi::v1::SignRequest& request,
-                    absl::string_view initiator, absl::Time deadline,
-                    kagi::v1::SignResponse* out);
-  grpc::Status Refresh(const kagi::v1::RefreshRequest& request,
-                       absl::string_view initiator, absl::Time deadline,
-                       kagi::v1::KeyInfo* out);
-  grpc::Status Reshare(const kagi::v1::ReshareRequest& request,
-                       absl::string_view initiator, absl::Time deadline,
-                       kagi::v1::KeyInfo* out);
+  // set none); no node call outlives it. `initiator` is the caller's
+  // certificate identity, passed to the nodes (what their policies match
+  // on). See wallet.proto and the brief in gateway.cc for each.
+  absl::StatusOr<kagi::v1::KeyInfo> CreateKey(
+      const kagi::v1::CreateKeyRequest& request, absl::string_view initiator,
+      absl::Time deadline);
+  absl::StatusOr<kagi::v1::KeyInfo> GetKey(
+      const kagi::v1::GetKeyRequest& request, absl::Time deadline);
+  absl::StatusOr<kagi::v1::ListKeysResponse> ListKeys(
+      const kagi::v1::ListKeysRequest& request, absl::Time deadline);
+  absl::StatusOr<kagi::v1::ListNodesResponse> ListNodes(
+      const kagi::v1::ListNodesRequest& request, absl::Time deadline);
+  absl::StatusOr<kagi::v1::DerivedKey> DerivePublicKey(
+      const kagi::v1::DeriveRequest& request, absl::Time deadline);
+  absl::StatusOr<kagi::v1::SignResponse> Sign(
+      const kagi::v1::SignRequest& request, absl::string_view initiator,
+      absl::Time deadline);
+  absl::StatusOr<kagi::v1::KeyInfo> Refresh(
+      const kagi::v1::RefreshRequest& request, absl::string_view initiator,
+      absl::Time deadline);
+  absl::StatusOr<kagi::v1::KeyInfo> Reshare(
+      const kagi::v1::ReshareRequest& request, absl::string_view initiator,
+      absl::Time deadline);
   // GetRequestStatus asks every healthy node about a request of
   // `initiator` and answers what they agree on (request_status.h).
-  grpc::Status GetRequestStatus(
+  absl::StatusOr<kagi::v1::RequestStatus> GetRequestStatus(
       const kagi::v1::GetRequestStatusRequest& request,
-      absl::string_view initiator, absl::Time deadline,
-      kagi::v1::RequestStatus* out);
+      absl::string_view initiator, absl::Time deadline);
 
   // Name returns the gateway's name (the reporting node of its errors).
   const std::string& Name() const { return options_.name; }
@@ -148,43 +146,22 @@ class Gateway {
   const std::vector<std::string>& NodeNames() const { return node_names_; }
 
  private:
-  struct Node {
-    std::string name;
-    std::unique_ptr<kagi::v1::Node::Stub> stub;
-  };
   // The result of a health probe of one node.
   struct Probe {
     bool healthy = false;
     // From this probe, or the cache when the probe failed ("" if unknown).
     std::string identity_key;
-    grpc::Status status;
+    absl::Status status;
   };
-  // One node's answer in a fan-out.
-  template <typename Response>
-  struct Call {
-    size_t node = 0;
-    grpc::Status status;
-    Response response;
-    // Cancelled by CallEach because another call of the fan-out stopped it
-    // (`status` is then CANCELLED or whatever the node managed to answer).
-    bool cancelled = false;
-  };
+  using KeyReply = NodeReply<kagi::v1::KeyInfo>;
+  struct SignPlan;
+  struct SignAttempt;
 
-  Gateway(GatewayOptions options, std::vector<Node> nodes);
+  Gateway(GatewayOptions options, std::unique_ptr<NodeClient> client);
 
-  // CallEach sends `request` to each of `nodes` (indices into nodes_) at
-  // once with `invoke(async_stub, ctx, request, response, done)` and waits for
-  // every answer. With `stop`: as soon as one call ends with a status for
-  // which stop(status) holds, the calls still running are cancelled (and
-  // marked `cancelled`).
-  template <typename Request, typename Response, typename Invoke>
-  std::vector<Call<Response>> CallEach(
-      absl::Span<const size_t> nodes, const Request& request,
-      absl::Time deadline, Invoke invoke,
-      std::function<bool(const grpc::Status&)> stop = nullptr);
-
+  // --- probes and caches (gateway.cc)
   // ProbeNodes runs GetNodeInfo on `nodes` (all nodes when empty) and
-  // updates the identity cache. The result is indexed like nodes_.
+  // updates the identity cache. The result is indexed like the nodes.
   std::vector<Probe> ProbeNodes(absl::Span<const size_t> nodes,
                                 absl::Time deadline);
   // HealthyNodes lists the nodes `probes` found healthy; Unavailable (listing
@@ -196,33 +173,60 @@ class Gateway {
       const kagi::v1::KeyInfo& key) const;
   // FillNodeNames sets parties[].node to the gateway's names where known.
   void FillNodeNames(kagi::v1::KeyInfo* key) const;
+  // RecentProbes / RecentKey: ProbeNodes({}) and FetchKey, reused for
+  // kSignCacheTtl; ForgetRecent drops both (after any failure).
+  static constexpr absl::Duration kSignCacheTtl = absl::Seconds(1);
+  std::vector<Probe> RecentProbes(absl::Time deadline);
+  absl::StatusOr<kagi::v1::KeyInfo> RecentKey(const std::string& key_id,
+                                              const std::vector<Probe>& probes,
+                                              absl::Time deadline);
+  void ForgetRecent();
+  // ProbeAndFetch: ProbeNodes({}) then FetchKey of `key_id`.
+  absl::StatusOr<kagi::v1::KeyInfo> ProbeAndFetch(const std::string& key_id,
+                                                  absl::Time deadline,
+                                                  std::vector<Probe>* probes);
+
+  // --- keys (key_fetch.cc)
   // FetchKey asks the healthy nodes for `key_id` and returns the answer with
   // the highest epoch among those the key's committee certified (the first
   // in configuration order among equals; key_check.h), or, with none
   // certified, the newest that as many nodes as its threshold report
   // identically. Other answers are named in the result's warnings.
-  grpc::Status FetchKey(const std::string& key_id,
-                        const std::vector<Probe>& probes, absl::Time deadline,
-                        kagi::v1::KeyInfo* out);
-  // AgreedUncertified: the newest of `answers` that at least its threshold
-  // of them report identically (without per-node fields), or null.
-  const kagi::v1::KeyInfo* AgreedUncertified(
-      const std::vector<const kagi::v1::KeyInfo*>& answers) const;
-  // RecentProbes / RecentKey: ProbeNodes({}) and FetchKey, reused for
-  // kSignCacheTtl; ForgetRecent drops both (after any failure).
-  static constexpr absl::Duration kSignCacheTtl = absl::Seconds(1);
-  std::vector<Probe> RecentProbes(absl::Time deadline);
-  grpc::Status RecentKey(const std::string& key_id,
-                         const std::vector<Probe>& probes, absl::Time deadline,
-                         kagi::v1::KeyInfo* out);
-  void ForgetRecent();
+  absl::StatusOr<kagi::v1::KeyInfo> FetchKey(const std::string& key_id,
+                                             const std::vector<Probe>& probes,
+                                             absl::Time deadline);
+  // DescribeHolders fills key->holders with what every configured node holds
+  // of the key, delivers the key's certificate to members behind it and to
+  // removed members still holding an old share, and adds warnings.
+  void DescribeHolders(const std::vector<Probe>& probes, absl::Time deadline,
+                       kagi::v1::KeyInfo* key);
+  // HealLagging delivers `key`'s certificate to `lagging`; the result of
+  // each delivery by node.
+  std::map<size_t, absl::Status> HealLagging(const kagi::v1::KeyInfo& key,
+                                             absl::Span<const size_t> lagging,
+                                             absl::Time deadline);
+  // DescribeHolder fills one holder entry of node `node`.
+  void DescribeHolder(size_t node, const Probe& probe, const KeyReply* call,
+                      const absl::Status* heal, kagi::v1::KeyInfo* key) const;
+
+  // --- committees (committee.cc)
+  // FinishNewCommittee ends a DKG or reshare fan-out: activation everywhere,
+  // each member's answer valid, all agreeing on `what`, the committee the
+  // one asked for (identity keys and threshold), and for a reshare the
+  // continuation of `old_key`.
+  absl::StatusOr<kagi::v1::KeyInfo> FinishNewCommittee(
+      const std::vector<KeyReply>& calls, absl::Span<const size_t> members,
+      absl::Span<const size_t> departing,
+      absl::Span<const std::string> identity_keys, uint32_t threshold,
+      const kagi::v1::KeyInfo* old_key, absl::string_view what,
+      absl::Time deadline);
   // RunReshare runs StartReshare on `participants`, requires all to succeed
   // and the members of the new committee to agree, and checks the result.
-  grpc::Status RunReshare(const kagi::v1::KeyInfo& old_key,
-                          const kagi::v1::StartReshareRequest& request,
-                          absl::Span<const size_t> participants,
-                          absl::Span<const size_t> members, absl::Time deadline,
-                          kagi::v1::KeyInfo* out);
+  absl::StatusOr<kagi::v1::KeyInfo> RunReshare(
+      const kagi::v1::KeyInfo& old_key,
+      const kagi::v1::StartReshareRequest& request,
+      absl::Span<const size_t> participants, absl::Span<const size_t> members,
+      absl::Time deadline);
   // ActivateEverywhere ends the fan-out of a DKG or reshare. Members whose
   // session failed get the certificate of a member that succeeded (so all
   // of them reach the new epoch or none does), and so do the `departing`
@@ -231,38 +235,89 @@ class Gateway {
   // `warnings` what an operator should know (a member brought forward, a
   // departing node that could not be reached). Fails when no member reached
   // the new epoch, or when some member cannot be brought forward.
-  grpc::Status ActivateEverywhere(
-      const std::vector<Call<kagi::v1::KeyInfo>>& calls,
-      absl::Span<const size_t> members, absl::Span<const size_t> departing,
-      absl::Time deadline,
-      std::vector<const Call<kagi::v1::KeyInfo>*>* succeeded,
-      std::vector<std::string>* warnings);
-  // DescribeHolders fills key->holders with what every configured node holds
-  // of the key, delivers the key's certificate to members behind it and to
-  // removed members still holding an old share, and adds warnings.
-  void DescribeHolders(const std::vector<Probe>& probes, absl::Time deadline,
-                       kagi::v1::KeyInfo* key);
+  absl::Status ActivateEverywhere(const std::vector<KeyReply>& calls,
+                                  absl::Span<const size_t> members,
+                                  absl::Span<const size_t> departing,
+                                  absl::Time deadline,
+                                  std::vector<const KeyReply*>* succeeded,
+                                  std::vector<std::string>* warnings);
+  // DeliverCertificate sends `certificate` to `targets` and sorts the
+  // outcomes: members in `failures` brought forward (a warning) or still
+  // behind (returned), departing nodes not reached (a warning).
+  std::vector<std::string> DeliverCertificate(
+      const std::string& certificate, absl::Span<const size_t> targets,
+      const std::map<size_t, const absl::Status*>& failures,
+      absl::Time deadline, std::vector<std::string>* warnings);
+  // ChooseDealers picks the dealers of a reshare: the client's choice,
+  // else the first t_old reachable old parties.
+  absl::Status ChooseDealers(const kagi::v1::ReshareRequest& request,
+                             const kagi::v1::KeyInfo& key,
+                             const std::vector<Probe>& probes,
+                             std::vector<uint32_t>* dealers,
+                             std::vector<size_t>* dealer_nodes) const;
+  // NewCommittee maps `names` to nodes that must all be reachable, with
+  // distinct identity keys; `identity_keys` receives theirs.
+  absl::StatusOr<std::vector<size_t>> NewCommittee(
+      absl::Span<const std::string> names, const std::vector<Probe>& probes,
+      std::vector<std::string>* identity_keys) const;
+  // ReshareSetup: the StartReshareRequest of a Refresh or Reshare
+  // `request` of `key` (operation "refresh" or "reshare").
+  template <typename ClientRequest>
+  kagi::v1::StartReshareRequest ReshareSetup(
+      const ClientRequest& request, const kagi::v1::KeyInfo& key,
+      absl::Span<const uint32_t> dealers,
+      absl::Span<const std::string> new_identity_keys, uint32_t new_threshold,
+      absl::string_view initiator, absl::string_view operation);
+
+  // --- Sign (sign.cc)
+  // ResolveSigners maps the key's parties to nodes and plans the signer
+  // sets to try; Unavailable when fewer than the threshold can be placed.
+  absl::StatusOr<SignPlan> ResolveSigners(const kagi::v1::KeyInfo& key,
+                                          const std::vector<Probe>& probes);
+  // UsableSigners: whether `signers` may be tried now (none excluded,
+  // parties that failed the first probe probed once more).
+  bool UsableSigners(const std::vector<uint32_t>& signers, absl::Time deadline,
+                     SignPlan* plan);
+  // SignOnce runs one attempt with `signers`.
+  SignAttempt SignOnce(const kagi::v1::SignRequest& request,
+                       const std::vector<uint32_t>& signers,
+                       absl::string_view initiator, absl::Time deadline,
+                       SignPlan* plan);
+  // SignedResponse checks the signers' answers (agreement, verification)
+  // and builds the client's response.
+  absl::StatusOr<kagi::v1::SignResponse> SignedResponse(
+      const kagi::v1::KeyInfo& key, const kagi::v1::SignRequest& request,
+      const SignAttempt& attempt, uint32_t attempts) const;
+  // SignFailure summarizes a Sign that found no signer set that worked.
+  absl::Status SignFailure(const SignPlan& plan,
+                           const std::vector<Probe>& probes, uint32_t threshold,
+                           bool out_of_time) const;
+
+  // --- errors and small helpers (gateway.cc)
   // Returns the most telling failure among `calls` (forwarded unchanged if a
   // node produced it, else wrapped naming the node), or OK if none failed.
   template <typename Response>
-  grpc::Status PickFailure(const std::vector<Call<Response>>& calls) const;
-  grpc::Status ForwardNodeError(size_t node, const grpc::Status& status) const;
-  // Error maps a gateway-side absl::Status to grpc::Status.
-  grpc::Status Error(const absl::Status& status) const;
+  absl::Status PickFailure(const std::vector<NodeReply<Response>>& calls) const;
+  absl::Status ForwardNodeError(size_t node, const absl::Status& status) const;
   // CallDeadline is min(now + timeout, deadline).
   static absl::Time CallDeadline(absl::Time deadline, absl::Duration timeout);
+  // RequestDeadline: CallDeadline with the request timeout.
+  absl::Time RequestDeadline(absl::Time deadline) const;
   uint64_t ExpiryUnixSeconds() const;
   // ClientExpiry: the client's expiry if it set one, else ExpiryUnixSeconds.
   uint64_t ClientExpiry(uint64_t requested) const;
   std::string NewNonce();
+  // AllNodes: 0..n-1.
+  std::vector<size_t> AllNodes() const;
   std::string UnhealthyList(const std::vector<Probe>& probes,
                             absl::Span<const size_t> nodes) const;
   // UnidentifiedNodes lists the nodes whose identity key is not known (never
   // reached), for errors about key parties the gateway cannot place.
   std::string UnidentifiedNodes(const std::vector<Probe>& probes) const;
+  const std::string& NameOf(size_t node) const { return node_names_[node]; }
 
   const GatewayOptions options_;
-  const std::vector<Node> nodes_;
+  const std::unique_ptr<NodeClient> client_;
   const std::vector<std::string> node_names_;
   SystemClock system_clock_;
   const Clock* clock_;
@@ -277,52 +332,6 @@ class Gateway {
   absl::Time recent_probes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<std::string, std::pair<absl::Time, kagi::v1::KeyInfo>> recent_keys_
       ABSL_GUARDED_BY(mu_);
-};
-
-// WalletService serves kagi.v1.Wallet: it authorizes the caller's client
-// certificate and delegates to a Gateway.
-class WalletService final : public kagi::v1::Wallet::Service {
- public:
-  // `gateway` is not owned and must outlive the service. `allowed_clients`
-  // are the certificate names allowed to call (config clients); empty allows
-  // every client certificate of the CA.
-  WalletService(Gateway* gateway, std::vector<std::string> allowed_clients);
-
-  grpc::Status CreateKey(grpc::ServerContext* ctx,
-                         const kagi::v1::CreateKeyRequest* request,
-                         kagi::v1::KeyInfo* response) override;
-  grpc::Status GetKey(grpc::ServerContext* ctx,
-                      const kagi::v1::GetKeyRequest* request,
-                      kagi::v1::KeyInfo* response) override;
-  grpc::Status ListKeys(grpc::ServerContext* ctx,
-                        const kagi::v1::ListKeysRequest* request,
-                        kagi::v1::ListKeysResponse* response) override;
-  grpc::Status ListNodes(grpc::ServerContext* ctx,
-                         const kagi::v1::ListNodesRequest* request,
-                         kagi::v1::ListNodesResponse* response) override;
-  grpc::Status DerivePublicKey(grpc::ServerContext* ctx,
-                               const kagi::v1::DeriveRequest* request,
-                               kagi::v1::DerivedKey* response) override;
-  grpc::Status Sign(grpc::ServerContext* ctx,
-                    const kagi::v1::SignRequest* request,
-                    kagi::v1::SignResponse* response) override;
-  grpc::Status Refresh(grpc::ServerContext* ctx,
-                       const kagi::v1::RefreshRequest* request,
-                       kagi::v1::KeyInfo* response) override;
-  grpc::Status Reshare(grpc::ServerContext* ctx,
-                       const kagi::v1::ReshareRequest* request,
-                       kagi::v1::KeyInfo* response) override;
-  grpc::Status GetRequestStatus(
-      grpc::ServerContext* ctx,
-      const kagi::v1::GetRequestStatusRequest* request,
-      kagi::v1::RequestStatus* response) override;
-
- private:
-  // Authorize checks the caller; OK or the grpc error to return.
-  grpc::Status Authorize(const grpc::ServerContext& ctx) const;
-
-  Gateway* const gateway_;
-  const std::vector<std::string> allowed_clients_;
 };
 
 }  // namespace kagi::gateway

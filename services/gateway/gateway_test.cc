@@ -44,6 +44,7 @@
 #include "services/gateway/request_shape.h"
 #include "services/gateway/signer_sets.h"
 #include "services/gateway/testing/test_key.h"
+#include "services/gateway/wallet_service.h"
 
 namespace kagi::gateway {
 namespace {
@@ -226,6 +227,69 @@ class FakeNode final : public kagi::v1::Node::Service {
   std::vector<std::string> activated_ ABSL_GUARDED_BY(mu_);
 };
 
+// The Gateway as a client sees it: each operation's result converted by
+// ToClientStatus, as WalletService returns it (the tests assert what
+// reaches the client).
+class ClientView {
+ public:
+  explicit ClientView(Gateway* gateway) : gateway_(gateway) {}
+  Gateway& coordinator() { return *gateway_; }
+
+  grpc::Status CreateKey(const kagi::v1::CreateKeyRequest& request,
+                         absl::string_view initiator, absl::Time deadline,
+                         kagi::v1::KeyInfo* out) {
+    return Convert(gateway_->CreateKey(request, initiator, deadline), out);
+  }
+  grpc::Status GetKey(const kagi::v1::GetKeyRequest& request,
+                      absl::Time deadline, kagi::v1::KeyInfo* out) {
+    return Convert(gateway_->GetKey(request, deadline), out);
+  }
+  grpc::Status ListKeys(const kagi::v1::ListKeysRequest& request,
+                        absl::Time deadline, kagi::v1::ListKeysResponse* out) {
+    return Convert(gateway_->ListKeys(request, deadline), out);
+  }
+  grpc::Status ListNodes(const kagi::v1::ListNodesRequest& request,
+                         absl::Time deadline,
+                         kagi::v1::ListNodesResponse* out) {
+    return Convert(gateway_->ListNodes(request, deadline), out);
+  }
+  grpc::Status DerivePublicKey(const kagi::v1::DeriveRequest& request,
+                               absl::Time deadline, kagi::v1::DerivedKey* out) {
+    return Convert(gateway_->DerivePublicKey(request, deadline), out);
+  }
+  grpc::Status Sign(const kagi::v1::SignRequest& request,
+                    absl::string_view initiator, absl::Time deadline,
+                    kagi::v1::SignResponse* out) {
+    return Convert(gateway_->Sign(request, initiator, deadline), out);
+  }
+  grpc::Status Refresh(const kagi::v1::RefreshRequest& request,
+                       absl::string_view initiator, absl::Time deadline,
+                       kagi::v1::KeyInfo* out) {
+    return Convert(gateway_->Refresh(request, initiator, deadline), out);
+  }
+  grpc::Status Reshare(const kagi::v1::ReshareRequest& request,
+                       absl::string_view initiator, absl::Time deadline,
+                       kagi::v1::KeyInfo* out) {
+    return Convert(gateway_->Reshare(request, initiator, deadline), out);
+  }
+  grpc::Status GetRequestStatus(
+      const kagi::v1::GetRequestStatusRequest& request,
+      absl::string_view initiator, absl::Time deadline,
+      kagi::v1::RequestStatus* out) {
+    return Convert(gateway_->GetRequestStatus(request, initiator, deadline),
+                   out);
+  }
+
+ private:
+  template <typename Response>
+  grpc::Status Convert(absl::StatusOr<Response> result, Response* out) {
+    if (result.ok()) *out = *std::move(result);
+    return ToClientStatus(result.status(), gateway_->Name());
+  }
+
+  Gateway* gateway_;
+};
+
 // `num_nodes` fake nodes (the first `key_parties` hold a t-of-key_parties
 // key) and a gateway over them. Nodes are started by Start(); the ones in
 // `down` get an address nobody listens on.
@@ -259,7 +323,7 @@ class Cluster {
   FakeNode& Node(int i) { return *nodes_[static_cast<size_t>(i)]; }
   const TestKey& Key() const { return key_; }
 
-  Gateway& Start(std::vector<int> down = {}) {
+  ClientView& Start(std::vector<int> down = {}) {
     std::vector<NodeChannel> channels;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       const bool is_down = std::find(down.begin(), down.end(),
@@ -280,7 +344,8 @@ class Cluster {
         Gateway::Create(std::move(options), std::move(channels));
     KAGI_CHECK(gateway.ok());
     gateway_ = *std::move(gateway);
-    return *gateway_;
+    view_ = std::make_unique<ClientView>(gateway_.get());
+    return *view_;
   }
 
   kagi::v1::SignRequest SignRequest(int items = 2) const {
@@ -345,6 +410,7 @@ class Cluster {
   std::vector<std::unique_ptr<grpc::Server>> servers_;
   std::map<int, grpc::Server*> servers_by_node_;
   std::unique_ptr<Gateway> gateway_;
+  std::unique_ptr<ClientView> view_;
 };
 
 absl::Time Soon() { return absl::Now() + absl::Seconds(30); }
@@ -360,7 +426,7 @@ std::string Details(const grpc::Status& status) {
 
 TEST(GatewaySignTest, SignsWithTheFirstSubsetAndVerifies) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   const kagi::v1::SignRequest request = cluster.SignRequest();
   kagi::v1::SignResponse response;
   const grpc::Status status =
@@ -389,7 +455,7 @@ TEST(GatewaySignTest, SignsWithTheFirstSubsetAndVerifies) {
 
 TEST(GatewaySignTest, ConsecutiveRequestsRotateOverSubsets) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   std::vector<std::vector<std::string>> used;
   for (int i = 0; i < 3; ++i) {
     kagi::v1::SignResponse response;
@@ -406,7 +472,7 @@ TEST(GatewaySignTest, ConsecutiveRequestsRotateOverSubsets) {
 
 TEST(GatewaySignTest, ServesConcurrentRequests) {
   Cluster cluster(4, 4, 3);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   threads.reserve(8);
@@ -436,7 +502,7 @@ TEST(GatewaySignTest, ServesConcurrentRequests) {
 
 TEST(GatewaySignTest, AvoidsANodeThatIsDownAtTheHealthProbe) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start(/*down=*/{1});
+  ClientView& gateway = cluster.Start(/*down=*/{1});
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -447,7 +513,7 @@ TEST(GatewaySignTest, AvoidsANodeThatIsDownAtTheHealthProbe) {
 
 TEST(GatewaySignTest, FailsFastWhenTooFewNodesAnswerProbes) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::ListKeysResponse list;
   ASSERT_TRUE(gateway.ListKeys({}, Soon(), &list).ok());  // learns identities
   cluster.StopNode(0);
@@ -467,7 +533,7 @@ TEST(GatewaySignTest, FailsFastWhenTooFewNodesAnswerProbes) {
 
 TEST(GatewaySignTest, NamesNodesNeverReachedWhenPartiesCannotBePlaced) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start(/*down=*/{0, 2});
+  ClientView& gateway = cluster.Start(/*down=*/{0, 2});
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -501,7 +567,7 @@ TEST(GatewaySignTest, RetriesWithAnotherSubsetWhenASignerBecomesUnavailable) {
       return grpc::Status::OK;
     };
   }
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -529,7 +595,7 @@ TEST(GatewaySignTest, RetriesAfterAClassAAbortWithoutCulprit) {
       return grpc::Status::OK;
     };
   }
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   ASSERT_TRUE(
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response)
@@ -550,7 +616,7 @@ TEST(GatewaySignTest, ReturnsABlamedAbortUnchangedWithoutRetrying) {
   }
   blamed = cluster.Node(0).NodeError(
       BlameError(2, "round 2: bad proof from party 2"));
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -575,7 +641,7 @@ TEST(GatewaySignTest, ForwardsARequestErrorWithItsDetails) {
     return bravo->NodeError(absl::FailedPreconditionError(
         "expiry_unix_seconds: the request expired"));
   };
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -604,7 +670,7 @@ TEST(GatewaySignTest, EndsTheAttemptAtOnceWhenOneSignerRefuses) {
           "request id 'r' was already completed (signed by node-9)"));
     };
   }
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const absl::Time start = absl::Now();
   const grpc::Status status =
@@ -623,7 +689,7 @@ TEST(GatewaySignTest, RefusesSignersThatDisagree) {
     *response = key->Sign(request.request(), /*variant=*/9);  // also valid
     return grpc::Status::OK;
   };
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -652,7 +718,7 @@ TEST(GatewaySignTest, RefusesSignaturesThatDoNotVerify) {
       return grpc::Status::OK;
     };
   }
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -668,7 +734,7 @@ TEST(GatewaySignTest, KeepsSignaturesWhenACoSignerOnlyTimedOut) {
                             kagi::v1::StartSignResponse*) {
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline");
   };
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -685,7 +751,7 @@ TEST(GatewaySignTest, ReportsEveryAttemptWhenAllFail) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "store offline");
     };
   }
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -703,7 +769,7 @@ TEST(GatewaySignTest, ReportsEveryAttemptWhenAllFail) {
 
 TEST(GatewaySignTest, RefusesBadRequestsAndUnknownKeysBeforeSigning) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   kagi::v1::SignRequest bad = cluster.SignRequest();
   bad.set_request_id("has space");
@@ -724,7 +790,7 @@ TEST(GatewaySignTest, RefusesBadRequestsAndUnknownKeysBeforeSigning) {
 TEST(GatewaySignTest, GivesUpWhenFewerThanThresholdNodesAreKnown) {
   // The key's third party is a node this gateway is not configured with.
   Cluster cluster(2, 3, 3);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::SignResponse response;
   const grpc::Status status =
       gateway.Sign(cluster.SignRequest(), "client/test", Soon(), &response);
@@ -739,7 +805,7 @@ TEST(GatewaySignTest, GivesUpWhenFewerThanThresholdNodesAreKnown) {
 
 TEST(GatewayCreateKeyTest, RunsTheDkgOnEveryNodeAndNamesParties) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::CreateKeyRequest request;
   request.set_request_id("create-1");
   request.set_threshold(2);
@@ -772,7 +838,7 @@ TEST(GatewayCreateKeyTest, RunsTheDkgOnEveryNodeAndNamesParties) {
 
 TEST(GatewayCreateKeyTest, UsesTheRequestedNodesInOrder) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::CreateKeyRequest request;
   request.set_request_id("create-2");
   request.set_threshold(2);
@@ -795,7 +861,7 @@ TEST(GatewayCreateKeyTest, RefusesWhenNodesDisagree) {
     response->set_chain_code(std::string(32, '\x01'));
     return status;
   };
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::CreateKeyRequest request;
   request.set_request_id("create-3");
   request.set_threshold(2);
@@ -810,7 +876,7 @@ TEST(GatewayCreateKeyTest, RefusesWhenNodesDisagree) {
 
 TEST(GatewayCreateKeyTest, RefusesWhenAChosenNodeIsDown) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start(/*down=*/{2});
+  ClientView& gateway = cluster.Start(/*down=*/{2});
   kagi::v1::CreateKeyRequest request;
   request.set_request_id("create-4");
   request.set_threshold(2);
@@ -829,7 +895,7 @@ TEST(GatewayCreateKeyTest, ForwardsANodesRefusal) {
     return bravo->NodeError(
         absl::AlreadyExistsError("request_id create-5 was used before"));
   };
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::CreateKeyRequest request;
   request.set_request_id("create-5");
   request.set_threshold(2);
@@ -854,7 +920,7 @@ TEST(GatewayKeysTest, GetKeyListKeysAndDerive) {
   // both parties at epoch 1.
   cluster.Node(1).keys.push_back(other_next);
   cluster.Node(2).keys.push_back(other_next);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
 
   kagi::v1::GetKeyRequest get;
   get.set_key_id(other.info.key_id());
@@ -904,7 +970,7 @@ TEST(GatewayKeysTest, OneNodesUncertifiedClaimIsNotBelieved) {
                          : cluster.Node(0).keys[0].public_key());
   cluster.Node(1).keys.push_back(other.info);
   cluster.Node(2).keys.push_back(lie);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::GetKeyRequest get;
   get.set_key_id(other.info.key_id());
   kagi::v1::KeyInfo key;
@@ -922,7 +988,7 @@ TEST(GatewayKeysTest, ReturnsTheMostAdvancedBelievableRequestStatus) {
   cluster.Node(0).request_state = "in_progress";
   cluster.Node(1).request_state = "succeeded";
   cluster.Node(2).request_state = "in_progress";
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::GetRequestStatusRequest request;
   request.set_request_id("withdrawal-7");
   request.set_initiator("client/someone-else");  // replaced by the gateway
@@ -937,7 +1003,7 @@ TEST(GatewayKeysTest, ReturnsTheMostAdvancedBelievableRequestStatus) {
 
 TEST(GatewayKeysTest, NoReachableNodeIsUnavailable) {
   Cluster cluster(2, 2, 2);
-  Gateway& gateway = cluster.Start(/*down=*/{0, 1});
+  ClientView& gateway = cluster.Start(/*down=*/{0, 1});
   kagi::v1::ListKeysResponse list;
   const grpc::Status status = gateway.ListKeys({}, Soon(), &list);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
@@ -950,7 +1016,7 @@ TEST(GatewayKeysTest, NoReachableNodeIsUnavailable) {
 
 TEST(GatewayReshareTest, RefreshKeepsTheCommitteeOnEveryParty) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::RefreshRequest request;
   request.set_request_id("refresh-1");
   request.set_key_id(cluster.Key().info.key_id());
@@ -976,7 +1042,7 @@ TEST(GatewayReshareTest, RefreshKeepsTheCommitteeOnEveryParty) {
 
 TEST(GatewayReshareTest, RefreshNeedsEveryParty) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start(/*down=*/{1});
+  ClientView& gateway = cluster.Start(/*down=*/{1});
   kagi::v1::RefreshRequest request;
   request.set_request_id("refresh-2");
   request.set_key_id(cluster.Key().info.key_id());
@@ -993,7 +1059,7 @@ TEST(GatewayReshareTest, RefreshNeedsEveryParty) {
 
 TEST(GatewayReshareTest, RefreshNamesAPartyWhoseNodeWentDown) {
   Cluster cluster(3, 3, 2);
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::ListKeysResponse list;
   ASSERT_TRUE(gateway.ListKeys({}, Soon(), &list).ok());  // learns identities
   cluster.StopNode(1);
@@ -1018,7 +1084,7 @@ TEST(GatewayReshareTest, ReshareRunsOnDealersAndTheNewCommittee) {
     *response = old_key->info;
     return grpc::Status::OK;
   };
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::ReshareRequest request;
   request.set_request_id("reshare-1");
   request.set_key_id(cluster.Key().info.key_id());
@@ -1071,7 +1137,7 @@ TEST(GatewayReshareTest, LeavingDealersCertificateReachesTheMembers) {
       return node->NodeError(absl::DeadlineExceededError("timeout in round 4"));
     };
   }
-  Gateway& gateway = cluster.Start();
+  ClientView& gateway = cluster.Start();
   kagi::v1::ReshareRequest request;
   request.set_request_id("reshare-dealers");
   request.set_key_id(cluster.Key().info.key_id());
@@ -1095,7 +1161,7 @@ TEST(GatewayReshareTest, LeavingDealersCertificateReachesTheMembers) {
 
 TEST(GatewayReshareTest, ReshareChoosesReachableDealers) {
   Cluster cluster(4, 3, 2);
-  Gateway& gateway = cluster.Start(/*down=*/{0});
+  ClientView& gateway = cluster.Start(/*down=*/{0});
   kagi::v1::ReshareRequest request;
   request.set_request_id("reshare-2");
   request.set_key_id(cluster.Key().info.key_id());
@@ -1119,8 +1185,8 @@ TEST(GatewayReshareTest, ReshareChoosesReachableDealers) {
 
 TEST(WalletServiceTest, RefusesCallersWithoutAClientCertificate) {
   Cluster cluster(2, 2, 2);
-  Gateway& gateway = cluster.Start();
-  WalletService service(&gateway, {});
+  ClientView& gateway = cluster.Start();
+  WalletService service(&gateway.coordinator(), {});
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
@@ -1142,7 +1208,7 @@ TEST(WalletServiceTest, RefusesCallersWithoutAClientCertificate) {
 TEST(GatewayCreateTest, RefusesBadNodeLists) {
   GatewayOptions options;
   options.name = "gw";
-  EXPECT_FALSE(Gateway::Create(options, {}).ok());
+  EXPECT_FALSE(Gateway::Create(options, std::vector<NodeChannel>{}).ok());
   auto channel =
       grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
   EXPECT_FALSE(Gateway::Create(options, {{"a", channel}, {"a", channel}}).ok());

@@ -34,6 +34,7 @@
 #include "libs/transport/config.h"
 #include "libs/transport/tls.h"
 #include "services/gateway/gateway.h"
+#include "services/gateway/wallet_service.h"
 
 namespace {
 

@@ -6,15 +6,67 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "libs/transport/tls.h"
 
 namespace kagi::gateway {
+namespace {
+
+// Where NodeStatus keeps a node's serialized kagi.v1.RpcStatus.
+constexpr absl::string_view kNodeDetailsUrl =
+    "type.kagi.dev/kagi.gateway.NodeErrorDetails";
+
+}  // namespace
+
+absl::Status NodeStatus(const grpc::Status& status) {
+  if (status.ok()) {
+    return absl::OkStatus();
+  }
+  absl::Status out(static_cast<absl::StatusCode>(status.error_code()),
+                   status.error_message());
+  if (!status.error_details().empty()) {
+    out.SetPayload(kNodeDetailsUrl, absl::Cord(status.error_details()));
+  }
+  return out;
+}
+
+std::optional<kagi::v1::ErrorDetails> NodeErrorDetails(
+    const absl::Status& status) {
+  const absl::optional<absl::Cord> raw = status.GetPayload(kNodeDetailsUrl);
+  if (!raw.has_value()) {
+    return std::nullopt;
+  }
+  return transport::GetErrorDetails(
+      grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                   std::string(status.message()), std::string(*raw)));
+}
+
+absl::Status WithNodeDetails(absl::Status status,
+                             const absl::Status& node_error) {
+  const absl::optional<absl::Cord> raw = node_error.GetPayload(kNodeDetailsUrl);
+  if (raw.has_value()) {
+    status.SetPayload(kNodeDetailsUrl, *raw);
+  }
+  return status;
+}
+
+grpc::Status ToClientStatus(const absl::Status& status,
+                            absl::string_view gateway_name) {
+  const absl::optional<absl::Cord> raw = status.GetPayload(kNodeDetailsUrl);
+  if (status.ok() || !raw.has_value() ||
+      !NodeErrorDetails(status).has_value()) {
+    return transport::ToGrpcStatus(status, gateway_name);
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()), std::string(*raw));
+}
 
 NodeErrorKind ClassifyNodeError(
-    grpc::StatusCode code,
+    absl::StatusCode code,
     const std::optional<kagi::v1::ErrorDetails>& details) {
   if (details.has_value()) {
     const std::string& abort_class = details->abort_class();
@@ -28,29 +80,28 @@ NodeErrorKind ClassifyNodeError(
     }
   }
   switch (code) {
-    case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
       return NodeErrorKind::kRetryable;
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::PERMISSION_DENIED:
-    case grpc::StatusCode::ALREADY_EXISTS:
-    case grpc::StatusCode::NOT_FOUND:
-    case grpc::StatusCode::FAILED_PRECONDITION:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
       return NodeErrorKind::kRequestError;
     default:
       return NodeErrorKind::kNodeFault;
   }
 }
 
-NodeErrorKind ClassifyNodeError(const grpc::Status& status) {
-  return ClassifyNodeError(status.error_code(),
-                           transport::GetErrorDetails(status));
+NodeErrorKind ClassifyNodeError(const absl::Status& status) {
+  return ClassifyNodeError(status.code(), NodeErrorDetails(status));
 }
 
-NodeErrorKind ClassifySignerError(const grpc::Status& status) {
+NodeErrorKind ClassifySignerError(const absl::Status& status) {
   const NodeErrorKind kind = ClassifyNodeError(status);
   if (kind == NodeErrorKind::kRequestError &&
-      status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      status.code() == absl::StatusCode::kNotFound) {
     return NodeErrorKind::kNodeFault;
   }
   return kind;
@@ -70,20 +121,18 @@ int NodeErrorRank(NodeErrorKind kind) {
   return 0;
 }
 
-bool IsTransportFailure(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE ||
-         code == grpc::StatusCode::DEADLINE_EXCEEDED;
+bool IsTransportFailure(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable ||
+         code == absl::StatusCode::kDeadlineExceeded;
 }
 
 std::string DescribeNodeError(absl::string_view node,
-                              const grpc::Status& status) {
+                              const absl::Status& status) {
   std::string out =
-      absl::StrCat(node, ": ",
-                   absl::StatusCodeToString(
-                       static_cast<absl::StatusCode>(status.error_code())),
-                   ": ", status.error_message());
+      absl::StrCat(node, ": ", absl::StatusCodeToString(status.code()), ": ",
+                   status.message());
   const std::optional<kagi::v1::ErrorDetails> details =
-      transport::GetErrorDetails(status);
+      NodeErrorDetails(status);
   if (details.has_value() && !details->abort_class().empty()) {
     absl::StrAppend(&out, " (abort class ", details->abort_class());
     if (!details->culprit_nodes().empty()) {

@@ -350,7 +350,8 @@ TEST(ClassifyNodeErrorTest, RetriesOnlyTransientFailures) {
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE(i);
-    EXPECT_EQ(ClassifyNodeError(cases[i].code, cases[i].details),
+    EXPECT_EQ(ClassifyNodeError(static_cast<absl::StatusCode>(cases[i].code),
+                                cases[i].details),
               cases[i].kind);
   }
 }
@@ -359,22 +360,22 @@ TEST(ClassifyNodeErrorTest, ReadsTheDetailsNodesAttach) {
   const auto party_name = [](uint32_t party) {
     return absl::StrCat("node-", party);
   };
-  EXPECT_EQ(ClassifyNodeError(transport::ToGrpcStatus(
-                BlameError(2, "bad proof"), "node-1", party_name)),
+  EXPECT_EQ(ClassifyNodeError(NodeStatus(transport::ToGrpcStatus(
+                BlameError(2, "bad proof"), "node-1", party_name))),
             NodeErrorKind::kBlamed);
-  EXPECT_EQ(ClassifyNodeError(transport::ToGrpcStatus(
+  EXPECT_EQ(ClassifyNodeError(NodeStatus(transport::ToGrpcStatus(
                 AbortError(AbortClass::kTimeout, {}, "round 2 timed out"),
-                "node-1", party_name)),
+                "node-1", party_name))),
             NodeErrorKind::kRetryable);
-  EXPECT_EQ(ClassifyNodeError(transport::ToGrpcStatus(
-                absl::FailedPreconditionError("expired"), "node-1")),
+  EXPECT_EQ(ClassifyNodeError(NodeStatus(transport::ToGrpcStatus(
+                absl::FailedPreconditionError("expired"), "node-1"))),
             NodeErrorKind::kRequestError);
-  EXPECT_EQ(ClassifyNodeError(
-                grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed")),
+  EXPECT_EQ(ClassifyNodeError(NodeStatus(
+                grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed"))),
             NodeErrorKind::kRetryable);
-  EXPECT_TRUE(IsTransportFailure(grpc::StatusCode::UNAVAILABLE));
-  EXPECT_TRUE(IsTransportFailure(grpc::StatusCode::DEADLINE_EXCEEDED));
-  EXPECT_FALSE(IsTransportFailure(grpc::StatusCode::ABORTED));
+  EXPECT_TRUE(IsTransportFailure(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(IsTransportFailure(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_FALSE(IsTransportFailure(absl::StatusCode::kAborted));
   EXPECT_GT(NodeErrorRank(NodeErrorKind::kBlamed),
             NodeErrorRank(NodeErrorKind::kRequestError));
   EXPECT_GT(NodeErrorRank(NodeErrorKind::kRequestError),
@@ -384,31 +385,31 @@ TEST(ClassifyNodeErrorTest, ReadsTheDetailsNodesAttach) {
 }
 
 TEST(ClassifyNodeErrorTest, ASignerThatDoesNotKnowTheKeyIsAtFault) {
-  EXPECT_EQ(ClassifySignerError(transport::ToGrpcStatus(
-                absl::NotFoundError("key_id: unknown key"), "node-3")),
+  EXPECT_EQ(ClassifySignerError(NodeStatus(transport::ToGrpcStatus(
+                absl::NotFoundError("key_id: unknown key"), "node-3"))),
             NodeErrorKind::kNodeFault);
   // Everything else as ClassifyNodeError.
-  EXPECT_EQ(ClassifySignerError(transport::ToGrpcStatus(
-                absl::PermissionDeniedError("policy"), "node-3")),
+  EXPECT_EQ(ClassifySignerError(NodeStatus(transport::ToGrpcStatus(
+                absl::PermissionDeniedError("policy"), "node-3"))),
             NodeErrorKind::kRequestError);
-  EXPECT_EQ(ClassifySignerError(transport::ToGrpcStatus(
+  EXPECT_EQ(ClassifySignerError(NodeStatus(transport::ToGrpcStatus(
                 BlameError(2, "bad proof"), "node-1",
-                [](uint32_t p) { return absl::StrCat("node-", p); })),
+                [](uint32_t p) { return absl::StrCat("node-", p); }))),
             NodeErrorKind::kBlamed);
-  EXPECT_EQ(ClassifySignerError(
-                grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed")),
+  EXPECT_EQ(ClassifySignerError(NodeStatus(
+                grpc::Status(grpc::StatusCode::UNAVAILABLE, "connect failed"))),
             NodeErrorKind::kRetryable);
 }
 
 TEST(DescribeNodeErrorTest, IncludesCodeMessageAndAbortClass) {
-  EXPECT_EQ(
-      DescribeNodeError("bravo", grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                              "connection refused")),
-      "bravo: UNAVAILABLE: connection refused");
+  EXPECT_EQ(DescribeNodeError(
+                "bravo", NodeStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                                 "connection refused"))),
+            "bravo: UNAVAILABLE: connection refused");
   const std::string blamed = DescribeNodeError(
-      "alpha",
-      transport::ToGrpcStatus(BlameError(2, "bad proof"), "alpha",
-                              [](uint32_t) { return std::string("bravo"); }));
+      "alpha", NodeStatus(transport::ToGrpcStatus(
+                   BlameError(2, "bad proof"), "alpha",
+                   [](uint32_t) { return std::string("bravo"); })));
   EXPECT_THAT(blamed, HasSubstr("alpha: ABORTED"));
   EXPECT_THAT(blamed, HasSubstr("(abort class B, culprits bravo)"));
 }

@@ -57,6 +57,15 @@ std::string PathString(absl::Span<const uint32_t> path) {
   return path.empty() ? "m" : absl::StrCat("m/", absl::StrJoin(path, "/"));
 }
 
+std::string ShortHex(absl::string_view bytes) {
+  std::string hex = absl::BytesToHexString(bytes);
+  return hex.size() > 16 ? absl::StrCat(hex.substr(0, 16), "...") : hex;
+}
+
+std::string NodeList(absl::Span<const std::string> names) {
+  return absl::StrCat("[", absl::StrJoin(names, ", "), "]");
+}
+
 absl::Status ValidateRequestId(absl::string_view request_id,
                                absl::string_view field) {
   if (request_id.empty() || request_id.size() > kMaxRequestIdLength) {

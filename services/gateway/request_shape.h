@@ -41,6 +41,12 @@ absl::Status FieldError(absl::string_view field, absl::string_view what);
 // PathString renders a derivation path as "m/0/1" ("m" when empty).
 std::string PathString(absl::Span<const uint32_t> path);
 
+// ShortHex renders `bytes` in hex, cut to 16 digits and "..." for messages.
+std::string ShortHex(absl::string_view bytes);
+
+// NodeList renders names as "[a, b, c]".
+std::string NodeList(absl::Span<const std::string> names);
+
 // ValidateRequestId accepts 1..128 characters of printable ASCII without
 // spaces (0x21..0x7e), the rule the nodes apply. InvalidArgument naming
 // `field` and the first bad position otherwise.

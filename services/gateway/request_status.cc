@@ -9,7 +9,6 @@
 #include "absl/strings/str_join.h"
 #include "services/gateway/agreement.h"
 #include "services/gateway/key_derivation.h"
-#include "services/gateway/key_derivation.h"
 
 namespace kagi::gateway {
 namespace {
