@@ -69,8 +69,8 @@ absl::StatusOr<KeyInfo> Gateway::CreateKey(
   for (const std::string& name : *chosen) {
     nodes.push_back(IndexOf(node_names_, name));
   }
-  const std::vector<Probe> probes = ProbeNodes(nodes, deadline);
-  const std::string unhealthy = UnhealthyList(probes, nodes);
+  const std::vector<Probe> probes = view_.Probe(nodes, deadline);
+  const std::string unhealthy = view_.UnhealthyList(probes, nodes);
   if (!unhealthy.empty()) {
     return absl::UnavailableError(absl::StrCat(
         "cannot run the key generation: every chosen node must be reachable: ",
@@ -142,7 +142,7 @@ absl::StatusOr<KeyInfo> Gateway::FinishNewCommittee(
   }
   KeyInfo out = succeeded[0]->response;
   for (const std::string& w : warnings) out.add_warnings(w);
-  FillNodeNames(&out);
+  view_.FillNodeNames(&out);
   return out;
 }
 
@@ -289,7 +289,7 @@ absl::StatusOr<KeyInfo> Gateway::RunReshare(
   // Every old party the new committee leaves out (dealer or not, reachable
   // or not) must erase its share on the certificate.
   std::vector<size_t> departing;
-  for (const std::optional<size_t>& node : PartyNodes(old_key)) {
+  for (const std::optional<size_t>& node : view_.PartyNodes(old_key)) {
     if (node.has_value() && !Contains(members, *node)) {
       departing.push_back(*node);
     }
@@ -315,7 +315,7 @@ absl::StatusOr<KeyInfo> Gateway::Refresh(
   if (!key.ok()) {
     return key.status();
   }
-  const std::vector<std::optional<size_t>> party_nodes = PartyNodes(*key);
+  const std::vector<std::optional<size_t>> party_nodes = view_.PartyNodes(*key);
   std::vector<std::string> missing;
   std::vector<size_t> nodes;
   for (int p = 0; p < key->parties_size(); ++p) {
@@ -338,7 +338,7 @@ absl::StatusOr<KeyInfo> Gateway::Refresh(
     return absl::UnavailableError(absl::StrCat(
         "a refresh needs all ", key->parties_size(),
         " parties of the key reachable: ", absl::StrJoin(missing, "; "),
-        UnidentifiedNodes(probes)));
+        view_.UnidentifiedNodes(probes)));
   }
   std::vector<uint32_t> dealers;
   if (request.dealers().empty()) {
@@ -377,7 +377,7 @@ absl::Status Gateway::ChooseDealers(const kagi::v1::ReshareRequest& request,
            std::find(request.dealers().begin(), request.dealers().end(), id) !=
                request.dealers().end();
   };
-  const std::vector<std::optional<size_t>> party_nodes = PartyNodes(key);
+  const std::vector<std::optional<size_t>> party_nodes = view_.PartyNodes(key);
   for (int p = 0; p < key.parties_size() && dealers->size() < key.threshold();
        ++p) {
     const std::optional<size_t>& node = party_nodes[static_cast<size_t>(p)];
@@ -388,10 +388,10 @@ absl::Status Gateway::ChooseDealers(const kagi::v1::ReshareRequest& request,
     }
   }
   if (dealers->size() < key.threshold()) {
-    return absl::UnavailableError(
-        absl::StrCat("a reshare needs ", key.threshold(),
-                     " reachable parties of the key as dealers, found ",
-                     dealers->size(), ": ", UnhealthyList(probes, AllNodes())));
+    return absl::UnavailableError(absl::StrCat(
+        "a reshare needs ", key.threshold(),
+        " reachable parties of the key as dealers, found ", dealers->size(),
+        ": ", view_.UnhealthyList(probes, view_.All())));
   }
   return absl::OkStatus();
 }

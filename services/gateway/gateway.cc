@@ -107,8 +107,8 @@ Gateway::Gateway(GatewayOptions options, std::unique_ptr<NodeClient> client)
     : options_(std::move(options)),
       client_(std::move(client)),
       node_names_(client_->NodeNames()),
-      clock_(options_.clock != nullptr ? options_.clock : &system_clock_),
-      identity_keys_(node_names_.size()) {}
+      view_(client_.get(), options_.health_timeout),
+      clock_(options_.clock != nullptr ? options_.clock : &system_clock_) {}
 
 // --- helpers
 // ----------------------------------------------------------------------
@@ -134,12 +134,6 @@ uint64_t Gateway::ClientExpiry(uint64_t requested) const {
 std::string Gateway::NewNonce() {
   const std::array<uint8_t, 32> nonce = rng_.Bytes<32>();
   return std::string(nonce.begin(), nonce.end());
-}
-
-std::vector<size_t> Gateway::AllNodes() const {
-  std::vector<size_t> all(node_names_.size());
-  std::iota(all.begin(), all.end(), size_t{0});
-  return all;
 }
 
 absl::Status Gateway::ForwardNodeError(size_t node,
@@ -177,81 +171,8 @@ absl::Status Gateway::PickFailure(
 template absl::Status Gateway::PickFailure(
     const std::vector<NodeReply<KeyInfo>>&) const;
 
-std::string Gateway::UnhealthyList(const std::vector<Probe>& probes,
-                                   absl::Span<const size_t> nodes) const {
-  std::vector<std::string> parts;
-  for (size_t node : nodes) {
-    if (!probes[node].healthy) {
-      parts.push_back(DescribeNodeError(NameOf(node), probes[node].status));
-    }
-  }
-  return absl::StrJoin(parts, "; ");
-}
-
-std::string Gateway::UnidentifiedNodes(const std::vector<Probe>& probes) const {
-  std::vector<std::string> parts;
-  for (size_t i = 0; i < probes.size(); ++i) {
-    if (probes[i].identity_key.empty()) {
-      parts.push_back(DescribeNodeError(NameOf(i), probes[i].status));
-    }
-  }
-  if (parts.empty()) {
-    return "";
-  }
-  return absl::StrCat("; configured nodes never reached (identity unknown): ",
-                      absl::StrJoin(parts, "; "));
-}
-
 // --- probes and caches
 // -------------------------------------------------------------
-
-std::vector<Gateway::Probe> Gateway::ProbeNodes(absl::Span<const size_t> nodes,
-                                                absl::Time deadline) {
-  const std::vector<size_t> all = AllNodes();
-  if (nodes.empty()) {
-    nodes = all;
-  }
-  const std::vector<NodeReply<kagi::v1::NodeInfo>> calls = client_->GetNodeInfo(
-      nodes, CallDeadline(deadline, options_.health_timeout));
-  std::vector<Probe> probes(node_names_.size());
-  for (Probe& probe : probes) {
-    probe.status = absl::UnavailableError("not probed");
-  }
-  absl::MutexLock lock(&mu_);
-  for (const NodeReply<kagi::v1::NodeInfo>& call : calls) {
-    Probe& probe = probes[call.node];
-    if (!call.status.ok()) {
-      probe.status = call.status;
-    } else if (call.response.identity_key().size() != kIdentityKeyBytes) {
-      probe.status = absl::InternalError(absl::StrCat(
-          "GetNodeInfo returned a ", call.response.identity_key().size(),
-          "-byte identity key"));
-    } else {
-      probe.healthy = true;
-      probe.status = absl::OkStatus();
-      identity_keys_[call.node] = call.response.identity_key();
-    }
-  }
-  for (size_t i = 0; i < probes.size(); ++i) {
-    probes[i].identity_key = identity_keys_[i];
-  }
-  return probes;
-}
-
-std::vector<Gateway::Probe> Gateway::RecentProbes(absl::Time deadline) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (recent_probes_at_ + kSignCacheTtl > absl::Now() &&
-        recent_probes_.size() == node_names_.size()) {
-      return recent_probes_;
-    }
-  }
-  std::vector<Probe> probes = ProbeNodes({}, deadline);
-  absl::MutexLock lock(&mu_);
-  recent_probes_ = probes;
-  recent_probes_at_ = absl::Now();
-  return probes;
-}
 
 absl::StatusOr<KeyInfo> Gateway::RecentKey(const std::string& key_id,
                                            const std::vector<Probe>& probes,
@@ -260,7 +181,7 @@ absl::StatusOr<KeyInfo> Gateway::RecentKey(const std::string& key_id,
     absl::MutexLock lock(&mu_);
     auto it = recent_keys_.find(key_id);
     if (it != recent_keys_.end() &&
-        it->second.first + kSignCacheTtl > absl::Now()) {
+        it->second.first + NodeView::kRecentTtl > absl::Now()) {
       return it->second.second;
     }
   }
@@ -274,58 +195,16 @@ absl::StatusOr<KeyInfo> Gateway::RecentKey(const std::string& key_id,
 }
 
 void Gateway::ForgetRecent() {
+  view_.ForgetRecent();
   absl::MutexLock lock(&mu_);
-  recent_probes_.clear();
   recent_keys_.clear();
 }
 
 absl::StatusOr<KeyInfo> Gateway::ProbeAndFetch(const std::string& key_id,
                                                absl::Time deadline,
                                                std::vector<Probe>* probes) {
-  *probes = ProbeNodes({}, deadline);
+  *probes = view_.Probe({}, deadline);
   return FetchKey(key_id, *probes, deadline);
-}
-
-absl::StatusOr<std::vector<size_t>> Gateway::HealthyNodes(
-    const std::vector<Probe>& probes) const {
-  std::vector<size_t> healthy;
-  for (size_t i = 0; i < node_names_.size(); ++i) {
-    if (probes[i].healthy) {
-      healthy.push_back(i);
-    }
-  }
-  if (healthy.empty()) {
-    return absl::UnavailableError(absl::StrCat(
-        "no node is reachable: ", UnhealthyList(probes, AllNodes())));
-  }
-  return healthy;
-}
-
-std::vector<std::optional<size_t>> Gateway::PartyNodes(
-    const KeyInfo& key) const {
-  std::vector<std::optional<size_t>> out(
-      static_cast<size_t>(key.parties_size()));
-  absl::MutexLock lock(&mu_);
-  for (int p = 0; p < key.parties_size(); ++p) {
-    for (size_t i = 0; i < identity_keys_.size(); ++i) {
-      if (!identity_keys_[i].empty() &&
-          identity_keys_[i] == key.parties(p).identity_key()) {
-        out[static_cast<size_t>(p)] = i;
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-void Gateway::FillNodeNames(KeyInfo* key) const {
-  const std::vector<std::optional<size_t>> party_nodes = PartyNodes(*key);
-  for (int p = 0; p < key->parties_size(); ++p) {
-    const std::optional<size_t>& node = party_nodes[static_cast<size_t>(p)];
-    if (node.has_value()) {
-      key->mutable_parties(p)->set_node(NameOf(*node));
-    }
-  }
 }
 
 // --- the read-only operations
@@ -333,7 +212,7 @@ void Gateway::FillNodeNames(KeyInfo* key) const {
 
 absl::StatusOr<kagi::v1::ListNodesResponse> Gateway::ListNodes(
     const kagi::v1::ListNodesRequest& /*request*/, absl::Time deadline) {
-  const std::vector<Probe> probes = ProbeNodes({}, deadline);
+  const std::vector<Probe> probes = view_.Probe({}, deadline);
   kagi::v1::ListNodesResponse out;
   for (size_t i = 0; i < node_names_.size(); ++i) {
     kagi::v1::NodeEntry* e = out.add_nodes();
@@ -363,8 +242,8 @@ absl::StatusOr<KeyInfo> Gateway::GetKey(const kagi::v1::GetKeyRequest& request,
 
 absl::StatusOr<kagi::v1::ListKeysResponse> Gateway::ListKeys(
     const kagi::v1::ListKeysRequest& request, absl::Time deadline) {
-  const std::vector<Probe> probes = ProbeNodes({}, deadline);
-  absl::StatusOr<std::vector<size_t>> healthy = HealthyNodes(probes);
+  const std::vector<Probe> probes = view_.Probe({}, deadline);
+  absl::StatusOr<std::vector<size_t>> healthy = view_.Healthy(probes);
   if (!healthy.ok()) {
     return healthy.status();
   }
@@ -388,7 +267,7 @@ absl::StatusOr<kagi::v1::ListKeysResponse> Gateway::ListKeys(
   }
   kagi::v1::ListKeysResponse out = MergeKeyLists(answers);
   for (KeyInfo& key : *out.mutable_keys()) {
-    FillNodeNames(&key);
+    view_.FillNodeNames(&key);
   }
   // Keys a node holds but cannot open, named by the node that answered.
   for (const auto& call : calls) {
@@ -431,8 +310,8 @@ absl::StatusOr<kagi::v1::RequestStatus> Gateway::GetRequestStatus(
       !valid.ok()) {
     return valid;
   }
-  const std::vector<Probe> probes = ProbeNodes({}, deadline);
-  absl::StatusOr<std::vector<size_t>> healthy = HealthyNodes(probes);
+  const std::vector<Probe> probes = view_.Probe({}, deadline);
+  absl::StatusOr<std::vector<size_t>> healthy = view_.Healthy(probes);
   if (!healthy.ok()) {
     return healthy.status();
   }

@@ -14,9 +14,10 @@
 //
 //   * `Gateway` (this file): the coordinator. It talks to the nodes through a
 //     NodeClient (node_client.h: the gRPC client in production, an
-//     in-process fake in unit tests), keeps a cache of the nodes' identity
-//     keys (learned with GetNodeInfo, refreshed on every health probe) and a
-//     round-robin counter for spreading signatures over signer sets. Its
+//     in-process fake in unit tests), sees them through a NodeView
+//     (node_view.h: identity keys learned with GetNodeInfo, refreshed on
+//     every health probe) and keeps a round-robin counter for spreading
+//     signatures over signer sets. Its
 //     methods take the caller's deadline and return absl::StatusOr: either
 //     the gateway's own error or a node's error forwarded unchanged, its
 //     ErrorDetails included (node_errors.h).
@@ -25,7 +26,7 @@
 //     converts the result once (ToClientStatus).
 //
 // The operations live in rooms of their own: gateway.cc (construction,
-// probes, caches, the read-only operations), key_fetch.cc (which KeyInfo to
+// the key cache, the read-only operations), key_fetch.cc (which KeyInfo to
 // believe, and what every node holds of it), sign.cc (Sign in named steps),
 // committee.cc (CreateKey, Refresh, Reshare and their activation).
 //
@@ -64,6 +65,7 @@
 #include "libs/base/rng.h"
 #include "services/gateway/grpc_node_client.h"
 #include "services/gateway/node_client.h"
+#include "services/gateway/node_view.h"
 
 namespace kagi::gateway {
 
@@ -146,42 +148,22 @@ class Gateway {
   const std::vector<std::string>& NodeNames() const { return node_names_; }
 
  private:
-  // The result of a health probe of one node.
-  struct Probe {
-    bool healthy = false;
-    // From this probe, or the cache when the probe failed ("" if unknown).
-    std::string identity_key;
-    absl::Status status;
-  };
+  using Probe = NodeProbe;
   using KeyReply = NodeReply<kagi::v1::KeyInfo>;
   struct SignPlan;
   struct SignAttempt;
 
   Gateway(GatewayOptions options, std::unique_ptr<NodeClient> client);
 
-  // --- probes and caches (gateway.cc)
-  // ProbeNodes runs GetNodeInfo on `nodes` (all nodes when empty) and
-  // updates the identity cache. The result is indexed like the nodes.
-  std::vector<Probe> ProbeNodes(absl::Span<const size_t> nodes,
-                                absl::Time deadline);
-  // HealthyNodes lists the nodes `probes` found healthy; Unavailable (listing
-  // why each failed) when there is none.
-  absl::StatusOr<std::vector<size_t>> HealthyNodes(
-      const std::vector<Probe>& probes) const;
-  // PartyNodes maps each party of `key` to a node index by identity key.
-  std::vector<std::optional<size_t>> PartyNodes(
-      const kagi::v1::KeyInfo& key) const;
-  // FillNodeNames sets parties[].node to the gateway's names where known.
-  void FillNodeNames(kagi::v1::KeyInfo* key) const;
-  // RecentProbes / RecentKey: ProbeNodes({}) and FetchKey, reused for
-  // kSignCacheTtl; ForgetRecent drops both (after any failure).
-  static constexpr absl::Duration kSignCacheTtl = absl::Seconds(1);
-  std::vector<Probe> RecentProbes(absl::Time deadline);
+  // --- caches (gateway.cc)
+  // RecentKey: FetchKey, reused for NodeView::kRecentTtl (with
+  // view_.RecentProbe, Sign's short-lived view of the cluster);
+  // ForgetRecent drops both (after any failure).
   absl::StatusOr<kagi::v1::KeyInfo> RecentKey(const std::string& key_id,
                                               const std::vector<Probe>& probes,
                                               absl::Time deadline);
   void ForgetRecent();
-  // ProbeAndFetch: ProbeNodes({}) then FetchKey of `key_id`.
+  // ProbeAndFetch: a probe of every node, then FetchKey of `key_id`.
   absl::StatusOr<kagi::v1::KeyInfo> ProbeAndFetch(const std::string& key_id,
                                                   absl::Time deadline,
                                                   std::vector<Probe>* probes);
@@ -307,29 +289,19 @@ class Gateway {
   // ClientExpiry: the client's expiry if it set one, else ExpiryUnixSeconds.
   uint64_t ClientExpiry(uint64_t requested) const;
   std::string NewNonce();
-  // AllNodes: 0..n-1.
-  std::vector<size_t> AllNodes() const;
-  std::string UnhealthyList(const std::vector<Probe>& probes,
-                            absl::Span<const size_t> nodes) const;
-  // UnidentifiedNodes lists the nodes whose identity key is not known (never
-  // reached), for errors about key parties the gateway cannot place.
-  std::string UnidentifiedNodes(const std::vector<Probe>& probes) const;
   const std::string& NameOf(size_t node) const { return node_names_[node]; }
 
   const GatewayOptions options_;
   const std::unique_ptr<NodeClient> client_;
   const std::vector<std::string> node_names_;
+  NodeView view_;
   SystemClock system_clock_;
   const Clock* clock_;
   OsRng rng_;  // stateless, thread-safe
   std::atomic<uint64_t> rotation_{0};
 
   mutable absl::Mutex mu_;
-  // identity_keys_[i]: node i's identity key from its last good probe.
-  std::vector<std::string> identity_keys_ ABSL_GUARDED_BY(mu_);
-  // Sign's short-lived view of the cluster (RecentProbes / RecentKey).
-  std::vector<Probe> recent_probes_ ABSL_GUARDED_BY(mu_);
-  absl::Time recent_probes_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Sign's short-lived descriptions of keys (RecentKey).
   std::map<std::string, std::pair<absl::Time, kagi::v1::KeyInfo>> recent_keys_
       ABSL_GUARDED_BY(mu_);
 };

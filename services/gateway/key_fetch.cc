@@ -147,7 +147,7 @@ const KeyInfo* Believed(KeyAnswers* answers) {
 absl::StatusOr<KeyInfo> Gateway::FetchKey(const std::string& key_id,
                                           const std::vector<Probe>& probes,
                                           absl::Time deadline) {
-  absl::StatusOr<std::vector<size_t>> healthy = HealthyNodes(probes);
+  absl::StatusOr<std::vector<size_t>> healthy = view_.Healthy(probes);
   if (!healthy.ok()) {
     return healthy.status();
   }
@@ -166,11 +166,11 @@ absl::StatusOr<KeyInfo> Gateway::FetchKey(const std::string& key_id,
       out.add_warnings(
           absl::StrCat("ignored the description of the key by ", r));
     }
-    FillNodeNames(&out);
+    view_.FillNodeNames(&out);
     return out;
   }
   if (answers.refused.empty() && !answers.uncertified.empty()) {
-    const std::string unhealthy = UnhealthyList(probes, AllNodes());
+    const std::string unhealthy = view_.UnhealthyList(probes, view_.All());
     return absl::UnavailableError(absl::StrCat(
         "key ", ShortHex(key_id),
         " has no activation certificate (activated before certificates) "
@@ -178,7 +178,7 @@ absl::StatusOr<KeyInfo> Gateway::FetchKey(const std::string& key_id,
         answers.uncertified[0]->threshold(),
         " reachable nodes report it identically (", answers.uncertified.size(),
         " answered)", unhealthy.empty() ? "" : "; unreachable: ", unhealthy,
-        UnidentifiedNodes(probes)));
+        view_.UnidentifiedNodes(probes)));
   }
   if (!answers.refused.empty() || !answers.uncertified.empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -197,8 +197,8 @@ absl::StatusOr<KeyInfo> Gateway::FetchKey(const std::string& key_id,
       "key ", absl::BytesToHexString(key_id),
       " is not known to any reachable node (asked ", NodeList(asked), ")");
   if (healthy->size() < node_names_.size()) {
-    absl::StrAppend(&message,
-                    "; unreachable: ", UnhealthyList(probes, AllNodes()));
+    absl::StrAppend(
+        &message, "; unreachable: ", view_.UnhealthyList(probes, view_.All()));
   }
   return absl::NotFoundError(message);
 }

@@ -74,9 +74,9 @@ absl::StatusOr<kagi::v1::SignResponse> Gateway::Sign(
     return valid;
   }
   // Signing is the hot path: the probe and the key description are reused
-  // for a moment (kSignCacheTtl) instead of costing two fan-outs per request.
-  // Any failure forgets them, so the next request looks again.
-  const std::vector<Probe> probes = RecentProbes(deadline);
+  // for a moment (NodeView::kRecentTtl) instead of costing two fan-outs per
+  // request. Any failure forgets them, so the next request looks again.
+  const std::vector<Probe> probes = view_.RecentProbe(deadline);
   absl::StatusOr<KeyInfo> key = RecentKey(request.key_id(), probes, deadline);
   if (!key.ok()) {
     return key.status();
@@ -125,7 +125,7 @@ absl::StatusOr<kagi::v1::SignResponse> Gateway::Sign(
 absl::StatusOr<Gateway::SignPlan> Gateway::ResolveSigners(
     const KeyInfo& key, const std::vector<Probe>& probes) {
   SignPlan plan;
-  plan.party_nodes = PartyNodes(key);
+  plan.party_nodes = view_.PartyNodes(key);
   const uint32_t threshold = key.threshold();
   std::vector<uint32_t> usable;
   std::vector<std::string> unknown;
@@ -145,11 +145,11 @@ absl::StatusOr<Gateway::SignPlan> Gateway::ResolveSigners(
     }
   }
   if (usable.size() < threshold) {
-    return absl::UnavailableError(
-        absl::StrCat("the key needs ", threshold, " signers but only ",
-                     usable.size(), " of its ", key.parties_size(),
-                     " parties are nodes this gateway knows; unknown: ",
-                     absl::StrJoin(unknown, ", "), UnidentifiedNodes(probes)));
+    return absl::UnavailableError(absl::StrCat(
+        "the key needs ", threshold, " signers but only ", usable.size(),
+        " of its ", key.parties_size(),
+        " parties are nodes this gateway knows; unknown: ",
+        absl::StrJoin(unknown, ", "), view_.UnidentifiedNodes(probes)));
   }
   plan.signer_sets =
       PlanSignerSets(usable, plan.unhealthy, threshold, rotation_.fetch_add(1));
@@ -181,7 +181,7 @@ bool Gateway::UsableSigners(const std::vector<uint32_t>& signers,
   if (recheck.empty()) {
     return true;
   }
-  const std::vector<Probe> again = ProbeNodes(recheck, deadline);
+  const std::vector<Probe> again = view_.Probe(recheck, deadline);
   for (size_t k = 0; k < recheck.size(); ++k) {
     plan->rechecked.insert(recheck_ids[k]);
     if (!again[recheck[k]].healthy) {
@@ -277,9 +277,9 @@ absl::Status Gateway::SignFailure(const SignPlan& plan,
                                   const std::vector<Probe>& probes,
                                   uint32_t threshold, bool out_of_time) const {
   if (plan.attempts == 0 && !out_of_time) {
-    return absl::UnavailableError(
-        absl::StrCat("no set of ", threshold,
-                     " signers to try: ", UnhealthyList(probes, AllNodes())));
+    return absl::UnavailableError(absl::StrCat(
+        "no set of ", threshold,
+        " signers to try: ", view_.UnhealthyList(probes, view_.All())));
   }
   const std::string summary =
       absl::StrCat("signing failed with every signer set tried (",
