@@ -322,6 +322,26 @@ TEST(CoordinatorTest, WhenEveryNodeFaultsTheLastFaultKeepsItsDetails) {
   EXPECT_EQ(client.error_message(), std::string(signed_.status().message()));
 }
 
+TEST(CoordinatorTest, ANodeFaultBesideATransientFailureIsUnavailable) {
+  Coordinator c(3, 2);
+  c.Node(0).sign = [](const kagi::v1::StartSignRequest&)
+      -> absl::StatusOr<kagi::v1::StartSignResponse> {
+    return ChannelError(absl::StatusCode::kUnavailable, "connection reset");
+  };
+  c.Node(1).sign = [](const kagi::v1::StartSignRequest&)
+      -> absl::StatusOr<kagi::v1::StartSignResponse> {
+    return absl::InternalError("share store: disk I/O error");
+  };
+  // Both are left out after the first attempt; charlie alone is no set.
+  const absl::StatusOr<kagi::v1::SignResponse> signed_ =
+      c.gateway().Sign(c.SignRequest(), "client/x", Soon());
+  EXPECT_EQ(signed_.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(signed_.status().message(),
+              HasSubstr("signing failed with every signer set tried (1 "
+                        "attempt)"));
+  EXPECT_EQ(ReportingNode(c.Client(signed_)), "gw-unit");
+}
+
 TEST(CoordinatorTest, ATimeoutAbortIsRetriedWithAnotherSignerSet) {
   Coordinator c(3, 2);
   c.SignEverywhere([&c](int, const kagi::v1::StartSignRequest& request)
