@@ -306,12 +306,9 @@ absl::StatusOr<KeyInfo> Gateway::Refresh(
     const kagi::v1::RefreshRequest& request, absl::string_view initiator,
     absl::Time deadline) {
   ForgetRecent();  // the committee or epoch is about to change
-  if (absl::Status valid = ValidateRefreshRequest(request); !valid.ok()) {
-    return valid;
-  }
   std::vector<Probe> probes;
-  absl::StatusOr<KeyInfo> key =
-      ProbeAndFetch(request.key_id(), deadline, &probes);
+  absl::StatusOr<KeyInfo> key = ProbeAndFetch(
+      ValidateRefreshRequest(request), request.key_id(), deadline, &probes);
   if (!key.ok()) {
     return key.status();
   }
@@ -429,13 +426,10 @@ absl::StatusOr<KeyInfo> Gateway::Reshare(
     const kagi::v1::ReshareRequest& request, absl::string_view initiator,
     absl::Time deadline) {
   ForgetRecent();  // the committee or epoch is about to change
-  if (absl::Status valid = ValidateReshareRequest(request, node_names_);
-      !valid.ok()) {
-    return valid;
-  }
   std::vector<Probe> probes;
   absl::StatusOr<KeyInfo> key =
-      ProbeAndFetch(request.key_id(), deadline, &probes);
+      ProbeAndFetch(ValidateReshareRequest(request, node_names_),
+                    request.key_id(), deadline, &probes);
   if (!key.ok()) {
     return key.status();
   }

@@ -200,9 +200,13 @@ void Gateway::ForgetRecent() {
   recent_keys_.clear();
 }
 
-absl::StatusOr<KeyInfo> Gateway::ProbeAndFetch(const std::string& key_id,
+absl::StatusOr<KeyInfo> Gateway::ProbeAndFetch(const absl::Status& valid,
+                                               const std::string& key_id,
                                                absl::Time deadline,
                                                std::vector<Probe>* probes) {
+  if (!valid.ok()) {
+    return valid;
+  }
   *probes = view_.Probe({}, deadline);
   return FetchKey(key_id, *probes, deadline);
 }
@@ -228,12 +232,9 @@ absl::StatusOr<kagi::v1::ListNodesResponse> Gateway::ListNodes(
 
 absl::StatusOr<KeyInfo> Gateway::GetKey(const kagi::v1::GetKeyRequest& request,
                                         absl::Time deadline) {
-  if (absl::Status valid = ValidateKeyId(request.key_id()); !valid.ok()) {
-    return valid;
-  }
   std::vector<Probe> probes;
-  absl::StatusOr<KeyInfo> key =
-      ProbeAndFetch(request.key_id(), deadline, &probes);
+  absl::StatusOr<KeyInfo> key = ProbeAndFetch(
+      ValidateKeyId(request.key_id()), request.key_id(), deadline, &probes);
   if (key.ok()) {
     DescribeHolders(probes, deadline, &*key);
   }
@@ -291,12 +292,9 @@ absl::StatusOr<kagi::v1::DerivedKey> Gateway::DerivePublicKey(
   if (valid.ok()) {
     valid = network.status();
   }
-  if (!valid.ok()) {
-    return valid;
-  }
   std::vector<Probe> probes;
   absl::StatusOr<KeyInfo> key =
-      ProbeAndFetch(request.key_id(), deadline, &probes);
+      ProbeAndFetch(valid, request.key_id(), deadline, &probes);
   if (!key.ok()) {
     return key.status();
   }

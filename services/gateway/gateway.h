@@ -163,11 +163,12 @@ class Gateway {
                                               const std::vector<Probe>& probes,
                                               absl::Time deadline);
   void ForgetRecent();
-  // ProbeAndFetch: a probe of every node, then FetchKey of `key_id`.
-  absl::StatusOr<kagi::v1::KeyInfo> ProbeAndFetch(const std::string& key_id,
+  // ProbeAndFetch: `valid` (a request's shape check) when it is an error;
+  // else a probe of every node (into `probes`), then FetchKey of `key_id`.
+  absl::StatusOr<kagi::v1::KeyInfo> ProbeAndFetch(const absl::Status& valid,
+                                                  const std::string& key_id,
                                                   absl::Time deadline,
                                                   std::vector<Probe>* probes);
-
   // --- keys (key_fetch.cc)
   // FetchKey asks the healthy nodes for `key_id` and returns the answer with
   // the highest epoch among those the key's committee certified (the first
