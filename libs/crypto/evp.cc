@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "libs/base/check.h"
+#include "libs/base/status_macros.h"
 #include "libs/crypto/openssl_ptr.h"
 
 namespace kagi::crypto {
@@ -94,6 +95,17 @@ EvpCipherCtxPtr NewGcmContext(int encrypt, const SecretBytes& key,
                                nonce.data(), encrypt) == 1);
   CipherUpdate(ctx.get(), nullptr, aad);
   return ctx;
+}
+
+// Ed25519PublicPkey wraps a 32-byte public key in an EVP key.
+absl::StatusOr<EvpPkeyPtr> Ed25519PublicPkey(ByteSpan public_key) {
+  EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(
+      EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size()));
+  if (pkey == nullptr) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("ed25519: public key is not valid");
+  }
+  return pkey;
 }
 
 }  // namespace
@@ -286,6 +298,14 @@ SecretBytes Ed25519PrivateKey::ExportSeed() const {
   return seed;
 }
 
+absl::Status Ed25519CheckPublicKey(ByteSpan public_key) {
+  if (public_key.size() != kEd25519PublicKeyBytes) {
+    return absl::InvalidArgumentError(LengthError(
+        "ed25519: public key", kEd25519PublicKeyBytes, public_key.size()));
+  }
+  return Ed25519PublicPkey(public_key).status();
+}
+
 absl::Status Ed25519Verify(ByteSpan public_key, ByteSpan message,
                            ByteSpan signature) {
   if (public_key.size() != kEd25519PublicKeyBytes) {
@@ -296,12 +316,7 @@ absl::Status Ed25519Verify(ByteSpan public_key, ByteSpan message,
     return absl::InvalidArgumentError(LengthError(
         "ed25519: signature", kEd25519SignatureBytes, signature.size()));
   }
-  EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(
-      EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size()));
-  if (pkey == nullptr) {
-    ERR_clear_error();
-    return absl::InvalidArgumentError("ed25519: public key is not valid");
-  }
+  KAGI_ASSIGN_OR_RETURN(EvpPkeyPtr pkey, Ed25519PublicPkey(public_key));
   EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   KAGI_CHECK(ctx != nullptr);
   KAGI_CHECK(EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr,

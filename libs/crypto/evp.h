@@ -177,6 +177,10 @@ class Ed25519PrivateKey {
 absl::Status Ed25519Verify(ByteSpan public_key, ByteSpan message,
                            ByteSpan signature);
 
+// Ed25519CheckPublicKey accepts a 32-byte public key OpenSSL takes as an
+// Ed25519 key. InvalidArgument otherwise.
+absl::Status Ed25519CheckPublicKey(ByteSpan public_key);
+
 }  // namespace kagi::crypto
 
 #endif  // KAGI_LIBS_CRYPTO_EVP_H_
