@@ -2,111 +2,40 @@
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "libs/base/status_macros.h"
+#include "libs/crypto/evp.h"
 #include "libs/crypto/openssl_ptr.h"
+#include "libs/crypto/p256.h"
 
 namespace kagi::policy {
 namespace {
 
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
+using crypto::BioPtr;
 
 constexpr char kP256[] = "prime256v1";
 
-// P256PublicKey builds an EVP key from a SEC1 point (checked on the curve).
-absl::StatusOr<crypto::EvpPkeyPtr> P256PublicKey(ByteSpan point) {
-  if (point.size() != 33 && point.size() != 65) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "p256 public key: must be a 33- or 65-byte SEC1 point, got ",
-        point.size(), " bytes"));
-  }
-  OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
-  if (bld == nullptr) return absl::ResourceExhaustedError("OSSL_PARAM_BLD");
-  OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, kP256, 0);
-  OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                   point.size());
-  OSSL_PARAM* params = OSSL_PARAM_BLD_to_param(bld);
-  OSSL_PARAM_BLD_free(bld);
-  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
-  EVP_PKEY* pkey = nullptr;
-  const bool ok =
-      params != nullptr && ctx != nullptr && EVP_PKEY_fromdata_init(ctx) == 1 &&
-      EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
-  OSSL_PARAM_free(params);
-  EVP_PKEY_CTX_free(ctx);
-  crypto::EvpPkeyPtr out(pkey);
-  if (ok && out != nullptr) {
-    // fromdata does not check that the point is on the curve.
-    EVP_PKEY_CTX* check =
-        EVP_PKEY_CTX_new_from_pkey(nullptr, out.get(), nullptr);
-    const bool valid = check != nullptr && EVP_PKEY_public_check(check) == 1;
-    EVP_PKEY_CTX_free(check);
-    if (valid) return out;
-  }
-  ERR_clear_error();
-  return absl::InvalidArgumentError(
-      "p256 public key: not a point on the P-256 curve");
-}
-
-// RawToDer turns a 64-byte r‖s into DER.
-absl::StatusOr<Bytes> RawToDer(ByteSpan raw) {
-  ECDSA_SIG* sig = ECDSA_SIG_new();
-  if (sig == nullptr) return absl::ResourceExhaustedError("ECDSA_SIG_new");
-  BIGNUM* r = BN_bin2bn(raw.data(), 32, nullptr);
-  BIGNUM* s = BN_bin2bn(raw.data() + 32, 32, nullptr);
-  if (r == nullptr || s == nullptr || ECDSA_SIG_set0(sig, r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(sig);
-    return absl::ResourceExhaustedError("ECDSA_SIG_set0");
-  }
-  unsigned char* der = nullptr;
-  const int len = i2d_ECDSA_SIG(sig, &der);
-  ECDSA_SIG_free(sig);
-  if (len <= 0) return absl::InvalidArgumentError("p256 signature: encoding");
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
-  return out;
-}
-
-absl::Status VerifyWith(EVP_PKEY* pkey, const EVP_MD* md, ByteSpan message,
-                        ByteSpan signature) {
-  crypto::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
-  if (ctx == nullptr) return absl::ResourceExhaustedError("EVP_MD_CTX_new");
-  if (EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, pkey) != 1 ||
-      EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
-                       message.data(), message.size()) != 1) {
-    ERR_clear_error();
-    return absl::PermissionDeniedError("signature does not verify");
-  }
-  return absl::OkStatus();
+absl::Status DoesNotVerify() {
+  return absl::PermissionDeniedError("signature does not verify");
 }
 
 }  // namespace
 
 absl::Status CheckApproverKey(ApproverEntry::Scheme scheme, ByteSpan key) {
   if (scheme == ApproverEntry::Scheme::kP256) {
-    return P256PublicKey(key).status();
+    return crypto::P256CheckPublicKey(key);
   }
-  if (key.size() != 32) {
+  if (key.size() != crypto::kEd25519PublicKeyBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat("ed25519 public key: must be 32 bytes, got ", key.size()));
   }
-  crypto::EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,
-                                                      key.data(), key.size()));
-  if (pkey == nullptr) {
-    ERR_clear_error();
+  if (!crypto::Ed25519CheckPublicKey(key).ok()) {
     return absl::InvalidArgumentError("ed25519 public key: not valid");
   }
   return absl::OkStatus();
@@ -116,32 +45,25 @@ absl::Status VerifyApproval(const ApproverEntry& approver,
                             const std::array<uint8_t, 32>& digest,
                             ByteSpan signature) {
   if (approver.scheme == ApproverEntry::Scheme::kEd25519) {
-    if (signature.size() != 64) {
+    if (signature.size() != crypto::kEd25519SignatureBytes) {
       return absl::PermissionDeniedError(absl::StrCat(
           "ed25519 signature must be 64 bytes, got ", signature.size()));
     }
-    crypto::EvpPkeyPtr pkey(EVP_PKEY_new_raw_public_key(
-        EVP_PKEY_ED25519, nullptr, approver.public_key.data(),
-        approver.public_key.size()));
-    if (pkey == nullptr) {
-      ERR_clear_error();
-      return absl::InternalError("ed25519 public key rejected");
+    if (!crypto::Ed25519Verify(approver.public_key, digest, signature).ok()) {
+      return DoesNotVerify();
     }
-    return VerifyWith(pkey.get(), nullptr, digest, signature);
+    return absl::OkStatus();
   }
-  KAGI_ASSIGN_OR_RETURN(crypto::EvpPkeyPtr pkey,
-                        P256PublicKey(approver.public_key));
-  Bytes der;
-  if (signature.size() == 64) {
-    KAGI_ASSIGN_OR_RETURN(der, RawToDer(signature));
-  } else if (signature.size() >= 8 && signature.size() <= 72) {
-    der.assign(signature.begin(), signature.end());
-  } else {
+  if (signature.size() != 64 &&
+      (signature.size() < 8 || signature.size() > 72)) {
     return absl::PermissionDeniedError(
         absl::StrCat("p256 signature must be DER or 64-byte r||s, got ",
                      signature.size(), " bytes"));
   }
-  return VerifyWith(pkey.get(), EVP_sha256(), digest, der);
+  if (!crypto::P256VerifySha256(approver.public_key, digest, signature).ok()) {
+    return DoesNotVerify();
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::set<std::string>> VerifyApprovals(

@@ -24,6 +24,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -32,6 +33,7 @@
 #include "libs/base/bytes.h"
 #include "libs/chain/psbt_signer.h"
 #include "libs/policy/amount.h"
+#include "libs/policy/model.h"
 
 namespace kagi::policy {
 
@@ -96,27 +98,20 @@ struct Decision {
   std::string ToString() const;
 };
 
-struct ApproverEntry {
-  enum class Scheme { kEd25519, kP256 };
-  std::string name;
-  std::set<std::string> groups;
-  Scheme scheme = Scheme::kEd25519;
-  Bytes public_key;  // 32 bytes Ed25519, or the SEC1 point
-};
-
 class Policy {
  public:
   // FromProto validates a parsed policy file (transport::LoadTextProto
-  // reads one).
-  static absl::StatusOr<Policy> FromProto(v1::Policy proto);
+  // reads one) and compiles it into the model Evaluate reads (compile.h).
+  static absl::StatusOr<Policy> FromProto(const v1::Policy& proto);
 
-  const std::string& revision() const { return proto_.revision(); }
+  const std::string& revision() const { return model_.revision; }
   // BitcoinChange: which self-payments are change (policy field
   // bitcoin_change; its defaults when absent).
   const chain::PsbtChangeRule& bitcoin_change() const {
-    return bitcoin_change_;
+    return model_.bitcoin_change;
   }
-  const v1::Policy& proto() const { return proto_; }
+  // model is what the policy file compiled into (model.h).
+  const PolicyModel& model() const { return model_; }
 
   // FindApprover returns the approver named `name`, or null.
   const ApproverEntry* FindApprover(absl::string_view name) const;
@@ -148,15 +143,7 @@ class Policy {
                          absl::string_view initiator) const;
 
  private:
-  struct CompiledRule {
-    Amount max_amount;
-    bool has_velocity = false;
-    Amount velocity_max;
-    std::vector<std::pair<Amount, std::vector<v1::Quorum>>> tiers;
-    std::set<std::string> destinations;  // normalised, books included
-  };
-
-  Policy() = default;
+  explicit Policy(PolicyModel model) : model_(std::move(model)) {}
   Decision EvaluateWith(const RequestFacts& facts,
                         const std::set<std::string>& approvers,
                         const VelocityUsed& used, bool check_initiator) const;
@@ -170,21 +157,19 @@ class Policy {
                                        std::vector<Reservation>* gas) const;
   // GasRules: the rules whose velocity windows GasFailures counts the fee
   // under.
-  std::vector<size_t> GasRules(const RequestFacts& facts) const;
+  std::vector<const Rule*> GasRules(const RequestFacts& facts) const;
   // RuleFailures returns why `rule` does not allow `facts` (empty: allows).
-  std::vector<std::string> RuleFailures(size_t index, const RequestFacts& facts,
+  std::vector<std::string> RuleFailures(const Rule& rule,
+                                        const RequestFacts& facts,
                                         const std::set<std::string>& approvers,
                                         const VelocityUsed& used,
                                         bool check_initiator) const;
   // QuorumShortfall returns "" when distinct `approvers` fill every slot of
   // `quorums` (an approver fills at most one slot), else what is missing.
-  std::string QuorumShortfall(const std::vector<v1::Quorum>& quorums,
+  std::string QuorumShortfall(const std::vector<Quorum>& quorums,
                               const std::set<std::string>& approvers) const;
 
-  v1::Policy proto_;
-  std::vector<ApproverEntry> approvers_;
-  std::vector<CompiledRule> rules_;  // parallel to proto_.rules()
-  chain::PsbtChangeRule bitcoin_change_;
+  PolicyModel model_;
 };
 
 // NormalizeAddress: bech32 Bitcoin addresses to lower case, Ethereum
