@@ -126,9 +126,17 @@ class SqliteStore final : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Exec(const char* sql, absl::string_view op)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // ReadClaimRows reads every key_request_claims row `s` selects.
-  absl::StatusOr<std::vector<RequestClaimRow>> ReadClaimRows(Stmt& s,
-                                                             sqlite3_stmt* raw);
+  // MigrateSchemaLocked creates the schema or brings an older one to this
+  // binary's version, in one transaction (sqlite_schema.cc).
+  absl::Status MigrateSchemaLocked(absl::string_view path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // QueryIntLocked returns the first column of the first row of `sql` (0
+  // when there is none).
+  absl::StatusOr<int64_t> QueryIntLocked(const char* sql, absl::string_view op)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // CheckWalLocked refuses a connection whose journal is not WAL.
+  absl::Status CheckWalLocked(absl::string_view path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<sqlite3_stmt*> Prepare(const char* sql, absl::string_view op)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Error(int rc, absl::string_view op) const;
