@@ -2,8 +2,8 @@
 # libs/transport/CMakeLists.txt.
 kagi_cc_library(
   NAME config
-  SRCS config.cc
-  HDRS config.h
+  SRCS config.cc config_gateway.cc config_node.cc
+  HDRS config.h config_internal.h
   DEPS kagi::proto::v1 kagi::base::base kagi::crypto::crypto
        protobuf::libprotobuf absl::status absl::statusor absl::strings
 )
