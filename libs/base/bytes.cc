@@ -87,6 +87,39 @@ absl::StatusOr<uint8_t> ByteReader::ReadU8(absl::string_view field) {
   return (*s)[0];
 }
 
+absl::StatusOr<uint8_t> ByteReader::PeekU8(absl::string_view field) const {
+  if (remaining() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "truncated ", field, ": need 1 bytes, have ", remaining()));
+  }
+  return data_[pos_];
+}
+
+template <typename T>
+absl::StatusOr<T> ByteReader::ReadLe(absl::string_view field) {
+  absl::StatusOr<ByteSpan> s = ReadSpan(sizeof(T), field);
+  if (!s.ok()) {
+    return s.status();
+  }
+  T v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) {
+    v |= static_cast<T>(static_cast<T>((*s)[i]) << (8 * i));
+  }
+  return v;
+}
+
+absl::StatusOr<uint16_t> ByteReader::ReadU16Le(absl::string_view field) {
+  return ReadLe<uint16_t>(field);
+}
+
+absl::StatusOr<uint32_t> ByteReader::ReadU32Le(absl::string_view field) {
+  return ReadLe<uint32_t>(field);
+}
+
+absl::StatusOr<uint64_t> ByteReader::ReadU64Le(absl::string_view field) {
+  return ReadLe<uint64_t>(field);
+}
+
 absl::StatusOr<uint32_t> ByteReader::ReadU32(absl::string_view field) {
   absl::StatusOr<ByteSpan> s = ReadSpan(4, field);
   if (!s.ok()) {

@@ -102,8 +102,15 @@ class ByteReader {
   explicit ByteReader(ByteSpan data) : data_(data) {}
 
   absl::StatusOr<uint8_t> ReadU8(absl::string_view field);
+  // PeekU8 returns the next byte without consuming it.
+  absl::StatusOr<uint8_t> PeekU8(absl::string_view field) const;
+  // ReadU32 / ReadU64: big-endian (the protocol's encodings).
   absl::StatusOr<uint32_t> ReadU32(absl::string_view field);
   absl::StatusOr<uint64_t> ReadU64(absl::string_view field);
+  // ReadU16Le / ReadU32Le / ReadU64Le: little-endian (Bitcoin's encodings).
+  absl::StatusOr<uint16_t> ReadU16Le(absl::string_view field);
+  absl::StatusOr<uint32_t> ReadU32Le(absl::string_view field);
+  absl::StatusOr<uint64_t> ReadU64Le(absl::string_view field);
   // ReadSpan returns a view of the next `len` bytes.
   absl::StatusOr<ByteSpan> ReadSpan(size_t len, absl::string_view field);
   // ReadFixed copies the next N bytes.
@@ -117,8 +124,13 @@ class ByteReader {
   absl::Status ExpectEnd(absl::string_view what) const;
 
   size_t remaining() const { return data_.size() - pos_; }
+  size_t position() const { return pos_; }
 
  private:
+  // ReadLe reads an N-byte little-endian unsigned integer.
+  template <typename T>
+  absl::StatusOr<T> ReadLe(absl::string_view field);
+
   ByteSpan data_;
   size_t pos_ = 0;
 };

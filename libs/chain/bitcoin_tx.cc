@@ -24,11 +24,6 @@ namespace {
 constexpr size_t kMinTxInBytes = 32 + 4 + 1 + 4;
 constexpr size_t kMinTxOutBytes = 8 + 1;
 
-absl::Status Truncated(absl::string_view field, uint64_t need, size_t have) {
-  return absl::InvalidArgumentError(absl::StrCat("truncated ", field, ": need ",
-                                                 need, " bytes, have ", have));
-}
-
 absl::Status WithPrefix(const absl::Status& status, absl::string_view prefix) {
   return absl::InvalidArgumentError(absl::StrCat(prefix, status.message()));
 }
@@ -75,44 +70,6 @@ bool Transaction::HasWitness() const {
   return false;
 }
 
-absl::StatusOr<uint8_t> TxReader::ReadU8(absl::string_view field) {
-  if (remaining() < 1) {
-    return Truncated(field, 1, remaining());
-  }
-  return data_[pos_++];
-}
-
-absl::StatusOr<uint8_t> TxReader::PeekU8(absl::string_view field) const {
-  if (remaining() < 1) {
-    return Truncated(field, 1, remaining());
-  }
-  return data_[pos_];
-}
-
-absl::StatusOr<uint32_t> TxReader::ReadU32Le(absl::string_view field) {
-  if (remaining() < 4) {
-    return Truncated(field, 4, remaining());
-  }
-  uint32_t v = 0;
-  for (size_t i = 0; i < 4; ++i) {
-    v |= static_cast<uint32_t>(data_[pos_ + i]) << (8 * i);
-  }
-  pos_ += 4;
-  return v;
-}
-
-absl::StatusOr<uint64_t> TxReader::ReadU64Le(absl::string_view field) {
-  if (remaining() < 8) {
-    return Truncated(field, 8, remaining());
-  }
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    v |= static_cast<uint64_t>(data_[pos_ + i]) << (8 * i);
-  }
-  pos_ += 8;
-  return v;
-}
-
 absl::StatusOr<uint64_t> TxReader::ReadCompactSize(absl::string_view field) {
   KAGI_ASSIGN_OR_RETURN(uint8_t first, ReadU8(field));
   uint64_t value = 0;
@@ -120,12 +77,8 @@ absl::StatusOr<uint64_t> TxReader::ReadCompactSize(absl::string_view field) {
   if (first < 0xfd) {
     return first;
   } else if (first == 0xfd) {
-    if (remaining() < 2) {
-      return Truncated(field, 2, remaining());
-    }
-    value = static_cast<uint64_t>(data_[pos_]) |
-            (static_cast<uint64_t>(data_[pos_ + 1]) << 8);
-    pos_ += 2;
+    KAGI_ASSIGN_OR_RETURN(uint16_t v, ReadU16Le(field));
+    value = v;
     minimum = 0xfd;
   } else if (first == 0xfe) {
     KAGI_ASSIGN_OR_RETURN(uint32_t v, ReadU32Le(field));
@@ -140,16 +93,6 @@ absl::StatusOr<uint64_t> TxReader::ReadCompactSize(absl::string_view field) {
         absl::StrCat("non-canonical compact size for ", field));
   }
   return value;
-}
-
-absl::StatusOr<ByteSpan> TxReader::ReadSpan(uint64_t len,
-                                            absl::string_view field) {
-  if (len > remaining()) {
-    return Truncated(field, len, remaining());
-  }
-  ByteSpan out = data_.subspan(pos_, static_cast<size_t>(len));
-  pos_ += static_cast<size_t>(len);
-  return out;
 }
 
 absl::StatusOr<ByteSpan> TxReader::ReadBytesWithSize(absl::string_view field) {

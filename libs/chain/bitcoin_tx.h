@@ -93,23 +93,13 @@ void AppendU64Le(uint64_t value, Bytes& out);
 
 // TxReader reads the little-endian and compact-size fields of transactions
 // and PSBTs. `ReadCompactSize` refuses non-minimal encodings.
-class TxReader {
+// The fixed-width reads and truncation errors are ByteReader's.
+class TxReader : public ByteReader {
  public:
-  explicit TxReader(ByteSpan data) : data_(data) {}
-  absl::StatusOr<uint8_t> ReadU8(absl::string_view field);
-  absl::StatusOr<uint32_t> ReadU32Le(absl::string_view field);
-  absl::StatusOr<uint64_t> ReadU64Le(absl::string_view field);
+  explicit TxReader(ByteSpan data) : ByteReader(data) {}
   absl::StatusOr<uint64_t> ReadCompactSize(absl::string_view field);
-  absl::StatusOr<ByteSpan> ReadSpan(uint64_t len, absl::string_view field);
   // ReadBytesWithSize reads compact-size length ‖ bytes.
   absl::StatusOr<ByteSpan> ReadBytesWithSize(absl::string_view field);
-  absl::StatusOr<uint8_t> PeekU8(absl::string_view field) const;
-  size_t remaining() const { return data_.size() - pos_; }
-  size_t position() const { return pos_; }
-
- private:
-  ByteSpan data_;
-  size_t pos_ = 0;
 };
 
 // ReadTransaction reads one transaction from `reader` (no end check).

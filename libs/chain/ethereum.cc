@@ -48,22 +48,23 @@ absl::Status FromRlpFieldError(const absl::Status& status) {
   return EthError(message);
 }
 
-absl::StatusOr<uint64_t> Uint64Field(const RlpItem& item,
-                                     absl::string_view field) {
-  absl::StatusOr<uint64_t> v = RlpToUint64(item, field);
+// AsEthField restates a number field's RLP error as a transaction error.
+template <typename T>
+absl::StatusOr<T> AsEthField(absl::StatusOr<T> v) {
   if (!v.ok()) {
     return FromRlpFieldError(v.status());
   }
-  return *v;
+  return v;
+}
+
+absl::StatusOr<uint64_t> Uint64Field(const RlpItem& item,
+                                     absl::string_view field) {
+  return AsEthField(RlpToUint64(item, field));
 }
 
 absl::StatusOr<Uint256> Uint256Field(const RlpItem& item,
                                      absl::string_view field) {
-  absl::StatusOr<Uint256> v = RlpToUint256(item, field);
-  if (!v.ok()) {
-    return FromRlpFieldError(v.status());
-  }
-  return *v;
+  return AsEthField(RlpToUint256(item, field));
 }
 
 absl::StatusOr<ByteSpan> StringField(const RlpItem& item,

@@ -109,10 +109,9 @@ Bytes KeyHash(const crypto::Point& key) {
   return Bytes(h.begin(), h.end());
 }
 
-absl::StatusOr<PsbtSigningInput> AnalyzeInput(
-    const Psbt& psbt, const Bip143Hashes& bip143, size_t index,
-    const crypto::ExtendedPublicKey& root) {
-  const PsbtInput& in = psbt.inputs[index];
+// CheckInputShape refuses finalized inputs, scripts other than P2WPKH and
+// P2PKH, and sighash types other than SIGHASH_ALL.
+absl::Status CheckInputShape(const PsbtInput& in, size_t index) {
   if (in.final_script_sig.has_value() || in.final_script_witness.has_value()) {
     return InputError(index, "is already finalized");
   }
@@ -125,6 +124,14 @@ absl::StatusOr<PsbtSigningInput> AnalyzeInput(
     return InputError(index, absl::StrCat("sighash type ", *in.sighash_type,
                                           " is not SIGHASH_ALL (1)"));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PsbtSigningInput> AnalyzeInput(
+    const Psbt& psbt, const Bip143Hashes& bip143, size_t index,
+    const crypto::ExtendedPublicKey& root) {
+  const PsbtInput& in = psbt.inputs[index];
+  KAGI_RETURN_IF_ERROR(CheckInputShape(in, index));
 
   // Key: exactly one derivation record with our fingerprint, re-derived.
   const crypto::Bip32Fingerprint fingerprint = root.Fingerprint();
