@@ -262,7 +262,9 @@ v1::Policy DemoPolicy(
   return p;
 }
 
-absl::Status InitCluster(const ClusterOptions& o) {
+namespace {
+
+absl::Status CheckClusterOptions(const ClusterOptions& o) {
   if (o.nodes < 2 || o.nodes > 16) {
     return absl::InvalidArgumentError("--nodes must be 2..16");
   }
@@ -273,38 +275,42 @@ absl::Status InitCluster(const ClusterOptions& o) {
     return absl::FailedPreconditionError(
         absl::StrCat(o.dir, " already holds a cluster"));
   }
-  KAGI_RETURN_IF_ERROR(MakeDir(o.dir));
-  const std::string pki = absl::StrCat(o.dir, "/pki");
-  KAGI_RETURN_IF_ERROR(MakeDir(pki));
-  KAGI_ASSIGN_OR_RETURN(
-      transport::CertAndKey ca,
-      transport::CreateCa("Kagi local cluster CA", kValidDays));
-  KAGI_RETURN_IF_ERROR(WritePair(pki, "ca", ca));
-  auto issue = [&](transport::Role role,
-                   const std::string& name) -> absl::Status {
-    KAGI_ASSIGN_OR_RETURN(
-        transport::CertAndKey pair,
-        transport::IssueCertificate(ca, role, name, {"localhost"},
-                                    {"127.0.0.1"}, kValidDays));
-    return WritePair(pki, name, pair);
-  };
+  return absl::OkStatus();
+}
 
-  OsRng rng;
-  std::vector<std::string> identity_hex;
-  for (int i = 1; i <= o.nodes; ++i) {
-    KAGI_RETURN_IF_ERROR(issue(transport::Role::kNode, NodeName(i)));
-    KAGI_RETURN_IF_ERROR(MakeDir(NodeDir(o.dir, i)));
-    crypto::Ed25519PrivateKey key = crypto::Ed25519PrivateKey::Generate(rng);
-    KAGI_RETURN_IF_ERROR(transport::WriteIdentityKey(
-        absl::StrCat(NodeDir(o.dir, i), "/identity.pem"), key));
-    identity_hex.push_back(HexEncode(key.PublicKey()));
-    SecretBytes kek(32);
-    rng.Fill(kek.mutable_span());
-    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
-        absl::StrCat(NodeDir(o.dir, i), "/kek"),
-        absl::StrCat(HexEncode(kek.secret()), "\n"), 0600));
-  }
-  // Approvers: their keys stay here (in a real deployment, with the people).
+// IssuePair issues a loopback certificate for `name` under `ca` into `pki`.
+absl::Status IssuePair(const std::string& pki, const transport::CertAndKey& ca,
+                       transport::Role role, const std::string& name) {
+  KAGI_ASSIGN_OR_RETURN(
+      transport::CertAndKey pair,
+      transport::IssueCertificate(ca, role, name, {"localhost"}, {"127.0.0.1"},
+                                  kValidDays));
+  return WritePair(pki, name, pair);
+}
+
+// WriteNodeSecrets writes node i's certificate, identity key and KEK;
+// returns its identity public key in hex.
+absl::StatusOr<std::string> WriteNodeSecrets(const ClusterOptions& o, int i,
+                                             const std::string& pki,
+                                             const transport::CertAndKey& ca,
+                                             Rng& rng) {
+  KAGI_RETURN_IF_ERROR(IssuePair(pki, ca, transport::Role::kNode, NodeName(i)));
+  KAGI_RETURN_IF_ERROR(MakeDir(NodeDir(o.dir, i)));
+  crypto::Ed25519PrivateKey key = crypto::Ed25519PrivateKey::Generate(rng);
+  KAGI_RETURN_IF_ERROR(transport::WriteIdentityKey(
+      absl::StrCat(NodeDir(o.dir, i), "/identity.pem"), key));
+  SecretBytes kek(32);
+  rng.Fill(kek.mutable_span());
+  KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+      absl::StrCat(NodeDir(o.dir, i), "/kek"),
+      absl::StrCat(HexEncode(kek.secret()), "\n"), 0600));
+  return HexEncode(key.PublicKey());
+}
+
+// WriteDemoApprovers makes the demo approvers' keys (they stay here; in a
+// real deployment, with the people) and returns (name, public key hex).
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+WriteDemoApprovers(const ClusterOptions& o) {
   KAGI_RETURN_IF_ERROR(MakeDir(absl::StrCat(o.dir, "/approvers")));
   std::vector<std::pair<std::string, std::string>> approver_keys;
   for (const char* name : kDemoApprovers) {
@@ -318,38 +324,42 @@ absl::Status InitCluster(const ClusterOptions& o) {
         ApproverKeyPath(o.dir, name), pem, 0600));
     approver_keys.emplace_back(name, key.PublicKeyHex());
   }
-  const v1::Policy policy = DemoPolicy(o, approver_keys);
-  KAGI_RETURN_IF_ERROR(policy::Policy::FromProto(policy).status());
-  KAGI_RETURN_IF_ERROR(issue(transport::Role::kGateway, kGatewayName));
-  KAGI_RETURN_IF_ERROR(issue(transport::Role::kClient, kClientName));
+  return approver_keys;
+}
 
-  for (int i = 1; i <= o.nodes; ++i) {
-    v1::NodeConfig c;
-    c.set_name(NodeName(i));
-    c.set_listen_address(Address(o.base_port + i));
-    *c.mutable_tls() = TlsFor(o.dir, NodeName(i));
-    c.set_identity_key_file(absl::StrCat(NodeDir(o.dir, i), "/identity.pem"));
-    for (int j = 1; j <= o.nodes; ++j) {
-      if (j == i) continue;
-      v1::PeerConfig* p = c.add_peers();
-      p->set_name(NodeName(j));
-      p->set_address(Address(o.base_port + j));
-      p->set_identity_public_key(identity_hex[static_cast<size_t>(j - 1)]);
-    }
-    c.add_gateways(kGatewayName);
-    c.set_storage_path(absl::StrCat(NodeDir(o.dir, i), "/node.db"));
-    c.set_seal_key_file(absl::StrCat(NodeDir(o.dir, i), "/kek"));
-    c.mutable_limits()->set_round_timeout_ms(
-        static_cast<uint32_t>(o.round_timeout_ms));
-    c.set_allow_raw_digest(o.allow_raw_digest);
-    // Each node reads its own copy: operators may diverge them on purpose.
-    c.set_policy_file(NodePolicyPath(o.dir, i));
-    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
-        NodePolicyPath(o.dir, i), transport::RenderConfig(policy), 0644));
-    KAGI_RETURN_IF_ERROR(transport::ValidateNodeConfig(c));
-    KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
-        NodeConfigPath(o.dir, i), transport::RenderConfig(c), 0644));
+// WriteNodeConfig writes node i's policy copy and configuration.
+absl::Status WriteNodeConfig(const ClusterOptions& o, int i,
+                             const std::vector<std::string>& identity_hex,
+                             const v1::Policy& policy) {
+  v1::NodeConfig c;
+  c.set_name(NodeName(i));
+  c.set_listen_address(Address(o.base_port + i));
+  *c.mutable_tls() = TlsFor(o.dir, NodeName(i));
+  c.set_identity_key_file(absl::StrCat(NodeDir(o.dir, i), "/identity.pem"));
+  for (int j = 1; j <= o.nodes; ++j) {
+    if (j == i) continue;
+    v1::PeerConfig* p = c.add_peers();
+    p->set_name(NodeName(j));
+    p->set_address(Address(o.base_port + j));
+    p->set_identity_public_key(identity_hex[static_cast<size_t>(j - 1)]);
   }
+  c.add_gateways(kGatewayName);
+  c.set_storage_path(absl::StrCat(NodeDir(o.dir, i), "/node.db"));
+  c.set_seal_key_file(absl::StrCat(NodeDir(o.dir, i), "/kek"));
+  c.mutable_limits()->set_round_timeout_ms(
+      static_cast<uint32_t>(o.round_timeout_ms));
+  c.set_allow_raw_digest(o.allow_raw_digest);
+  // Each node reads its own copy: operators may diverge them on purpose.
+  c.set_policy_file(NodePolicyPath(o.dir, i));
+  KAGI_RETURN_IF_ERROR(transport::WriteFileAtomically(
+      NodePolicyPath(o.dir, i), transport::RenderConfig(policy), 0644));
+  KAGI_RETURN_IF_ERROR(transport::ValidateNodeConfig(c));
+  return transport::WriteFileAtomically(NodeConfigPath(o.dir, i),
+                                        transport::RenderConfig(c), 0644);
+}
+
+// WriteGatewayAndClientConfig writes the gateway's and kagictl's configs.
+absl::Status WriteGatewayAndClientConfig(const ClusterOptions& o) {
   v1::GatewayConfig g;
   g.set_name(kGatewayName);
   g.set_listen_address(Address(o.base_port));
@@ -371,6 +381,37 @@ absl::Status InitCluster(const ClusterOptions& o) {
   *client.mutable_tls() = TlsFor(o.dir, kClientName);
   return transport::WriteFileAtomically(ClientConfigPath(o.dir),
                                         transport::RenderConfig(client), 0644);
+}
+
+}  // namespace
+
+absl::Status InitCluster(const ClusterOptions& o) {
+  KAGI_RETURN_IF_ERROR(CheckClusterOptions(o));
+  KAGI_RETURN_IF_ERROR(MakeDir(o.dir));
+  const std::string pki = absl::StrCat(o.dir, "/pki");
+  KAGI_RETURN_IF_ERROR(MakeDir(pki));
+  KAGI_ASSIGN_OR_RETURN(
+      transport::CertAndKey ca,
+      transport::CreateCa("Kagi local cluster CA", kValidDays));
+  KAGI_RETURN_IF_ERROR(WritePair(pki, "ca", ca));
+  OsRng rng;
+  std::vector<std::string> identity_hex;
+  for (int i = 1; i <= o.nodes; ++i) {
+    KAGI_ASSIGN_OR_RETURN(std::string hex,
+                          WriteNodeSecrets(o, i, pki, ca, rng));
+    identity_hex.push_back(std::move(hex));
+  }
+  KAGI_ASSIGN_OR_RETURN(auto approver_keys, WriteDemoApprovers(o));
+  const v1::Policy policy = DemoPolicy(o, approver_keys);
+  KAGI_RETURN_IF_ERROR(policy::Policy::FromProto(policy).status());
+  KAGI_RETURN_IF_ERROR(
+      IssuePair(pki, ca, transport::Role::kGateway, kGatewayName));
+  KAGI_RETURN_IF_ERROR(
+      IssuePair(pki, ca, transport::Role::kClient, kClientName));
+  for (int i = 1; i <= o.nodes; ++i) {
+    KAGI_RETURN_IF_ERROR(WriteNodeConfig(o, i, identity_hex, policy));
+  }
+  return WriteGatewayAndClientConfig(o);
 }
 
 absl::StatusOr<std::string> FindBinary(const std::string& name) {
